@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Types shared between the XDP program and Go. bpf2go generates the Go
+ * mirrors from the BTF of these structs, so every field here has a fixed
+ * size and explicit padding: the layout is the ABI of the pinned maps.
+ * Changing it makes an existing pin "incompatible" (see internal/xdp).
+ */
+#ifndef __XDPBAN_H
+#define __XDPBAN_H
+
+#include <linux/types.h>
+
+/* Bumped whenever a struct below changes; stored in the meta map. */
+#define XDPBAN_LAYOUT_VERSION 1
+
+/*
+ * Key of the ban map: one 16-byte address for both families. IPv4 is stored
+ * IPv4-mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2), IPv6 is stored with the
+ * host bits beyond the configured ban prefix cleared. Aligned to 4 so the
+ * program can fill it with 32-bit stores.
+ */
+struct ban_key {
+	__u8 addr[16];
+} __attribute__((aligned(4)));
+
+/* Value of the ban map. */
+struct ban_value {
+	__u64 expires_ns; /* CLOCK_BOOTTIME ns when the ban ends; 0 = permanent */
+	__u64 packets;    /* packets dropped because of this ban */
+	__u64 bytes;      /* bytes dropped because of this ban */
+	__u64 created_ns; /* CLOCK_BOOTTIME ns when the ban was written */
+};
+
+/* Indexes of the per-CPU counters. */
+enum stat_index {
+	STAT_SEEN = 0,    /* every packet the program ran on */
+	STAT_PASSED,      /* returned XDP_PASS */
+	STAT_DROPPED,     /* returned XDP_DROP because of a ban */
+	STAT_EXPIRED,     /* matched a ban that had expired (entry removed) */
+	STAT_PARSE_FAIL,  /* truncated or malformed headers (always passed) */
+	STAT_MAX,
+};
+
+struct stats {
+	__u64 count[STAT_MAX];
+	__u64 _pad[3]; /* round up to a 64-byte line */
+};
+
+/*
+ * The configuration the program was loaded with, written once by the loader
+ * so that `xdpban status` and `xdpban ban` can read it without the daemon.
+ * The program itself reads its configuration from constants instead.
+ */
+struct meta {
+	__u32 layout_version;
+	__u32 ipv6_prefix; /* ban prefix length for IPv6 sources, 1..128 */
+	__u32 all_ports;   /* 1: every packet of a banned source is dropped */
+	__u32 _pad;
+	__u8 port_bitmap[8192]; /* bit p set: TCP destination port p protected */
+};
+
+#endif /* __XDPBAN_H */
