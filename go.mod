@@ -4,6 +4,12 @@ go 1.26.0
 
 require github.com/cilium/ebpf v0.22.0
 
-require golang.org/x/sys v0.50.0 // indirect
+require (
+	github.com/pires/go-proxyproto v0.15.0 // indirect
+	github.com/vishvananda/netlink v1.3.1 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
 
 tool github.com/cilium/ebpf/cmd/bpf2go

@@ -1,0 +1,52 @@
+package testutil
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// BPFFSRoot is where tests pin: the system's bpffs, mounted if missing.
+const BPFFSRoot = "/sys/fs/bpf"
+
+// EnsureBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there,
+// as systemd does at boot on a normal machine.
+func EnsureBPFFS(tb testing.TB) {
+	tb.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(BPFFSRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
+		return
+	}
+	if err := unix.Mount("bpf", BPFFSRoot, "bpf", 0, "mode=0700"); err != nil {
+		tb.Fatalf("mount bpffs on %s: %v", BPFFSRoot, err)
+	}
+}
+
+// PinDir returns a fresh pin directory path under bpffs (not yet created),
+// removed with everything in it when the test ends.
+func PinDir(tb testing.TB) string {
+	tb.Helper()
+	EnsureBPFFS(tb)
+	dir := filepath.Join(BPFFSRoot, "xdpban-test-"+RandomSuffix())
+	tb.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			tb.Errorf("remove pin dir %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// RandomSuffix gives a short random name part, so parallel runs and
+// leftovers of a crashed run never collide.
+func RandomSuffix() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,184 @@
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/cilium/ebpf"
+)
+
+// Ban is one entry of the ban map as userspace sees it.
+type Ban struct {
+	Prefix  netip.Prefix `json:"prefix"`
+	Until   time.Time    `json:"until,omitzero"` // zero: permanent
+	Created time.Time    `json:"created"`
+	Packets uint64       `json:"packets"` // dropped because of this ban
+	Bytes   uint64       `json:"bytes"`
+	Expired bool         `json:"expired,omitempty"` // still in the map, no longer enforced
+}
+
+// Permanent reports a ban without an end.
+func (b Ban) Permanent() bool { return b.Until.IsZero() }
+
+// Remaining is the time left at now; zero for permanent or expired bans.
+func (b Ban) Remaining(now time.Time) time.Duration {
+	if b.Permanent() || !b.Until.After(now) {
+		return 0
+	}
+	return b.Until.Sub(now)
+}
+
+// Ban bans p until the given wall time (zero: permanent). Banning an
+// address that is already banned sets the new end and keeps its counters.
+// A full map fails with ErrFull: a manual ban must not push anyone out.
+func (m *Maps) Ban(p netip.Prefix, until time.Time) error {
+	key, err := keyFor(p, m.ipv6Prefix)
+	if err != nil {
+		return err
+	}
+	now := nowPair()
+	var val xdpbanBanValue
+	if err := m.bans.Lookup(&key, &val); err != nil {
+		val = xdpbanBanValue{CreatedNs: uint64(now.boot)}
+	}
+	val.ExpiresNs = now.toBoot(until)
+	if err := m.bans.Update(&key, &val, ebpf.UpdateAny); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) || isFull(err) {
+			return fmt.Errorf("ban %s: %w (%d bans; raise --max-bans or unban some)", p, ErrFull, m.maxBans)
+		}
+		return permissionHint("ban "+p.String(), err)
+	}
+	return nil
+}
+
+// BanEvicting bans like Ban, but when the map is full it first removes the
+// ban that ends soonest (never a permanent one): the daemon's rule, so a
+// flood of new attackers cannot stop new bans. It reports what it evicted.
+func (m *Maps) BanEvicting(p netip.Prefix, until time.Time) (evicted *Ban, err error) {
+	err = m.Ban(p, until)
+	if !errors.Is(err, ErrFull) {
+		return nil, err
+	}
+	victim, found, err := m.soonestEnding()
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("ban %s: %w and every ban in it is permanent", p, ErrFull)
+	}
+	if err := m.Unban(victim.Prefix); err != nil && !errors.Is(err, ErrNotBanned) {
+		return nil, err
+	}
+	return &victim, m.Ban(p, until)
+}
+
+func (m *Maps) soonestEnding() (Ban, bool, error) {
+	bans, err := m.List()
+	if err != nil {
+		return Ban{}, false, err
+	}
+	for _, b := range bans { // sorted: expired first, then by end
+		if !b.Permanent() {
+			return b, true, nil
+		}
+	}
+	return Ban{}, false, nil
+}
+
+// Unban removes the ban on p.
+func (m *Maps) Unban(p netip.Prefix) error {
+	key, err := keyFor(p, m.ipv6Prefix)
+	if err != nil {
+		return err
+	}
+	if err := m.bans.Delete(&key); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("unban %s: %w", p, ErrNotBanned)
+		}
+		return permissionHint("unban "+p.String(), err)
+	}
+	return nil
+}
+
+// List returns every entry of the ban map, expired ones first, then by
+// end, permanent bans last.
+func (m *Maps) List() ([]Ban, error) {
+	now := nowPair()
+	var (
+		key  xdpbanBanKey
+		val  xdpbanBanValue
+		bans []Ban
+	)
+	it := m.bans.Iterate()
+	for it.Next(&key, &val) {
+		bans = append(bans, Ban{
+			Prefix:  prefixOf(key, m.ipv6Prefix),
+			Until:   now.toWall(val.ExpiresNs),
+			Created: now.toWall(val.CreatedNs),
+			Packets: val.Packets,
+			Bytes:   val.Bytes,
+			Expired: val.ExpiresNs != 0 && val.ExpiresNs <= uint64(now.boot),
+		})
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("list bans: %w", err)
+	}
+	slices.SortFunc(bans, compareBans)
+	return bans, nil
+}
+
+func compareBans(a, b Ban) int {
+	switch {
+	case a.Permanent() != b.Permanent():
+		if a.Permanent() {
+			return 1
+		}
+		return -1
+	case !a.Until.Equal(b.Until):
+		return a.Until.Compare(b.Until)
+	}
+	return a.Prefix.Addr().Compare(b.Prefix.Addr())
+}
+
+// Count is the number of entries in the ban map.
+func (m *Maps) Count() (int, error) {
+	var key xdpbanBanKey
+	var val xdpbanBanValue
+	var n int
+	it := m.bans.Iterate()
+	for it.Next(&key, &val) {
+		n++
+	}
+	return n, it.Err()
+}
+
+// Sweep deletes expired entries. The program already ignores them; this
+// only gives their room back and keeps status tidy.
+func (m *Maps) Sweep() (int, error) {
+	now := uint64(bootNow())
+	var (
+		key     xdpbanBanKey
+		val     xdpbanBanValue
+		expired []xdpbanBanKey
+	)
+	it := m.bans.Iterate()
+	for it.Next(&key, &val) {
+		if val.ExpiresNs != 0 && val.ExpiresNs <= now {
+			expired = append(expired, key)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("sweep bans: %w", err)
+	}
+	n := 0
+	for i := range expired {
+		// The program may have removed it meanwhile; that is fine.
+		if err := m.bans.Delete(&expired[i]); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}

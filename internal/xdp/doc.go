@@ -1,0 +1,7 @@
+// Package xdp loads xdpban's XDP program, attaches it to interfaces through
+// BPF links, pins the maps and links under one bpffs directory so that
+// enforcement outlives the daemon, and reads and writes the ban map.
+//
+// Ban expiry lives in the map as CLOCK_BOOTTIME nanoseconds, the clock of
+// bpf_ktime_get_boot_ns(); this package converts from and to wall time.
+package xdp

@@ -1,0 +1,183 @@
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// Datapath is the loaded program with its maps and links, owned by the
+// daemon. Closing it leaves the pins, so enforcement goes on without us.
+type Datapath struct {
+	*Maps
+	prog  *ebpf.Program
+	lock  *os.File
+	links map[string]link.Link
+}
+
+// Load loads the program with cfg, reusing the maps pinned under
+// cfg.PinDir (bans made before a restart stay in force) or creating them.
+// It takes the pin directory's lock for as long as the Datapath is open.
+func Load(cfg Config) (*Datapath, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkBPFFS(cfg.PinDir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.PinDir, 0o700); err != nil {
+		return nil, permissionHint("create pin directory", err)
+	}
+	lock, err := lockDir(cfg.PinDir)
+	if err != nil {
+		return nil, err
+	}
+	d, err := load(cfg, lock)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func load(cfg Config, lock *os.File) (*Datapath, error) {
+	spec, err := loadXdpban()
+	if err != nil {
+		return nil, err
+	}
+	maxBans, err := pinnedCapacity(cfg)
+	if err != nil {
+		return nil, err
+	}
+	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = maxBans
+	if err := setConstants(spec, cfg); err != nil {
+		return nil, err
+	}
+
+	var objs xdpbanObjects
+	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
+		Maps: ebpf.MapOptions{PinPath: cfg.PinDir},
+	})
+	if err != nil {
+		return nil, loadError(err)
+	}
+	d := &Datapath{
+		Maps:  &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta, pinDir: cfg.PinDir},
+		prog:  objs.Xdpban,
+		lock:  lock,
+		links: map[string]link.Link{},
+	}
+	if err := d.checkPrefixChange(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.writeMeta(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// pinnedCapacity decides the ban map size: an existing pin keeps its size
+// unless the user asked for a different one, which needs a fresh map.
+func pinnedCapacity(cfg Config) (uint32, error) {
+	old, err := ebpf.LoadPinnedMap(filepath.Join(cfg.PinDir, xdpbanMapXdpbanBans), &ebpf.LoadPinOptions{ReadOnly: true})
+	if errors.Is(err, os.ErrNotExist) {
+		if cfg.MaxBans == 0 {
+			return DefaultMaxBans, nil
+		}
+		return cfg.MaxBans, nil
+	}
+	if err != nil {
+		return 0, permissionHint("open pinned ban map", err)
+	}
+	defer old.Close()
+	info, err := old.Info()
+	if err != nil {
+		return 0, fmt.Errorf("read pinned ban map: %w", err)
+	}
+	if cfg.MaxBans != 0 && cfg.MaxBans != info.MaxEntries {
+		return 0, fmt.Errorf("the pinned ban map holds %d bans, --max-bans asks for %d: %w (keep the old size, or run `xdpban detach` to start over without the current bans)",
+			info.MaxEntries, cfg.MaxBans, ErrIncompatible)
+	}
+	return info.MaxEntries, nil
+}
+
+func setConstants(spec *ebpf.CollectionSpec, cfg Config) error {
+	var all uint32
+	if cfg.Ports.All {
+		all = 1
+	}
+	for name, v := range map[string]any{
+		xdpbanVarAllPorts:   all,
+		xdpbanVarPortBitmap: cfg.Ports.bitmap(),
+		xdpbanVarIpv6Mask:   ipv6Mask(cfg.IPv6Prefix),
+	} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// checkPrefixChange refuses a new IPv6 ban prefix while the map still holds
+// keys masked with the old one: they would silently stop matching.
+func (d *Datapath) checkPrefixChange(cfg Config) error {
+	var meta xdpbanMeta
+	if err := d.meta.Lookup(uint32(0), &meta); err != nil || meta.LayoutVersion == 0 {
+		return nil // fresh map: nothing to compare
+	}
+	if meta.LayoutVersion != layoutVersion {
+		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach`, which drops the bans, then start again)",
+			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	}
+	if int(meta.Ipv6Prefix) == cfg.IPv6Prefix {
+		return nil
+	}
+	var key xdpbanBanKey
+	var val xdpbanBanValue
+	it := d.bans.Iterate()
+	for it.Next(&key, &val) {
+		if !netip.AddrFrom16(key.Addr).Is4In6() {
+			return fmt.Errorf("the pinned map holds IPv6 bans per /%d, --ipv6-prefix is %d: %w (keep --ipv6-prefix %d, or unban the IPv6 entries first)",
+				meta.Ipv6Prefix, cfg.IPv6Prefix, ErrIncompatible, meta.Ipv6Prefix)
+		}
+	}
+	return it.Err()
+}
+
+// loadError explains the ways loading fails in words an operator can act on.
+func loadError(err error) error {
+	var verr *ebpf.VerifierError
+	switch {
+	case errors.Is(err, ebpf.ErrMapIncompatible):
+		return fmt.Errorf("load xdp program: %w: %v (run `xdpban detach` to remove the old pins, which drops the bans, then start again)", ErrIncompatible, err)
+	case errors.As(err, &verr):
+		return fmt.Errorf("load xdp program: verifier rejected it: %+v", verr)
+	case errors.Is(err, ebpf.ErrNotSupported):
+		return fmt.Errorf("load xdp program: %w (needs Linux 5.9 or later with BPF links and BTF)", err)
+	}
+	return permissionHint("load xdp program", err)
+}
+
+// Close releases the daemon's descriptors and the lock. Pinned maps and
+// links stay, so the kernel keeps dropping and expiring.
+func (d *Datapath) Close() error {
+	var errs []error
+	for _, l := range d.links {
+		errs = append(errs, l.Close())
+	}
+	if d.prog != nil {
+		errs = append(errs, d.prog.Close())
+	}
+	errs = append(errs, d.Maps.Close())
+	if d.lock != nil {
+		errs = append(errs, d.lock.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,112 @@
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cilium/ebpf"
+)
+
+// layoutVersion mirrors XDPBAN_LAYOUT_VERSION in bpf/xdpban.h.
+const layoutVersion = 1
+
+// Maps is a handle on the pinned maps: all that ban, unban and status need,
+// with or without a running daemon.
+type Maps struct {
+	bans, stats, meta *ebpf.Map
+	pinDir            string
+	ipv6Prefix        int
+	ports             Ports
+	maxBans           uint32
+}
+
+// OpenPinned opens the maps pinned under pinDir. Read-only handles are for
+// commands that only look (status), so they cannot change state by mistake.
+func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
+	if pinDir == "" {
+		pinDir = DefaultPinDir
+	}
+	if err := checkBPFFS(pinDir); err != nil {
+		return nil, err
+	}
+	opts := &ebpf.LoadPinOptions{ReadOnly: readOnly}
+	m := &Maps{pinDir: pinDir}
+	for _, p := range []struct {
+		name string
+		dst  **ebpf.Map
+	}{{xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanStats, &m.stats}, {xdpbanMapXdpbanMeta, &m.meta}} {
+		mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, p.name), opts)
+		if err != nil {
+			m.Close()
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("open %s: %w", pinDir, ErrNotLoaded)
+			}
+			return nil, permissionHint("open pinned map "+p.name, err)
+		}
+		*p.dst = mp
+	}
+	if err := m.readMeta(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Maps) readMeta() error {
+	var meta xdpbanMeta
+	if err := m.meta.Lookup(uint32(0), &meta); err != nil {
+		return fmt.Errorf("read %s: %w", xdpbanMapXdpbanMeta, err)
+	}
+	if meta.LayoutVersion != layoutVersion {
+		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
+			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	}
+	m.ipv6Prefix = int(meta.Ipv6Prefix)
+	m.ports = portsFromBitmap(meta.AllPorts != 0, meta.PortBitmap)
+	info, err := m.bans.Info()
+	if err != nil {
+		return fmt.Errorf("read ban map info: %w", err)
+	}
+	m.maxBans = info.MaxEntries
+	return nil
+}
+
+func (m *Maps) writeMeta(cfg Config) error {
+	meta := xdpbanMeta{
+		LayoutVersion: layoutVersion,
+		Ipv6Prefix:    uint32(cfg.IPv6Prefix),
+		PortBitmap:    cfg.Ports.bitmap(),
+	}
+	if cfg.Ports.All {
+		meta.AllPorts = 1
+	}
+	if err := m.meta.Put(uint32(0), &meta); err != nil {
+		return fmt.Errorf("write %s: %w", xdpbanMapXdpbanMeta, err)
+	}
+	return m.readMeta()
+}
+
+// PinDir is where the maps are pinned.
+func (m *Maps) PinDir() string { return m.pinDir }
+
+// IPv6Prefix is the ban prefix length for IPv6 sources.
+func (m *Maps) IPv6Prefix() int { return m.ipv6Prefix }
+
+// Ports are the protected ports the program was loaded with.
+func (m *Maps) Ports() Ports { return m.ports }
+
+// MaxBans is the capacity of the ban map.
+func (m *Maps) MaxBans() uint32 { return m.maxBans }
+
+// Close releases the file descriptors; the pins stay.
+func (m *Maps) Close() error {
+	var errs []error
+	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta} {
+		if mp != nil {
+			errs = append(errs, mp.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

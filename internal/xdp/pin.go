@@ -1,0 +1,74 @@
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const linkPinPrefix = "link_"
+
+// checkBPFFS makes sure dir (or, when it does not exist yet, its parent) is
+// on a bpf filesystem: pins anywhere else fail with a confusing EPERM.
+func checkBPFFS(dir string) error {
+	probe := dir
+	for {
+		var st unix.Statfs_t
+		err := unix.Statfs(probe, &st)
+		if err == nil {
+			if st.Type != unix.BPF_FS_MAGIC {
+				return fmt.Errorf("pin directory %s: %w (mount one: mount -t bpf bpf /sys/fs/bpf)", dir, ErrNoBPFFS)
+			}
+			return nil
+		}
+		if !errors.Is(err, unix.ENOENT) || probe == "/" {
+			return fmt.Errorf("pin directory %s: %w", dir, err)
+		}
+		probe = filepath.Dir(probe)
+	}
+}
+
+// lockDir takes an exclusive, non-blocking flock on the pin directory, as
+// tubular does: a second daemon on the same pins would fight over links.
+// The lock goes away with the process, also on SIGKILL.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock pin directory: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock pin directory: %w", err)
+	}
+	return f, nil
+}
+
+// linkPinPath is where the BPF link for one interface is pinned.
+func linkPinPath(dir, ifname string) string {
+	return filepath.Join(dir, linkPinPrefix+ifname)
+}
+
+// pinnedLinkNames lists the interface names that have a pinned link.
+func pinnedLinkNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutPrefix(e.Name(), linkPinPrefix); ok {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
