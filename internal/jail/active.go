@@ -1,0 +1,71 @@
+package jail
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// activeBans holds the bans in force, with the prefix lengths in use per
+// family, so finding the ban covering an address costs one map lookup per
+// length in use (usually one).
+type activeBans struct {
+	byPrefix map[netip.Prefix]Ban
+	lenCount [2][129]int // [0] IPv4, [1] IPv6
+	lens     [2][]int    // lengths with a non-zero count, longest first
+}
+
+func newActiveBans() activeBans {
+	return activeBans{byPrefix: make(map[netip.Prefix]Ban)}
+}
+
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
+}
+
+// add stores b, replacing any ban of the same prefix.
+func (s *activeBans) add(b Ban) {
+	if _, ok := s.byPrefix[b.Prefix]; ok {
+		s.byPrefix[b.Prefix] = b
+		return
+	}
+	s.byPrefix[b.Prefix] = b
+	f, bits := family(b.Prefix.Addr()), b.Prefix.Bits()
+	s.lenCount[f][bits]++
+	if s.lenCount[f][bits] == 1 {
+		s.lens[f] = append(s.lens[f], bits)
+		slices.SortFunc(s.lens[f], func(x, y int) int { return y - x })
+	}
+}
+
+// remove deletes the ban of p and returns it.
+func (s *activeBans) remove(p netip.Prefix) (Ban, bool) {
+	b, ok := s.byPrefix[p]
+	if !ok {
+		return Ban{}, false
+	}
+	delete(s.byPrefix, p)
+	f, bits := family(p.Addr()), p.Bits()
+	s.lenCount[f][bits]--
+	if s.lenCount[f][bits] == 0 {
+		s.lens[f] = slices.DeleteFunc(s.lens[f], func(x int) bool { return x == bits })
+	}
+	return b, true
+}
+
+// covering returns the ban in force at now that covers a, if any, longest
+// prefix first.
+func (s *activeBans) covering(a netip.Addr, now time.Time) (Ban, bool) {
+	for _, bits := range s.lens[family(a)] {
+		p, _ := a.Prefix(bits)
+		if b, ok := s.byPrefix[p]; ok && b.activeAt(now) {
+			return b, true
+		}
+	}
+	return Ban{}, false
+}
+
+func (s *activeBans) len() int { return len(s.byPrefix) }

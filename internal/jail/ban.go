@@ -1,0 +1,73 @@
+package jail
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Enforcer applies bans. The XDP map is one; log-only mode uses one that
+// bans nothing.
+type Enforcer interface {
+	// Ban blocks p until the given time; a zero until means permanently.
+	Ban(p netip.Prefix, until time.Time) error
+	// Unban lifts the block on p.
+	Unban(p netip.Prefix) error
+}
+
+// History remembers past bans across restarts, so bantime.increment knows
+// how often an address was banned before. The state store implements it;
+// without one the jail keeps the history in memory.
+type History interface {
+	// BanCount returns how many bans of p were recorded at or after since.
+	BanCount(p netip.Prefix, since time.Time) (int, error)
+	// RecordBan remembers that b started.
+	RecordBan(b Ban) error
+}
+
+// Origin says who made a ban.
+type Origin string
+
+const (
+	// OriginJail is a ban the jail made after maxretry failures.
+	OriginJail Origin = "jail"
+	// OriginManual is an explicit `xdpban ban`; it is kept even for
+	// addresses that ignoreip covers.
+	OriginManual Origin = "manual"
+	// OriginRestored is a ban found in the kernel map that the store did
+	// not know, adopted at start.
+	OriginRestored Origin = "restored"
+)
+
+// Ban is one active ban.
+type Ban struct {
+	Prefix netip.Prefix
+	Start  time.Time
+	// End is when the ban lapses; zero means permanent.
+	End    time.Time
+	Origin Origin
+	// Count is this address's ban number: 1 for its first ban within
+	// dbpurgeage, 2 for the second, and so on.
+	Count int
+}
+
+// Permanent reports whether the ban never lapses.
+func (b Ban) Permanent() bool { return b.End.IsZero() }
+
+// activeAt reports whether the ban still holds at now.
+func (b Ban) activeAt(now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
+
+// Stats are the jail's counters, named as fail2ban-client status names them.
+type Stats struct {
+	CurrentlyFailed int    // addresses (or IPv6 prefixes) with failures being tracked
+	TotalFailed     uint64 // failures counted since start
+	CurrentlyBanned int
+	TotalBanned     uint64
+	// DroppedTracked counts failure records dropped because MaxTracked
+	// addresses were already tracked.
+	DroppedTracked uint64
+	// Ignored counts failures from ignoreip or ignoreself addresses.
+	Ignored uint64
+	// EnforcerErrors counts failed unbans of expired bans, which Expire
+	// cannot return; the kernel stops enforcing them at End regardless.
+	EnforcerErrors uint64
+}

@@ -1,0 +1,72 @@
+package jail
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// memHistoryLimit bounds the ban times kept per prefix: past 21 the
+// default formula no longer grows, so older entries only feed Ban.Count.
+const memHistoryLimit = 64
+
+// MemHistory is a History in memory, for log-only use without a state
+// store and for tests. It forgets everything on restart.
+type MemHistory struct {
+	mu   sync.Mutex
+	bans map[netip.Prefix][]time.Time
+}
+
+// NewMemHistory returns an empty MemHistory.
+func NewMemHistory() *MemHistory {
+	return &MemHistory{bans: make(map[netip.Prefix][]time.Time)}
+}
+
+// BanCount returns how many bans of p started at or after since.
+func (h *MemHistory) BanCount(p netip.Prefix, since time.Time) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, t := range h.bans[p] {
+		if !t.Before(since) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// RecordBan remembers that b started.
+func (h *MemHistory) RecordBan(b Ban) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts := append(h.bans[b.Prefix], b.Start)
+	if len(ts) > memHistoryLimit {
+		ts = append(ts[:0], ts[len(ts)-memHistoryLimit:]...)
+	}
+	h.bans[b.Prefix] = ts
+	return nil
+}
+
+// Purge forgets bans that started before before, as fail2ban's dbpurgeage
+// does, and returns how many it forgot.
+func (h *MemHistory) Purge(before time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for p, ts := range h.bans {
+		keep := ts[:0]
+		for _, t := range ts {
+			if t.Before(before) {
+				n++
+				continue
+			}
+			keep = append(keep, t)
+		}
+		if len(keep) == 0 {
+			delete(h.bans, p)
+		} else {
+			h.bans[p] = keep
+		}
+	}
+	return n
+}

@@ -1,0 +1,209 @@
+package jail
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
+
+// Jail counts failures and bans through an Enforcer. It is safe for
+// concurrent use by several event sources.
+type Jail struct {
+	cfg      Config
+	enf      Enforcer
+	now      func() time.Time
+	rnd      func() float64
+	history  History
+	onBan    func(Ban, []event.Failure)
+	onUnban  func(Ban)
+	findTime int64
+
+	// mu guards everything below. hookMu is taken before mu is released
+	// whenever hooks will run, so hooks see bans and unbans in the order
+	// the jail made them, without holding up failure counting.
+	mu     sync.Mutex
+	hookMu sync.Mutex
+	track  *tracker
+	ignore ignoreList
+	bans   activeBans
+	stats  Stats
+}
+
+// Option changes how New builds a Jail.
+type Option func(*Jail)
+
+// WithClock sets the clock; the default is time.Now.
+func WithClock(now func() time.Time) Option { return func(j *Jail) { j.now = now } }
+
+// WithHistory sets where ban counts for bantime.increment are kept; the
+// default is a MemHistory.
+func WithHistory(h History) Option { return func(j *Jail) { j.history = h } }
+
+// WithRand sets the source of bantime.rndtime, returning numbers in [0, 1).
+func WithRand(rnd func() float64) Option { return func(j *Jail) { j.rnd = rnd } }
+
+// WithOnBan sets a function called after every ban the jail makes, in
+// order, outside the jail's lock, with the failure that completed the
+// count (none for a manual ban). Only that failure is kept, so memory per
+// tracked address stays fixed.
+func WithOnBan(f func(Ban, []event.Failure)) Option { return func(j *Jail) { j.onBan = f } }
+
+// WithOnUnban sets a function called after every unban and expiry, in
+// order with the bans.
+func WithOnUnban(f func(Ban)) Option { return func(j *Jail) { j.onUnban = f } }
+
+// New returns a jail that bans through enf.
+func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new jail: %w", err)
+	}
+	if enf == nil {
+		return nil, errors.New("new jail: no enforcer")
+	}
+	j := &Jail{
+		cfg:      cfg,
+		enf:      enf,
+		now:      time.Now,
+		rnd:      rand.Float64,
+		findTime: int64(cfg.FindTime),
+		track:    newTracker(cfg.MaxTracked, cfg.MaxRetry),
+		ignore:   newIgnoreList(cfg),
+		bans:     newActiveBans(),
+	}
+	for _, o := range opts {
+		o(j)
+	}
+	if j.history == nil {
+		j.history = NewMemHistory()
+	}
+	return j, nil
+}
+
+// Fail counts one failure and returns the ban it caused, if any. A ban
+// returned together with an error is in force, but its history could not
+// be recorded.
+func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
+	a := ev.Addr.Unmap()
+	if !a.IsValid() {
+		return nil, errors.New("count failure: invalid address")
+	}
+	j.mu.Lock()
+	now := j.now()
+	t := ev.Time
+	if t.IsZero() {
+		t = now
+	}
+	j.ignore.refresh(now)
+	if j.ignore.containsAddr(a) {
+		j.stats.Ignored++
+		j.mu.Unlock()
+		return nil, nil
+	}
+	j.stats.TotalFailed++
+	// The kernel drops a banned source's traffic; failures still seen
+	// (lines read late) must not stack a second ban.
+	if _, banned := j.bans.covering(a, now); banned {
+		j.mu.Unlock()
+		return nil, nil
+	}
+	j.track.expire(now.UnixNano()-j.findTime, 2)
+
+	k, p := keyOf(a, j.cfg.IPv6Prefix)
+	i, ok := j.track.get(k)
+	if ok {
+		j.track.touch(i)
+	} else {
+		var dropped bool
+		i, dropped = j.track.add(k, j.priorBans(p, now))
+		if dropped {
+			j.stats.DroppedTracked++
+		}
+	}
+	ts := t.UnixNano()
+	w := j.cfg.retryWeight(int(j.track.recs[i].prior))
+	if !j.track.wouldBan(i, ts, w, j.cfg.MaxRetry, j.findTime) {
+		j.track.insert(i, ts, w)
+		j.mu.Unlock()
+		return nil, nil
+	}
+
+	// fail2ban lets a ban run from the failure that caused it, so a line
+	// read late bans only for what is left, and not at all when nothing is.
+	start := t
+	if start.After(now) {
+		start = now
+	}
+	if j.ignore.overlaps(p) {
+		// The counting prefix holds an ignored address: ban only the
+		// offender itself, which is not ignored.
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	prior := j.priorBans(p, now)
+	b := Ban{Prefix: p, Start: start, Origin: OriginJail, Count: prior + 1}
+	if d := j.cfg.banDuration(prior, j.rnd); d >= 0 {
+		b.End = start.Add(d)
+		if !b.End.After(now) {
+			j.track.remove(i)
+			j.mu.Unlock()
+			return nil, nil
+		}
+	}
+	if err := j.enf.Ban(p, b.End); err != nil {
+		// Keep the failures so the next one tries again.
+		j.track.insert(i, ts, w)
+		j.mu.Unlock()
+		return nil, fmt.Errorf("ban %v: %w", p, err)
+	}
+	j.track.remove(i)
+	j.bans.add(b)
+	j.stats.TotalBanned++
+	err := j.afterBan(b, []event.Failure{ev})
+	return &b, err
+}
+
+// priorBans returns how often p was banned within dbpurgeage. A history
+// that cannot be read counts as none: the ban still happens, only shorter.
+func (j *Jail) priorBans(p netip.Prefix, now time.Time) int {
+	if !j.cfg.Increment {
+		return 0
+	}
+	n, err := j.history.BanCount(p, now.Add(-j.cfg.DBPurgeAge))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// afterBan records b in the history and runs the ban hook. It is called
+// with mu held and releases it.
+func (j *Jail) afterBan(b Ban, fs []event.Failure) error {
+	j.hookMu.Lock()
+	j.mu.Unlock()
+	defer j.hookMu.Unlock()
+	var err error
+	if herr := j.history.RecordBan(b); herr != nil {
+		err = fmt.Errorf("record ban %v: %w", b.Prefix, herr)
+	}
+	if j.onBan != nil {
+		j.onBan(b, fs)
+	}
+	return err
+}
+
+// afterUnban runs the unban hook for bs. It is called with mu held and
+// releases it.
+func (j *Jail) afterUnban(bs ...Ban) {
+	j.hookMu.Lock()
+	j.mu.Unlock()
+	defer j.hookMu.Unlock()
+	if j.onUnban != nil {
+		for _, b := range bs {
+			j.onUnban(b)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package jail
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// ErrNotBanned is returned by Unban for a prefix no ban covers.
+var ErrNotBanned = errors.New("not banned")
+
+// BanManual bans p as an explicit `xdpban ban` does, even when ignoreip
+// covers it. d < 0 bans permanently; d == 0 uses bantime, incremented as
+// for a jail ban. A ban of the same prefix already in force is replaced.
+func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
+	if !p.IsValid() {
+		return Ban{}, errors.New("ban: invalid prefix")
+	}
+	p = normPrefix(p)
+	j.mu.Lock()
+	now := j.now()
+	prior := j.priorBans(p, now)
+	if d == 0 {
+		d = j.cfg.banDuration(prior, j.rnd)
+	}
+	b := Ban{Prefix: p, Start: now, Origin: OriginManual, Count: prior + 1}
+	if d > 0 {
+		b.End = now.Add(d)
+	}
+	if err := j.enf.Ban(p, b.End); err != nil {
+		j.mu.Unlock()
+		return Ban{}, fmt.Errorf("ban %v: %w", p, err)
+	}
+	// As after a jail ban, the address's failure record starts over.
+	if k, kp := keyOf(p.Addr(), j.cfg.IPv6Prefix); kp == p {
+		if i, ok := j.track.get(k); ok {
+			j.track.remove(i)
+		}
+	}
+	if _, replaced := j.bans.byPrefix[p]; !replaced {
+		j.stats.TotalBanned++
+	}
+	j.bans.add(b)
+	return b, j.afterBan(b, nil)
+}
+
+// Unban lifts the ban of p. For a single address that a wider ban covers
+// (an IPv6 /64, say), it lifts that ban: the user names the address they
+// see in the log.
+func (j *Jail) Unban(p netip.Prefix) error {
+	if !p.IsValid() {
+		return errors.New("unban: invalid prefix")
+	}
+	p = normPrefix(p)
+	j.mu.Lock()
+	b, ok := j.bans.byPrefix[p]
+	if !ok && p.IsSingleIP() {
+		b, ok = j.bans.covering(p.Addr(), j.now())
+	}
+	if !ok {
+		j.mu.Unlock()
+		return fmt.Errorf("unban %v: %w", p, ErrNotBanned)
+	}
+	if err := j.enf.Unban(b.Prefix); err != nil {
+		j.mu.Unlock()
+		return fmt.Errorf("unban %v: %w", b.Prefix, err)
+	}
+	j.bans.remove(b.Prefix)
+	j.afterUnban(b)
+	return nil
+}
+
+// Restore puts bans saved before a restart back in force with the time
+// they had left. Bans already over are dropped, and so are bans that
+// ignoreip or ignoreself now covers, except manual ones. No hooks run:
+// the bans come from the store. It returns how many it restored and
+// dropped; an enforcer error skips that ban and is returned joined.
+func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	j.ignore.refresh(now)
+	var errs []error
+	for _, b := range bans {
+		if !b.Prefix.IsValid() || !b.activeAt(now) {
+			dropped++
+			continue
+		}
+		b.Prefix = normPrefix(b.Prefix)
+		if b.Origin != OriginManual && j.ignore.overlaps(b.Prefix) {
+			dropped++
+			continue
+		}
+		if err := j.enf.Ban(b.Prefix, b.End); err != nil {
+			errs = append(errs, fmt.Errorf("restore ban %v: %w", b.Prefix, err))
+			dropped++
+			continue
+		}
+		j.bans.add(b)
+		restored++
+	}
+	return restored, dropped, errors.Join(errs...)
+}
+
+// Expire removes the bans whose end has passed and returns them. The
+// kernel stops enforcing them by itself; the enforcer is asked to delete
+// them too so the map does not fill with dead entries. It also drops
+// failure records older than findtime.
+func (j *Jail) Expire() []Ban {
+	j.mu.Lock()
+	now := j.now()
+	j.track.expire(now.UnixNano()-j.findTime, -1)
+	var out []Ban
+	for p, b := range j.bans.byPrefix {
+		if b.activeAt(now) {
+			continue
+		}
+		j.bans.remove(p)
+		if err := j.enf.Unban(p); err != nil {
+			j.stats.EnforcerErrors++
+		}
+		out = append(out, b)
+	}
+	sortBans(out)
+	j.afterUnban(out...)
+	return out
+}
+
+// Bans returns the bans in force, the soonest to end first and permanent
+// ones last.
+func (j *Jail) Bans() []Ban {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	out := make([]Ban, 0, j.bans.len())
+	for _, b := range j.bans.byPrefix {
+		if b.activeAt(now) {
+			out = append(out, b)
+		}
+	}
+	sortBans(out)
+	return out
+}
+
+// Stats returns the jail's counters.
+func (j *Jail) Stats() Stats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.stats
+	s.CurrentlyFailed = j.track.len()
+	s.CurrentlyBanned = j.bans.len()
+	return s
+}
+
+func sortBans(bs []Ban) {
+	slices.SortFunc(bs, func(x, y Ban) int {
+		switch {
+		case x.End.IsZero() != y.End.IsZero():
+			if x.End.IsZero() {
+				return 1
+			}
+			return -1
+		case !x.End.Equal(y.End):
+			return x.End.Compare(y.End)
+		}
+		return cmp.Compare(x.Prefix.String(), y.Prefix.String())
+	})
+}
