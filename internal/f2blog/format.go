@@ -1,0 +1,104 @@
+// Package f2blog writes, parses and follows the fail2ban log that OS4X and
+// xdpban write: one line per failed TLS handshake, worded exactly as OS4X
+// words it so existing fail2ban filters keep matching,
+//
+//	TLS error 167772359 during connect try from 10.10.14.7: peer did not return a certificate. [2026-11-25T10:48:28.123+00:00]
+//
+// with an optional escaped partner name after the address and a timestamp at
+// the end (default), at the start, or none (OS4X's own form).
+package f2blog
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
+
+// TimeMode says where a line carries its timestamp.
+type TimeMode int
+
+const (
+	// TimeEnd puts " [<ISO 8601>]" last: the anchored OS4X filters keep
+	// matching and fail2ban finds the date (the default).
+	TimeEnd TimeMode = iota
+	// TimeStart puts "[<ISO 8601>] " first; it breaks the anchored OS4X
+	// filter, so it is only for sites with their own filter.
+	TimeStart
+	// TimeNone writes OS4X's undated form; fail2ban then cannot apply
+	// findtime to lines it reads late.
+	TimeNone
+)
+
+// ParseTimeMode reads the --fail2ban-log-time values end, start and none.
+func ParseTimeMode(s string) (TimeMode, error) {
+	switch s {
+	case "end", "":
+		return TimeEnd, nil
+	case "start":
+		return TimeStart, nil
+	case "none":
+		return TimeNone, nil
+	}
+	return 0, fmt.Errorf("parse time mode %q: want end, start or none", s)
+}
+
+// String returns the flag value for m.
+func (m TimeMode) String() string {
+	switch m {
+	case TimeStart:
+		return "start"
+	case TimeNone:
+		return "none"
+	}
+	return "end"
+}
+
+// timeLayout is ISO 8601 with milliseconds and a numeric offset ("+00:00",
+// never "Z"), the form fail2ban 1.0 was measured to detect at the line end.
+const timeLayout = "2006-01-02T15:04:05.000-07:00"
+
+const (
+	prefix = "TLS error "
+	middle = " during connect try from "
+)
+
+// Format renders f as one log line without the trailing newline. The
+// address is the numeric peer (IPv4-mapped printed as IPv4, zone dropped),
+// the name is escaped by EscapeName and the message by escapeMessage, so the
+// line holds no date but its own timestamp and no second address.
+func Format(f event.Failure, mode TimeMode) string {
+	var b strings.Builder
+	b.Grow(160)
+	ts := f.Time.Format(timeLayout)
+	if mode == TimeStart {
+		b.WriteString("[" + ts + "] ")
+	}
+	b.WriteString(prefix)
+	b.WriteString(strconv.FormatUint(uint64(f.Code), 10))
+	b.WriteString(middle)
+	b.WriteString(formatAddr(f.Addr))
+	if f.Name != "" {
+		b.WriteString(" (" + EscapeName(f.Name) + ")")
+	}
+	b.WriteString(": ")
+	b.WriteString(escapeMessage(f.Message))
+	if mode == TimeEnd {
+		b.WriteString(" [" + ts + "]")
+	}
+	return b.String()
+}
+
+func formatAddr(a netip.Addr) string {
+	if !a.IsValid() {
+		// Never happens for a TCP peer; keep the line parseable anyway.
+		return "0.0.0.0"
+	}
+	return a.Unmap().WithZone("").String()
+}
+
+// FormatTime renders t as the log's timestamp (without brackets).
+func FormatTime(t time.Time) string { return t.Format(timeLayout) }

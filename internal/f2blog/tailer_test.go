@@ -1,0 +1,230 @@
+package f2blog
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
+
+type tailFixture struct {
+	t        *testing.T
+	dir      string
+	path     string
+	stateDir string
+	w        *Writer
+	n        int
+}
+
+func newTailFixture(t *testing.T) *tailFixture {
+	dir := t.TempDir()
+	fx := &tailFixture{t: t, dir: dir, path: filepath.Join(dir, "os4x.log"), stateDir: filepath.Join(dir, "state")}
+	w, err := OpenWriter(fx.path, TimeEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	fx.w = w
+	return fx
+}
+
+// write logs n failures from distinct addresses 198.18.1.k, numbered on
+// across calls, so a test can tell exactly which lines came back.
+func (fx *tailFixture) write(n int) {
+	for range n {
+		fx.n++
+		f := failure("198.18.1."+strconv.Itoa(fx.n), "")
+		f.Time = testTime.Add(time.Duration(fx.n) * time.Second)
+		if _, err := fx.w.Log(f); err != nil {
+			fx.t.Fatal(err)
+		}
+	}
+}
+
+func (fx *tailFixture) tailer() *Tailer {
+	tl, err := NewTailer(fx.path, fx.stateDir)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	fx.t.Cleanup(func() { tl.Close() })
+	return tl
+}
+
+// expect polls once and checks that exactly the failures numbered from..to
+// came back, in order, with their own time.
+func expect(t *testing.T, tl *Tailer, from, to int) {
+	t.Helper()
+	evs, err := tl.Poll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Addr.String())
+	}
+	var want []string
+	for i := from; i <= to; i++ {
+		want = append(want, "198.18.1."+strconv.Itoa(i))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+	for i, ev := range evs {
+		if !ev.Time.Equal(testTime.Add(time.Duration(from+i) * time.Second)) {
+			t.Errorf("%v: time %v is not the line's own", ev.Addr, ev.Time)
+		}
+	}
+}
+
+func TestTailerReadsNewLinesOnce(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	expect(t, tl, 1, 0)
+	fx.write(3)
+	expect(t, tl, 1, 3)
+	expect(t, tl, 1, 0)
+	fx.write(2)
+	expect(t, tl, 4, 5)
+}
+
+func TestTailerWaitsForCompleteLine(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	line := Format(failure("198.18.1.1", ""), TimeEnd)
+	f, err := os.OpenFile(fx.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(line[:20])
+	if evs, _ := tl.Poll(); len(evs) != 0 {
+		t.Fatalf("half a line gave %v", evs)
+	}
+	f.WriteString(line[20:] + "\n")
+	if evs, _ := tl.Poll(); len(evs) != 1 || evs[0].Source != fx.path {
+		t.Fatalf("got %v", evs)
+	}
+}
+
+func TestTailerFollowsRename(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(2)
+	expect(t, tl, 1, 2)
+	fx.write(1) // 3 lands in the file that is about to be renamed
+	os.Rename(fx.path, fx.path+".1")
+	fx.write(2) // the writer notices and starts a new file: 4, 5
+	expect(t, tl, 3, 5)
+	fx.write(1)
+	expect(t, tl, 6, 6)
+}
+
+func TestTailerFollowsCopytruncate(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(3)
+	expect(t, tl, 1, 3)
+	if err := os.Truncate(fx.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	fx.write(1)
+	expect(t, tl, 4, 4)
+	// Truncated and refilled beyond the old offset between two polls.
+	if err := os.Truncate(fx.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	fx.write(3)
+	expect(t, tl, 5, 7)
+}
+
+func TestTailerResumesAfterRestart(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(2)
+	expect(t, tl, 1, 2)
+	tl.Close()
+	fx.write(2) // written while we were down
+	tl = fx.tailer()
+	expect(t, tl, 3, 4)
+}
+
+func TestTailerResumesAcrossRotationWhileDown(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(2)
+	expect(t, tl, 1, 2)
+	tl.Close()
+	fx.write(1) // 3: still in the old file
+	os.Rename(fx.path, fx.path+".1")
+	fx.write(2) // 4, 5: new file
+	tl = fx.tailer()
+	expect(t, tl, 3, 5)
+}
+
+func TestTailerResumesAfterCopytruncateWhileDown(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(3)
+	expect(t, tl, 1, 3)
+	tl.Close()
+	os.Truncate(fx.path, 0)
+	fx.write(4) // longer than before: only the first-line hash tells
+	tl = fx.tailer()
+	expect(t, tl, 4, 7)
+}
+
+func TestTailerMissingFileAndDamagedState(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "later.log")
+	tl, err := NewTailer(path, filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	if evs, err := tl.Poll(); err != nil || len(evs) != 0 {
+		t.Fatalf("missing file: %v %v", evs, err)
+	}
+	os.WriteFile(statePath(filepath.Join(dir, "state"), path), []byte("{garbage"), 0o600)
+	os.WriteFile(path, []byte("other program's line\n"+Format(failure("198.18.1.1", ""), TimeNone)+"\n"), 0o600)
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	tl.now = func() time.Time { return now }
+	evs, err := tl.Poll()
+	if err != nil || len(evs) != 1 || !evs[0].Time.Equal(now) {
+		t.Fatalf("got %v %v", evs, err)
+	}
+}
+
+func TestTailerSkipsOverlongLine(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	os.WriteFile(fx.path, []byte(strings.Repeat("x", 3*maxLine)+"\n"), 0o600)
+	fx.write(1)
+	expect(t, tl, 1, 1)
+}
+
+func TestTailerRun(t *testing.T) {
+	fx := newTailFixture(t)
+	fx.write(2)
+	tl := fx.tailer()
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan event.Failure, 10)
+	done := make(chan error)
+	go func() {
+		done <- tl.Run(ctx, time.Millisecond, func(f event.Failure) { got <- f }, func(err error) { t.Error(err) })
+	}()
+	for range 2 {
+		<-got
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("extra events: %d", len(got))
+	}
+}
