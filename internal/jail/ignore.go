@@ -32,7 +32,10 @@ func newIgnoreList(c Config) ignoreList {
 // refresh reloads the host's addresses when the cache is older than
 // selfRefresh.
 func (l *ignoreList) refresh(now time.Time) {
-	if l.selfFn == nil || (!l.selfAt.IsZero() && now.Sub(l.selfAt) < selfRefresh && now.After(l.selfAt)) {
+	if l.selfFn == nil {
+		return
+	}
+	if age := now.Sub(l.selfAt); !l.selfAt.IsZero() && age >= 0 && age < selfRefresh {
 		return
 	}
 	l.self = l.self[:0]

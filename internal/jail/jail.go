@@ -104,6 +104,12 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		j.mu.Unlock()
 		return nil, nil
 	}
+	// fail2ban ignores lines older than findtime: they can no longer be
+	// part of a window that ends now.
+	if t.Before(now.Add(-j.cfg.FindTime)) {
+		j.mu.Unlock()
+		return nil, nil
+	}
 	j.stats.TotalFailed++
 	// The kernel drops a banned source's traffic; failures still seen
 	// (lines read late) must not stack a second ban.
