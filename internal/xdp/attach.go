@@ -22,6 +22,7 @@ const (
 	ModeGeneric Mode = "generic" // after the skb is built; works everywhere, slower
 	ModeOffload Mode = "offload" // on the NIC (reported only)
 	ModeNone    Mode = "none"    // not attached
+	ModeUnknown Mode = "unknown" // the interface is in another network namespace
 )
 
 // ParseMode reads --xdp-mode.
@@ -145,12 +146,14 @@ func Interfaces(pinDir string) ([]Interface, error) {
 		l, err := link.LoadPinnedLink(linkPinPath(pinDir, name), nil)
 		if err == nil {
 			if info, err := l.Info(); err == nil && info.XDP() != nil && info.XDP().Ifindex != 0 {
+				// The kernel clears the ifindex when the interface goes away.
 				it.Ifindex = int(info.XDP().Ifindex)
+				it.Defunct = false
+				it.Mode = ModeUnknown
 				if nl, err := netlink.LinkByIndex(it.Ifindex); err == nil {
 					it.Current = nl.Attrs().Name
+					it.Mode = interfaceMode(it.Ifindex)
 				}
-				it.Mode = interfaceMode(it.Ifindex)
-				it.Defunct = it.Mode == ModeNone
 			}
 			l.Close()
 		}

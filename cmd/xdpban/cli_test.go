@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns status and output.
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(append([]string{"xdpban"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpOfEveryCommand(t *testing.T) {
+	for _, cmd := range newApp(nil, nil).Commands {
+		code, out, errb := runCLI(cmd.Name, "--help")
+		if code != 0 || !strings.Contains(out, "xdpban "+cmd.Name) || !strings.Contains(out, "USAGE") {
+			t.Errorf("%s --help: exit %d\n%s%s", cmd.Name, code, out, errb)
+		}
+		if cmd.Usage == "" {
+			t.Errorf("%s has no usage line", cmd.Name)
+		}
+	}
+}
+
+// TestBadInput checks that every kind of bad input gives exactly one line
+// that says what is wrong, and a non-zero exit.
+func TestBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ban", "1.2.3"}, "is not an IP address"},
+		{[]string{"ban", "198.51.100.7", "--duration", "5x"}, "unknown unit"},
+		{[]string{"ban", "198.51.100.7", "--duration", "0"}, "must not be 0"},
+		{[]string{"ban"}, "expected one address"},
+		{[]string{"unban", "example.org"}, "is not an IP address"},
+		{[]string{"ban", "198.51.100.7", "--pin-dir", tmp}, "not on a bpf filesystem"},
+		{[]string{"status", "--pin-dir", tmp}, "not on a bpf filesystem"},
+		{[]string{"run", "--iface", "xdpban-nosuch0", "--pin-dir", tmp}, "not on a bpf filesystem"},
+		{[]string{"run", "--ports", "70000"}, "must be a number from 1 to 65535"},
+		{[]string{"run", "--xdp-mode", "turbo"}, "use auto, native or generic"},
+		{[]string{"run", "--max-bans", "0"}, "--max-bans 0"},
+		{[]string{"nosuchcommand"}, "nosuchcommand"},
+	}
+	for _, tt := range tests {
+		code, _, errb := runCLI(tt.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0", tt.args)
+		}
+		if !strings.Contains(errb, tt.want) {
+			t.Errorf("%v: stderr %q, want it to mention %q", tt.args, errb, tt.want)
+		}
+		if lines := strings.Count(strings.TrimRight(errb, "\n"), "\n"); lines != 0 && !strings.Contains(errb, "USAGE") {
+			t.Errorf("%v: %d lines of error, want one:\n%s", tt.args, lines+1, errb)
+		}
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	app := newApp(nil, nil)
+	got := strings.Join(flagsFirst(app, []string{"xdpban", "ban", "192.0.2.7", "--duration", "-1", "--pin-dir=/x"}), " ")
+	want := "xdpban ban --duration -1 --pin-dir=/x -- 192.0.2.7"
+	if got != want {
+		t.Errorf("flagsFirst = %q, want %q", got, want)
+	}
+	got = strings.Join(flagsFirst(app, []string{"xdpban", "status", "--json"}), " ")
+	if got != "xdpban status --json" {
+		t.Errorf("flagsFirst(status --json) = %q", got)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI("version")
+	if code != 0 || !strings.HasPrefix(out, "xdpban ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

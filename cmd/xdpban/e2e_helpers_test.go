@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
+)
+
+// serve accepts on port in the lab's server namespace and answers "ok".
+func serve(t *testing.T, lab *testutil.Lab, port int) {
+	t.Helper()
+	var ln net.Listener
+	testutil.Do(t, lab.Server, func() {
+		var err error
+		if ln, err = net.Listen("tcp", ":"+strconv.Itoa(port)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("ok\n"))
+			c.Close()
+		}
+	}()
+}
+
+// reach reports whether a TCP connection from src (in the client
+// namespace) to dst:port gets its answer. A SYN dropped by XDP shows up as
+// a connect timeout.
+func reach(t *testing.T, lab *testutil.Lab, src, dst netip.Addr, port int) bool {
+	t.Helper()
+	ok := false
+	testutil.Do(t, lab.Client, func() {
+		d := net.Dialer{Timeout: 700 * time.Millisecond, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+		c, err := d.Dial("tcp", netip.AddrPortFrom(dst, uint16(port)).String())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Second))
+		b, _ := io.ReadAll(c)
+		ok = string(b) == "ok\n"
+	})
+	return ok
+}
+
+// daemonProc is an `xdpban run` process in the server namespace.
+type daemonProc struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+func startDaemon(t *testing.T, lab *testutil.Lab, pinDir string, extra ...string) *daemonProc {
+	t.Helper()
+	args := append([]string{"run", "--iface", lab.ServerIf, "--pin-dir", pinDir, "--listen", "", "--sweep-interval", "1s"}, extra...)
+	d := &daemonProc{cmd: testutil.Command(lab.Server, binary, args...), done: make(chan struct{})}
+	d.cmd.Stderr = &d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() { d.kill(syscall.SIGKILL) })
+	// Ready when status shows the interface attached.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			t.Fatalf("xdpban run exited early:\n%s", d.stderr.String())
+		default:
+		}
+		if r, err := status(lab, pinDir); err == nil && len(r.Interfaces) == 1 && !r.Interfaces[0].Defunct {
+			return d
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("xdpban run not ready after 10s:\n%s", d.stderr.String())
+	return nil
+}
+
+// kill sends sig to the daemon we started (by its PID) and waits for it.
+func (d *daemonProc) kill(sig syscall.Signal) {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	d.cmd.Process.Signal(sig)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// status runs `xdpban status --json` where the interface is, as an
+// operator would.
+func status(lab *testutil.Lab, pinDir string) (*statusReport, error) {
+	out, err := testutil.Command(lab.Server, binary, "status", "--json", "--pin-dir", pinDir).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, errors.New(string(ee.Stderr))
+		}
+		return nil, err
+	}
+	var r statusReport
+	return &r, json.Unmarshal(out, &r)
+}
+
+// xdpban runs a CLI command as a process and fails the test if it fails.
+func xdpban(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdpban %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
+)
+
+// TestEndToEndDatapath runs the real binary in a namespace lab: real TCP
+// connections, real SYNs dropped by XDP on the server's veth.
+func TestEndToEndDatapath(t *testing.T) {
+	lab := testutil.NewLab(t)
+	pin := testutil.PinDir(t)
+	serve(t, lab, 6619)
+	serve(t, lab, 7000)
+	d := startDaemon(t, lab, pin)
+
+	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
+		t.Fatal("no ban yet, but the protected port is unreachable")
+	}
+
+	xdpban(t, "ban", lab.ClientV4.String(), "--duration", "1h", "--pin-dir", pin)
+	xdpban(t, "ban", lab.ClientV6.String(), "--duration", "1h", "--pin-dir", pin)
+	if reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
+		t.Error("banned IPv4 source reached the protected port")
+	}
+	if reach(t, lab, lab.ClientV6, lab.ServerV6, 6619) {
+		t.Error("banned IPv6 source reached the protected port")
+	}
+	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 7000) {
+		t.Error("banned source cannot reach an unprotected port")
+	}
+	if !reach(t, lab, lab.ClientAlt4, lab.ServerV4, 6619) {
+		t.Error("another address cannot reach the protected port")
+	}
+	r, err := status(lab, pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Bans) != 2 || r.Bans[0].Packets == 0 || r.Counters.Dropped == 0 {
+		t.Errorf("status after drops: %+v", r)
+	}
+	textOut, err := testutil.Command(lab.Server, binary, "status", "--pin-dir", pin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, textOut)
+	}
+	text := string(textOut)
+	for _, want := range []string{lab.ServerIf + " (native)", lab.ClientV4.String() + "/32", "dropped"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status text lacks %q:\n%s", want, text)
+		}
+	}
+
+	xdpban(t, "unban", lab.ClientV4.String(), "--pin-dir", pin)
+	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
+		t.Error("unbanned source still cannot reach the protected port")
+	}
+
+	// A short ban expires in the kernel while no daemon runs.
+	xdpban(t, "ban", lab.ClientV4.String(), "--duration", "3", "--pin-dir", pin)
+	start := time.Now()
+	d.kill(syscall.SIGKILL)
+	if reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
+		t.Error("ban not enforced after the daemon was killed")
+	}
+	time.Sleep(time.Until(start.Add(3500 * time.Millisecond)))
+	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
+		t.Error("ban did not expire in the kernel without the daemon")
+	}
+	if r, err := status(lab, pin); err != nil || r.Counters.Expired == 0 {
+		t.Errorf("expired hits not counted: %+v %v", r, err)
+	}
+
+	// A restarted daemon reuses the pins: the IPv6 ban still holds.
+	d = startDaemon(t, lab, pin)
+	if reach(t, lab, lab.ClientV6, lab.ServerV6, 6619) {
+		t.Error("ban lost across a daemon restart")
+	}
+	if out, err := exec.Command(binary, "detach", "--pin-dir", pin).CombinedOutput(); err == nil {
+		t.Errorf("detach succeeded while the daemon runs: %s", out)
+	}
+	d.kill(syscall.SIGTERM)
+
+	xdpban(t, "detach", "--pin-dir", pin)
+	if _, err := os.Stat(pin); !os.IsNotExist(err) {
+		t.Errorf("pin dir left after detach: %v", err)
+	}
+	out, _ := testutil.Command(lab.Server, "ip", "link", "show", lab.ServerIf).CombinedOutput()
+	if strings.Contains(string(out), "xdp") {
+		t.Errorf("XDP still attached after detach:\n%s", out)
+	}
+	if !reach(t, lab, lab.ClientV6, lab.ServerV6, 6619) {
+		t.Error("traffic still dropped after detach")
+	}
+}

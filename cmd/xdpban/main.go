@@ -1,0 +1,27 @@
+// Command xdpban bans the sources of failed TLS handshakes with XDP.
+//
+// Read-only commands (status, version) never change state; verb commands
+// (run, ban, unban, detach) do. Every command takes its output streams
+// from newApp, so tests can run it in-process and read what it printed.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status. Errors are
+// printed once, here, as one line.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	if err := app.Run(flagsFirst(app, args)); err != nil {
+		fmt.Fprintf(stderr, "xdpban: %v\n", err)
+		return 1
+	}
+	return 0
+}

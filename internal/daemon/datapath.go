@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// DatapathOptions say where and how the XDP program runs.
+type DatapathOptions struct {
+	Interfaces    []string
+	Mode          xdp.Mode
+	Config        xdp.Config
+	SweepInterval time.Duration
+}
+
+// startDatapath loads the program (reusing pins) and attaches it to every
+// interface; on any failure nothing new stays attached.
+func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
+	if len(o.Interfaces) == 0 {
+		return nil, fmt.Errorf("no --iface given: name the interface(s) to protect, or use --log-only")
+	}
+	d, err := xdp.Load(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range o.Interfaces {
+		mode, err := d.Attach(name, o.Mode)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		if o.Mode == xdp.ModeAuto && mode == xdp.ModeGeneric {
+			log.Warn("driver has no native XDP: attached in generic mode, which is slower", "iface", name)
+		}
+		log.Info("xdp attached", "iface", name, "mode", mode)
+	}
+	log.Info("xdp loaded", "pin_dir", d.PinDir(), "ports", d.Ports().String(),
+		"ipv6_prefix", d.IPv6Prefix(), "max_bans", d.MaxBans())
+	return d, nil
+}
+
+// sweepLoop removes expired entries until ctx ends. The kernel ignores
+// them already; sweeping gives their room back for new bans.
+func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.Logger) {
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := m.Sweep()
+			if err != nil {
+				log.Error("sweep expired bans", "err", err)
+			} else if n > 0 {
+				log.Info("expired bans removed", "count", n)
+			}
+		}
+	}
+}
