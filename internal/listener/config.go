@@ -1,0 +1,101 @@
+package listener
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
+
+// Config is what the listener needs; the daemon fills it from flags.
+type Config struct {
+	// ListenAddr is where to accept TLS, e.g. ":6619" (used by
+	// ListenAndServe; Serve takes a listener instead).
+	ListenAddr string
+	// CertFile and KeyFile hold the server certificate chain and key (PEM).
+	CertFile, KeyFile string
+	// ClientCAFile is the PEM bundle client certificates must chain to.
+	ClientCAFile string
+	// CRLFile, when set, is a PEM or DER file of CRLs; the issuer of every
+	// client certificate must have a current CRL in it (OpenSSL's
+	// X509_V_FLAG_CRL_CHECK semantics), and revoked certificates fail.
+	CRLFile string
+	// AllowCN and AllowSAN, when either is non-empty, restrict verified
+	// partners to those whose subject CN or one of whose SANs (DNS, e-mail,
+	// URI or IP, as text) is listed.
+	AllowCN, AllowSAN []string
+
+	// BackendAddr is the TCP address authenticated connections go to.
+	BackendAddr string
+	// BackendProxyProtocol sends a PROXY protocol v2 header to the backend
+	// first, so it sees the partner's address.
+	BackendProxyProtocol bool
+
+	// HandshakeTimeout bounds the time from accept to a finished handshake
+	// (default 10s).
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a forwarded connection after this long without
+	// data in either direction (default 30m; OFTP2 sessions can sit idle).
+	IdleTimeout time.Duration
+	// MaxHandshakes bounds concurrent handshakes overall (default 1024),
+	// MaxHandshakesPerSource per source address (default 8). A connection
+	// over either limit is closed at once and counts as a failure.
+	MaxHandshakes, MaxHandshakesPerSource int
+	// CountScans makes a connection closed without sending a byte (a port
+	// scan, a load balancer's health check) a failure (EOF, 167772454).
+	// Off by default: health checks from a front end would otherwise get it
+	// banned. Connections that sent part of a handshake always count.
+	CountScans bool
+
+	// OnFailure receives every failed handshake, exactly once, from the
+	// connection's goroutine. Required.
+	OnFailure func(event.Failure)
+	// Logger receives operational messages (backend unreachable, ...);
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+const (
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultIdleTimeout      = 30 * time.Minute
+	defaultMaxHandshakes    = 1024
+	defaultMaxPerSource     = 8
+)
+
+// withDefaults fills zero values and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = defaultIdleTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = defaultMaxHandshakes
+	}
+	if c.MaxHandshakesPerSource <= 0 {
+		c.MaxHandshakesPerSource = defaultMaxPerSource
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	if c.CertFile == "" || c.KeyFile == "" {
+		errs = append(errs, errors.New("cert and key are required"))
+	}
+	if c.ClientCAFile == "" {
+		errs = append(errs, errors.New("client ca is required"))
+	}
+	if c.BackendAddr == "" {
+		errs = append(errs, errors.New("backend is required"))
+	}
+	if c.OnFailure == nil {
+		errs = append(errs, errors.New("failure callback is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("check listener config: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,208 @@
+// Package listener is xdpban's mutual-TLS front: it accepts partners whose
+// client certificate verifies against the configured CA (clientAuth usage,
+// CRL, optional allow-lists), forwards them to the backend, and turns every
+// failed handshake into exactly one event.Failure with OS4X's error code.
+package listener
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
+
+// Listener serves one or more net.Listeners with the same configuration.
+type Listener struct {
+	cfg     Config
+	tlsConf atomic.Pointer[tls.Config]
+	hs      *tracker
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// ErrClosed is returned by Serve after Shutdown.
+var ErrClosed = errors.New("listener closed")
+
+// New checks cfg and loads the certificates; it does not listen yet.
+func New(cfg Config) (*Listener, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{
+		cfg:       cfg,
+		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource),
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[net.Conn]struct{}{},
+	}
+	if err := l.Reload(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Reload re-reads certificate, key, CA bundle and CRL (on SIGHUP). New
+// handshakes use them; established connections are untouched. On error the
+// old configuration stays in force.
+func (l *Listener) Reload() error {
+	c, err := loadTLSConfig(l.cfg)
+	if err != nil {
+		return fmt.Errorf("reload tls: %w", err)
+	}
+	l.tlsConf.Store(c)
+	return nil
+}
+
+// ListenAndServe listens on cfg.ListenAddr and serves until Shutdown.
+func (l *Listener) ListenAndServe() error {
+	ln, err := net.Listen("tcp", l.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return l.Serve(ln)
+}
+
+// Serve accepts on ln until Shutdown (then returns ErrClosed) or a
+// permanent accept error. It takes ownership of ln.
+func (l *Listener) Serve(ln net.Listener) error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	l.listeners[ln] = struct{}{}
+	l.mu.Unlock()
+	base := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return l.tlsConf.Load(), nil
+	}}
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if l.isClosing() {
+				return ErrClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscallEMFILE) {
+				// Out of descriptors: wait instead of spinning.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		backoff = 0
+		if !l.track(c) {
+			c.Close()
+			continue
+		}
+		// Limits are applied here, in accept order, so a flood cannot race
+		// past them in goroutines that have not registered yet.
+		go l.handle(c, l.hs.begin(c, peerAddr(c)), base)
+	}
+}
+
+// handle runs one connection: limits, sniffing, handshake, forwarding.
+// h is nil when the handshake limits were full.
+func (l *Listener) handle(c net.Conn, h *handshake, base *tls.Config) {
+	defer l.untrack(c)
+	defer c.Close()
+	peer := peerAddr(c)
+	if h == nil {
+		l.fail(peer, CodeOverLimit, "")
+		return
+	}
+	tc, ok := l.handshake(h, base)
+	l.hs.end(h)
+	if !ok {
+		return
+	}
+	back, err := l.dialBackend(c)
+	if err != nil {
+		l.cfg.Logger.Warn("forward partner", "peer", peer, "err", err)
+		return
+	}
+	l.trackExtra(back)
+	defer l.untrack(back)
+	l.pipe(tc, back)
+}
+
+// handshake sniffs and runs the TLS handshake within HandshakeTimeout and
+// reports a failure exactly once.
+func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
+	c := h.conn
+	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
+	br := bufio.NewReader(c)
+	code, scan := sniff(br)
+	name := ""
+	var tc *tls.Conn
+	if code == 0 {
+		tc = tls.Server(&sniffedConn{Conn: c, r: br}, base)
+		if err := tc.Handshake(); err != nil {
+			code, name = classifyHandshake(err)
+		}
+	}
+	switch {
+	case code == 0:
+		c.SetDeadline(time.Time{})
+		return tc, true
+	case h.aborted.Load():
+		code, name = CodeBanAborted, ""
+	case scan && !l.cfg.CountScans:
+		return nil, false
+	}
+	l.fail(h.addr, code, name)
+	return nil, false
+}
+
+func (l *Listener) fail(peer netip.Addr, code uint32, name string) {
+	l.cfg.OnFailure(event.Failure{
+		Addr:    peer,
+		Time:    time.Now(),
+		Code:    code,
+		Message: Message(code),
+		Name:    name,
+		Source:  "listener",
+	})
+}
+
+// CloseHandshakes closes the connections from p that are still in
+// handshake (the daemon calls it on a ban); established partners stay.
+// It returns how many it closed.
+func (l *Listener) CloseHandshakes(p netip.Prefix) int {
+	if p.Addr().Is4In6() {
+		p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+	}
+	return l.hs.abort(p.Masked())
+}
+
+// sniffedConn hands crypto/tls the bytes sniff already read.
+type sniffedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *sniffedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func peerAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap().WithZone("")
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.IPv4Unspecified()
+	}
+	return ap.Addr().Unmap().WithZone("")
+}
