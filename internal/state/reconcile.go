@@ -1,0 +1,54 @@
+package state
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
+)
+
+// Reconcile merges the bans of the store and of the kernel map at start,
+// by the rule in the package documentation: keep is what holds (for
+// jail.Restore and for the store), toKernel the kept bans the kernel map
+// lacks and must be given. kernelFresh says the map was created empty
+// by this start, i.e. the machine rebooted. Bans ended by now are dropped.
+func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep, toKernel []jail.Ban) {
+	stored := make(map[netip.Prefix]jail.Ban, len(store))
+	for _, b := range store {
+		stored[b.Prefix.Masked()] = b
+	}
+	inKernel := make(map[netip.Prefix]bool, len(kernel))
+	for _, k := range kernel {
+		p := k.Prefix.Masked()
+		inKernel[p] = true
+		if !holds(k, now) {
+			continue
+		}
+		b, ok := stored[p]
+		if !ok {
+			// Made while the daemon was down: adopt it.
+			b = jail.Ban{Prefix: p, Start: k.Start, Origin: jail.OriginRestored, Count: max(k.Count, 1)}
+			if b.Start.IsZero() {
+				b.Start = now
+			}
+		}
+		// The kernel enforces its own end; that is the one that holds.
+		b.Prefix, b.End = p, k.End
+		keep = append(keep, b)
+	}
+	if !kernelFresh {
+		return keep, nil
+	}
+	for _, b := range store {
+		p := b.Prefix.Masked()
+		if inKernel[p] || !holds(b, now) {
+			continue
+		}
+		b.Prefix = p
+		keep = append(keep, b)
+		toKernel = append(toKernel, b)
+	}
+	return keep, toKernel
+}
+
+func holds(b jail.Ban, now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
