@@ -79,7 +79,7 @@ func Open(dir string) (*Store, *Warning, error) {
 // read comes back as cause, with no store and no error, for Open to move
 // aside; err is for failures that moving the file would not cure.
 func openChecked(path string) (s *Store, cause, err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := openBolt(path)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, nil, fmt.Errorf("open state store %s: %w", path, ErrLocked)
@@ -94,6 +94,19 @@ func openChecked(path string) (s *Store, cause, err error) {
 		return nil, cause, nil
 	}
 	return s, nil, nil
+}
+
+// openBolt is bolt.Open with its panics on a damaged freelist or meta
+// page turned into an error. After such a panic bbolt leaves the file
+// descriptor open; it stays with the renamed, corrupt file until exit.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("damaged file: %v", r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 }
 
 // verify creates the buckets and decodes every record, turning bbolt's

@@ -1,0 +1,87 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
+)
+
+func TestReconcile(t *testing.T) {
+	now := t0.Add(time.Hour)
+	ban := func(p string, end time.Duration, o jail.Origin) jail.Ban {
+		b := jail.Ban{Prefix: pfx(p), Start: t0, Origin: o, Count: 2}
+		if end != 0 {
+			b.End = now.Add(end)
+		}
+		return b
+	}
+	kban := func(p string, end time.Duration) jail.Ban {
+		b := jail.Ban{Prefix: pfx(p)}
+		if end != 0 {
+			b.End = now.Add(end)
+		}
+		return b
+	}
+	tests := []struct {
+		name         string
+		store        []jail.Ban
+		kernel       []jail.Ban
+		fresh        bool
+		keep, toKern []string // "prefix origin end-offset"
+	}{
+		{"in both: store's record, kernel's end",
+			[]jail.Ban{ban("198.18.0.1/32", time.Hour, jail.OriginJail)},
+			[]jail.Ban{kban("198.18.0.1/32", 30*time.Minute)}, false,
+			[]string{"198.18.0.1/32 jail 30m0s"}, nil},
+		{"only in kernel: adopted as restored",
+			nil, []jail.Ban{kban("2001:db8::/64", 0)}, false,
+			[]string{"2001:db8::/64 restored permanent"}, nil},
+		{"only in store, machine up: deleted or expired in the kernel, dropped",
+			[]jail.Ban{ban("198.18.0.2/32", time.Hour, jail.OriginManual)}, nil, false,
+			nil, nil},
+		{"only in store, after reboot: back into the kernel",
+			[]jail.Ban{ban("198.18.0.2/32", time.Hour, jail.OriginManual), ban("198.18.0.3/32", 0, jail.OriginJail)}, nil, true,
+			[]string{"198.18.0.2/32 manual 1h0m0s", "198.18.0.3/32 jail permanent"},
+			[]string{"198.18.0.2/32 manual 1h0m0s", "198.18.0.3/32 jail permanent"}},
+		{"expired in store after reboot: dropped",
+			[]jail.Ban{ban("198.18.0.4/32", -time.Second, jail.OriginJail), ban("198.18.0.5/32", -1, jail.OriginJail)}, nil, true,
+			nil, nil},
+		{"expired kernel entry: dropped though stored",
+			[]jail.Ban{ban("198.18.0.6/32", time.Hour, jail.OriginJail)},
+			[]jail.Ban{kban("198.18.0.6/32", -time.Minute)}, false,
+			nil, nil},
+		{"after reboot with some already in the new map",
+			[]jail.Ban{ban("198.18.0.7/32", time.Hour, jail.OriginJail), ban("198.18.0.8/32", time.Hour, jail.OriginJail)},
+			[]jail.Ban{kban("198.18.0.7/32", time.Hour)}, true,
+			[]string{"198.18.0.7/32 jail 1h0m0s", "198.18.0.8/32 jail 1h0m0s"},
+			[]string{"198.18.0.8/32 jail 1h0m0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keep, toKernel := Reconcile(tt.store, tt.kernel, tt.fresh, now)
+			if got := describe(keep, now); !slices.Equal(got, tt.keep) {
+				t.Errorf("keep %q, want %q", got, tt.keep)
+			}
+			if got := describe(toKernel, now); !slices.Equal(got, tt.toKern) {
+				t.Errorf("toKernel %q, want %q", got, tt.toKern)
+			}
+		})
+	}
+}
+
+func describe(bs []jail.Ban, now time.Time) []string {
+	var out []string
+	for _, b := range bs {
+		end := "permanent"
+		if !b.End.IsZero() {
+			end = b.End.Sub(now).String()
+		}
+		out = append(out, fmt.Sprintf("%v %s %s", b.Prefix, b.Origin, end))
+	}
+	slices.SortFunc(out, strings.Compare)
+	return out
+}
