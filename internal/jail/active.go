@@ -28,11 +28,11 @@ func family(a netip.Addr) int {
 
 // add stores b, replacing any ban of the same prefix.
 func (s *activeBans) add(b Ban) {
-	if _, ok := s.byPrefix[b.Prefix]; ok {
-		s.byPrefix[b.Prefix] = b
-		return
-	}
+	n := len(s.byPrefix)
 	s.byPrefix[b.Prefix] = b
+	if len(s.byPrefix) == n {
+		return // replaced
+	}
 	f, bits := family(b.Prefix.Addr()), b.Prefix.Bits()
 	s.lenCount[f][bits]++
 	if s.lenCount[f][bits] == 1 {
@@ -66,6 +66,14 @@ func (s *activeBans) covering(a netip.Addr, now time.Time) (Ban, bool) {
 		}
 	}
 	return Ban{}, false
+}
+
+// reserve makes room for n more bans when there are none yet, so a bulk
+// restore does not rehash a growing map over and over.
+func (s *activeBans) reserve(n int) {
+	if len(s.byPrefix) == 0 {
+		s.byPrefix = make(map[netip.Prefix]Ban, n)
+	}
 }
 
 func (s *activeBans) len() int { return len(s.byPrefix) }

@@ -83,6 +83,7 @@ func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 	defer j.mu.Unlock()
 	now := j.now()
 	j.ignore.refresh(now)
+	j.bans.reserve(len(bans))
 	var errs []error
 	for _, b := range bans {
 		if !b.Prefix.IsValid() || !b.activeAt(now) {

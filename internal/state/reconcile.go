@@ -13,9 +13,18 @@ import (
 // lacks and must be given. kernelFresh says the map was created empty
 // by this start, i.e. the machine rebooted. Bans ended by now are dropped.
 func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep, toKernel []jail.Ban) {
-	stored := make(map[netip.Prefix]jail.Ban, len(store))
-	for _, b := range store {
-		stored[b.Prefix.Masked()] = b
+	// Sized up front and maps built only when needed: at a million bans
+	// slice growth and map building are most of the start-up time.
+	keep = make([]jail.Ban, 0, len(kernel))
+	if kernelFresh {
+		keep = make([]jail.Ban, 0, len(kernel)+len(store))
+	}
+	var stored map[netip.Prefix]jail.Ban
+	if len(kernel) > 0 {
+		stored = make(map[netip.Prefix]jail.Ban, len(store))
+		for _, b := range store {
+			stored[b.Prefix.Masked()] = b
+		}
 	}
 	inKernel := make(map[netip.Prefix]bool, len(kernel))
 	for _, k := range kernel {
@@ -39,6 +48,7 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 	if !kernelFresh {
 		return keep, nil
 	}
+	toKernel = make([]jail.Ban, 0, len(store))
 	for _, b := range store {
 		p := b.Prefix.Masked()
 		if inKernel[p] || !holds(b, now) {
