@@ -23,15 +23,19 @@ type Jail struct {
 	onUnban  func(Ban)
 	findTime int64
 
-	// mu guards everything below. hookMu is taken before mu is released
-	// whenever hooks will run, so hooks see bans and unbans in the order
-	// the jail made them, without holding up failure counting.
-	mu     sync.Mutex
-	hookMu sync.Mutex
-	track  *tracker
-	ignore ignoreList
-	bans   activeBans
-	stats  Stats
+	// mu guards everything below. Hooks run outside it, in the order of
+	// tickets drawn under it, so they see bans and unbans in the order
+	// the jail made them while a slow hook holds up neither failure
+	// counting nor other sources.
+	mu      sync.Mutex
+	hookMu  sync.Mutex
+	hookCnd *sync.Cond
+	ticket  uint64 // next ticket to hand out, under mu
+	serving uint64 // ticket whose hooks may run, under hookMu
+	track   *tracker
+	ignore  ignoreList
+	bans    activeBans
+	stats   Stats
 }
 
 // Option changes how New builds a Jail.
@@ -75,6 +79,7 @@ func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
 		ignore:   newIgnoreList(cfg),
 		bans:     newActiveBans(),
 	}
+	j.hookCnd = sync.NewCond(&j.hookMu)
 	for _, o := range opts {
 		o(j)
 	}
@@ -188,9 +193,7 @@ func (j *Jail) priorBans(p netip.Prefix, now time.Time) int {
 // afterBan records b in the history and runs the ban hook. It is called
 // with mu held and releases it.
 func (j *Jail) afterBan(b Ban, fs []event.Failure) error {
-	j.hookMu.Lock()
-	j.mu.Unlock()
-	defer j.hookMu.Unlock()
+	defer j.hookTurn()()
 	var err error
 	if herr := j.history.RecordBan(b); herr != nil {
 		err = fmt.Errorf("record ban %v: %w", b.Prefix, herr)
@@ -204,12 +207,30 @@ func (j *Jail) afterBan(b Ban, fs []event.Failure) error {
 // afterUnban runs the unban hook for bs. It is called with mu held and
 // releases it.
 func (j *Jail) afterUnban(bs ...Ban) {
-	j.hookMu.Lock()
-	j.mu.Unlock()
-	defer j.hookMu.Unlock()
+	defer j.hookTurn()()
 	if j.onUnban != nil {
 		for _, b := range bs {
 			j.onUnban(b)
 		}
+	}
+}
+
+// hookTurn draws a ticket under mu, releases mu, waits until the hooks of
+// every earlier ticket have run, and returns the function that lets the
+// next ticket go.
+func (j *Jail) hookTurn() func() {
+	t := j.ticket
+	j.ticket++
+	j.mu.Unlock()
+	j.hookMu.Lock()
+	for j.serving != t {
+		j.hookCnd.Wait()
+	}
+	j.hookMu.Unlock()
+	return func() {
+		j.hookMu.Lock()
+		j.serving++
+		j.hookCnd.Broadcast()
+		j.hookMu.Unlock()
 	}
 }

@@ -403,3 +403,42 @@ func TestHooksRunInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowHookDoesNotBlockCounting(t *testing.T) {
+	release := make(chan struct{})
+	inHook := make(chan struct{})
+	j, _, _ := newTestJail(t, testConfig(), WithOnBan(func(b Ban, _ []event.Failure) {
+		if b.Prefix == pfx("198.18.12.1/32") {
+			close(inHook)
+			<-release
+		}
+	}))
+	go func() {
+		for range 3 {
+			j.Fail(fail("198.18.12.1", t0))
+		}
+	}()
+	<-inHook
+	// While that hook hangs, another source bans another address: the
+	// ban is made and returned at once; only its hook waits its turn.
+	done := make(chan *Ban)
+	go func() {
+		var last *Ban
+		for range 2 {
+			last, _ = j.Fail(fail("198.18.12.2", t0))
+		}
+		done <- last
+	}()
+	select {
+	case b := <-done:
+		if b != nil {
+			t.Fatal("two failures banned")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("failure counting blocked by a slow hook")
+	}
+	close(release)
+	if b, _ := j.Fail(fail("198.18.12.2", t0)); b == nil {
+		t.Fatal("third failure did not ban")
+	}
+}

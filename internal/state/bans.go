@@ -14,15 +14,16 @@ import (
 // one transaction holds.
 const saveChunk = 100000
 
-// SaveBan stores b, replacing any ban of the same prefix. Concurrent calls
-// share one transaction and one fsync.
+// SaveBan stores b, replacing any ban of the same prefix, in its own
+// transaction: the jail calls its hooks one at a time, so bbolt's Batch
+// would only add its 10 ms gathering delay to every ban.
 func (s *Store) SaveBan(b jail.Ban) error {
 	k, err := prefixKey(b.Prefix)
 	if err != nil {
 		return fmt.Errorf("save ban: %w", err)
 	}
 	v := encodeBan(b)
-	if err := s.db.Batch(func(tx *bolt.Tx) error {
+	if err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketBans).Put(k, v)
 	}); err != nil {
 		return fmt.Errorf("save ban %v: %w", b.Prefix, err)
@@ -64,7 +65,7 @@ func (s *Store) DeleteBan(p netip.Prefix) error {
 	if err != nil {
 		return fmt.Errorf("delete ban: %w", err)
 	}
-	if err := s.db.Batch(func(tx *bolt.Tx) error {
+	if err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketBans).Delete(k)
 	}); err != nil {
 		return fmt.Errorf("delete ban %v: %w", p, err)

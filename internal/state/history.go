@@ -42,14 +42,14 @@ func (s *Store) BanCount(p netip.Prefix, since time.Time) (int, error) {
 }
 
 // RecordBan adds b's start to p's history. Recording the same start
-// twice keeps one, so a retried batch cannot count a ban twice.
+// twice keeps one, so a retried call cannot count a ban twice.
 func (s *Store) RecordBan(b jail.Ban) error {
 	k, err := prefixKey(b.Prefix)
 	if err != nil {
 		return fmt.Errorf("record ban: %w", err)
 	}
 	start := b.Start.UnixNano()
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketHistory)
 		ts, err := decodeTimes(bk.Get(k))
 		if err != nil {
