@@ -149,9 +149,13 @@ func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
 	name := ""
 	var tc *tls.Conn
 	if code == 0 {
-		tc = tls.Server(&sniffedConn{Conn: c, r: br}, base)
+		sc := &sniffedConn{Conn: c, r: br}
+		tc = tls.Server(sc, base)
 		if err := tc.Handshake(); err != nil {
 			code, name = classifyHandshake(err)
+			if alert, ok := sc.records.plaintextAlert(); ok {
+				code, name = CodeAlert(alert), ""
+			}
 		}
 	}
 	switch {
@@ -187,14 +191,6 @@ func (l *Listener) CloseHandshakes(p netip.Prefix) int {
 	}
 	return l.hs.abort(p.Masked())
 }
-
-// sniffedConn hands crypto/tls the bytes sniff already read.
-type sniffedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *sniffedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func peerAddr(c net.Conn) netip.Addr {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
