@@ -419,13 +419,20 @@ func TestSlowHookDoesNotBlockCounting(t *testing.T) {
 		}
 	}()
 	<-inHook
-	// While that hook hangs, another source bans another address: the
-	// ban is made and returned at once; only its hook waits its turn.
+	// While that hook hangs, a second address is banned: its hook waits
+	// its turn, but must not hold the jail's lock while it waits...
+	go func() {
+		for range 3 {
+			j.Fail(fail("198.18.12.2", t0))
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	// ...so a third source goes on counting.
 	done := make(chan *Ban)
 	go func() {
 		var last *Ban
 		for range 2 {
-			last, _ = j.Fail(fail("198.18.12.2", t0))
+			last, _ = j.Fail(fail("198.18.12.3", t0))
 		}
 		done <- last
 	}()
@@ -435,10 +442,10 @@ func TestSlowHookDoesNotBlockCounting(t *testing.T) {
 			t.Fatal("two failures banned")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("failure counting blocked by a slow hook")
+		t.Fatal("failure counting blocked behind a waiting hook")
 	}
 	close(release)
-	if b, _ := j.Fail(fail("198.18.12.2", t0)); b == nil {
+	if b, _ := j.Fail(fail("198.18.12.3", t0)); b == nil {
 		t.Fatal("third failure did not ban")
 	}
 }
