@@ -3,10 +3,7 @@ package listener
 import (
 	"context"
 	"net"
-	"syscall"
 )
-
-const syscallEMFILE = syscall.EMFILE
 
 // track registers a connection for Shutdown; false once shutting down.
 func (l *Listener) track(c net.Conn) bool {
