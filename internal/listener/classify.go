@@ -21,14 +21,14 @@ var httpMethods = []string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS
 // sniff looks at the first bytes before crypto/tls sees them, because Go
 // reports plain HTTP and other garbage alike, while OS4X's codes tell them
 // apart. It returns 0 to go on with the handshake, or the failure's code;
-// scan is true for a connection closed before sending anything.
+// scan is true for a connection closed (FIN or RST, as nmap's connect scan
+// does) before sending anything. A silent connection that stays open until
+// the timeout is not a scan: it holds a slot, and always counts.
 func sniff(br *bufio.Reader) (code uint32, scan bool) {
 	first, err := br.Peek(1)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return CodeUnexpectedEOF, true
-		}
-		return classifyIOError(err), false
+		code := classifyIOError(err)
+		return code, code == CodeUnexpectedEOF || code == CodeReset
 	}
 	if first[0] == tlsHandshakeRecord {
 		return 0, false

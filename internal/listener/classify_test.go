@@ -220,6 +220,13 @@ func TestRawFailureClasses(t *testing.T) {
 func TestScanNotCountedByDefault(t *testing.T) {
 	r := startRig(t, newPKI(t), nil)
 	rawClient(t, r.addr, nil, true)
+	c, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHandshakes(t, r.l, 1)
+	c.(*net.TCPConn).SetLinger(0) // connect scan: close with RST
+	c.Close()
 	if fs := r.settle(); len(fs) != 0 {
 		t.Errorf("scan counted: %+v", fs)
 	}

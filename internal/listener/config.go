@@ -43,8 +43,9 @@ type Config struct {
 	// MaxHandshakesPerSource per source address (default 8). A connection
 	// over either limit is closed at once and counts as a failure.
 	MaxHandshakes, MaxHandshakesPerSource int
-	// CountScans makes a connection closed without sending a byte (a port
-	// scan, a load balancer's health check) a failure (EOF, 167772454).
+	// CountScans makes a connection closed without sending a byte (a
+	// connect scan, a load balancer's health check; by FIN: EOF 167772454,
+	// by RST: ECONNRESET) a failure.
 	// Off by default: health checks from a front end would otherwise get it
 	// banned. Connections that sent part of a handshake always count.
 	CountScans bool
