@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -23,6 +24,11 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	if len(o.Interfaces) == 0 {
 		return nil, fmt.Errorf("no --iface given: name the interface(s) to protect, or use --log-only")
 	}
+	for _, name := range o.Interfaces {
+		if _, err := net.InterfaceByName(name); err != nil {
+			return nil, fmt.Errorf("--iface %s: interface not found (list them with `ip link`)", name)
+		}
+	}
 	d, err := xdp.Load(o.Config)
 	if err != nil {
 		return nil, err
@@ -30,7 +36,7 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	for _, name := range o.Interfaces {
 		mode, err := d.Attach(name, o.Mode)
 		if err != nil {
-			d.Close()
+			d.Abandon()
 			return nil, err
 		}
 		if o.Mode == xdp.ModeAuto && mode == xdp.ModeGeneric {

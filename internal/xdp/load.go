@@ -18,6 +18,7 @@ type Datapath struct {
 	prog  *ebpf.Program
 	lock  *os.File
 	links map[string]link.Link
+	fresh bool // this Load created the pin directory
 }
 
 // Load loads the program with cfg, reusing the maps pinned under
@@ -30,6 +31,8 @@ func Load(cfg Config) (*Datapath, error) {
 	if err := checkBPFFS(cfg.PinDir); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(cfg.PinDir)
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(cfg.PinDir, 0o700); err != nil {
 		return nil, permissionHint("create pin directory", err)
 	}
@@ -40,8 +43,12 @@ func Load(cfg Config) (*Datapath, error) {
 	d, err := load(cfg, lock)
 	if err != nil {
 		lock.Close()
+		if fresh {
+			os.RemoveAll(cfg.PinDir)
+		}
 		return nil, err
 	}
+	d.fresh = fresh
 	return d, nil
 }
 
@@ -163,6 +170,17 @@ func loadError(err error) error {
 		return fmt.Errorf("load xdp program: %w (needs Linux 5.9 or later with BPF links and BTF)", err)
 	}
 	return permissionHint("load xdp program", err)
+}
+
+// Abandon closes the Datapath after a failed start. Pins that this Load
+// created are removed, so a start that fails leaves nothing behind; pins
+// of an earlier run stay, with their bans.
+func (d *Datapath) Abandon() error {
+	err := d.Close()
+	if d.fresh {
+		err = errors.Join(err, os.RemoveAll(d.pinDir))
+	}
+	return err
 }
 
 // Close releases the daemon's descriptors and the lock. Pinned maps and

@@ -1,0 +1,39 @@
+# xdpban — see `make help`.
+
+CLANG ?= clang-14
+BPF_CFLAGS ?= -O2 -g -Wall -Werror
+GO ?= go
+BIN ?= bin/xdpban
+BENCH_JSON ?= bench/results.json
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.DEFAULT_GOAL := help
+.PHONY: help deps generate build test lint bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the build, tests and demo use (as root)
+	@.ci/deps.sh
+
+generate: ## rebuild the BPF object and Go bindings with the pinned clang
+	cd internal/xdp && BPF_CLANG=$(CLANG) BPF_CFLAGS="$(BPF_CFLAGS)" $(GO) generate ./...
+
+build: ## build bin/xdpban (no clang needed: the BPF object is committed)
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/xdpban
+
+test: deps ## the whole test suite, kernel and namespace tests included (as root)
+	@.ci/test.sh
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+bench: deps ## benchmarks: per-packet cost against a bare XDP_PASS floor (as root)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./internal/xdp/
+
+demo: deps build ## a throw-away namespace lab showing a ban taking effect (as root)
+	@.ci/demo.sh $(BIN)
+
+clean: ## remove build output
+	rm -rf bin bench
