@@ -1,0 +1,104 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// scrapeCollector reads the datapath and the jail once per scrape.
+type scrapeCollector struct {
+	xdp  XDPReader
+	jail JailReader
+
+	xdpUp, packets, bansActive, capacity, fill, iface *prometheus.Desc
+
+	failedCur, failedTotal, bannedTotal, bannedCur, droppedTracked, ignored *prometheus.Desc
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+}
+
+func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
+	return &scrapeCollector{
+		xdp:  xdp,
+		jail: jail,
+
+		xdpUp:      desc("xdp_up", "1 when the XDP counters and ban map could be read at this scrape, 0 when reading failed (the other xdpban_xdp_* and ban map series are then absent)."),
+		packets:    desc("xdp_packets_total", "Packets handled by the XDP program on all interfaces, summed over CPUs, by result: seen, passed, dropped (banned source), expired_hit (ban found but expired, passed), parse_failure (malformed or truncated, passed).", "result"),
+		bansActive: desc("bans_active", "Entries in the XDP ban map (expired entries not yet swept included)."),
+		capacity:   desc("ban_map_capacity", "Maximum number of entries of the XDP ban map (--max-bans)."),
+		fill:       desc("ban_map_fill_ratio", "Entries in the XDP ban map divided by its capacity, from 0 to 1."),
+		iface:      desc("xdp_attached", "1 for each interface the XDP program is attached to.", "iface"),
+
+		failedCur:      desc("jail_failed_current", "Addresses (or IPv6 prefixes) with failures being tracked within findtime."),
+		failedTotal:    desc("jail_failed_total", "Failures counted by the jail since start."),
+		bannedTotal:    desc("jail_banned_total", "Bans made by the jail since start."),
+		bannedCur:      desc("jail_banned_current", "Bans currently in force according to the jail."),
+		droppedTracked: desc("jail_tracked_dropped_total", "Failure records dropped because the jail's tracking table was full."),
+		ignored:        desc("jail_ignored_total", "Failures from ignoreip addresses, not counted towards a ban."),
+	}
+}
+
+// Describe sends every descriptor, also those a nil reader never fills, so
+// the registry checks names and labels at registration.
+func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.xdpUp, c.packets, c.bansActive, c.capacity, c.fill, c.iface,
+		c.failedCur, c.failedTotal, c.bannedTotal, c.bannedCur, c.droppedTracked, c.ignored,
+	} {
+		ch <- d
+	}
+}
+
+// Collect reads each reader once.
+func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.xdp != nil {
+		c.collectXDP(ch)
+	}
+	if c.jail != nil {
+		c.collectJail(ch)
+	}
+}
+
+func (c *scrapeCollector) collectXDP(ch chan<- prometheus.Metric) {
+	s, err := c.xdp()
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(c.xdpUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.xdpUp, prometheus.GaugeValue, 1)
+	for _, p := range []struct {
+		result string
+		v      uint64
+	}{
+		{"seen", s.Seen}, {"passed", s.Passed}, {"dropped", s.Dropped},
+		{"expired_hit", s.ExpiredHits}, {"parse_failure", s.ParseFailures},
+	} {
+		ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(p.v), p.result)
+	}
+	ch <- prometheus.MustNewConstMetric(c.bansActive, prometheus.GaugeValue, float64(s.Bans))
+	ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(s.MaxBans))
+	ratio := 0.0
+	if s.MaxBans > 0 {
+		ratio = float64(s.Bans) / float64(s.MaxBans)
+	}
+	ch <- prometheus.MustNewConstMetric(c.fill, prometheus.GaugeValue, ratio)
+	seen := make(map[string]bool, len(s.Interfaces))
+	for _, name := range s.Interfaces {
+		if seen[name] { // a duplicate label set would fail the whole scrape
+			continue
+		}
+		seen[name] = true
+		ch <- prometheus.MustNewConstMetric(c.iface, prometheus.GaugeValue, 1, name)
+	}
+}
+
+func (c *scrapeCollector) collectJail(ch chan<- prometheus.Metric) {
+	s := c.jail()
+	ch <- prometheus.MustNewConstMetric(c.failedCur, prometheus.GaugeValue, float64(s.CurrentlyFailed))
+	ch <- prometheus.MustNewConstMetric(c.failedTotal, prometheus.CounterValue, float64(s.TotalFailed))
+	ch <- prometheus.MustNewConstMetric(c.bannedTotal, prometheus.CounterValue, float64(s.TotalBanned))
+	ch <- prometheus.MustNewConstMetric(c.bannedCur, prometheus.GaugeValue, float64(s.CurrentlyBanned))
+	ch <- prometheus.MustNewConstMetric(c.droppedTracked, prometheus.CounterValue, float64(s.DroppedTracked))
+	ch <- prometheus.MustNewConstMetric(c.ignored, prometheus.CounterValue, float64(s.Ignored))
+}

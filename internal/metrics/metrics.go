@@ -1,0 +1,149 @@
+// Package metrics exposes xdpban's Prometheus metrics on a registry of its
+// own (never the global one). Event counters (handshakes, bans, unbans,
+// evictions, hook failures, ban latency) are pushed by the daemon as things
+// happen; the XDP counters and the jail's gauges are pulled at scrape time
+// through reader functions, so a scrape always shows live values.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const namespace = "xdpban"
+
+// XDPReader returns the datapath's counters and map fill at scrape time. It
+// is nil in log-only mode, where no XDP program is loaded.
+type XDPReader func() (XDPSnapshot, error)
+
+// XDPSnapshot is what the datapath reports: the per-CPU counters summed over
+// all CPUs, the number of entries in the ban map and its capacity, and the
+// interfaces the program is attached to.
+type XDPSnapshot struct {
+	Seen, Passed, Dropped, ExpiredHits, ParseFailures uint64
+	Bans, MaxBans                                     int
+	Interfaces                                        []string
+}
+
+// JailReader returns the jail's counters at scrape time.
+type JailReader func() JailSnapshot
+
+// JailSnapshot mirrors the fields of the jail's statistics that are exported.
+type JailSnapshot struct {
+	CurrentlyFailed int
+	TotalFailed     uint64
+	TotalBanned     uint64
+	CurrentlyBanned int
+	DroppedTracked  uint64
+	Ignored         uint64
+}
+
+// LatencyBuckets are the upper bounds, in seconds, of the ban latency
+// histogram: 50µs to 10s, dense below 1 ms where xdpban's bans land and
+// wide enough above to hold a watched log's or fail2ban's latency.
+var LatencyBuckets = []float64{
+	50e-6, 100e-6, 250e-6, 500e-6,
+	1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3,
+	1, 2.5, 5, 10,
+}
+
+// Metrics holds xdpban's registry and the metrics pushed by the daemon.
+// Its methods are safe for concurrent use.
+type Metrics struct {
+	reg        *prometheus.Registry
+	handshakes *prometheus.CounterVec
+	bans       *prometheus.CounterVec
+	banLatency prometheus.Histogram
+	unbans     *prometheus.CounterVec
+	evicted    prometheus.Counter
+	hookFails  *prometheus.CounterVec
+}
+
+// New builds the registry with xdpban's metrics, the Go runtime and process
+// collectors, and a scrape-time collector over xdp (nil in log-only mode:
+// the XDP families are then absent) and jail (nil: the jail families are
+// absent).
+func New(xdp XDPReader, jail JailReader) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "handshakes_total",
+			Help: "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.",
+		}, []string{"result", "code"}),
+		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "bans_total",
+			Help: "Bans put in force since start, by origin (listener, watch-log, manual, restore...).",
+		}, []string{"origin"}),
+		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "ban_latency_seconds",
+			Help:    "Time from the failing event that reached maxretry to the ban being in force.",
+			Buckets: LatencyBuckets,
+		}),
+		unbans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "unbans_total",
+			Help: "Bans lifted since start, by reason (expired, manual...).",
+		}, []string{"reason"}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "bans_dropped_full_total",
+			Help: "Bans that could not be put in force, or were evicted, because the ban map was full.",
+		}),
+		hookFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "hook_failures_total",
+			Help: "--on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).",
+		}, []string{"kind"}),
+	}
+	m.reg.MustRegister(
+		m.handshakes, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails,
+		newScrapeCollector(xdp, jail),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Show the ok series at zero from the start, so rate() has a baseline.
+	m.handshakes.WithLabelValues("ok", "")
+	return m
+}
+
+// Registry returns the registry, for tests or for registering more collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handshake counts one TLS handshake: ok, or failed with OpenSSL code.
+// The code label is empty for a successful handshake.
+func (m *Metrics) Handshake(ok bool, code uint32) {
+	if ok {
+		m.handshakes.WithLabelValues("ok", "").Inc()
+		return
+	}
+	m.handshakes.WithLabelValues("failed", strconv.FormatUint(uint64(code), 10)).Inc()
+}
+
+// Ban counts a ban by origin and observes its latency, from the failing
+// event's time to the ban in force. A negative latency (clock steps, a
+// watched log's coarse timestamps) counts as zero.
+func (m *Metrics) Ban(origin string, latency time.Duration) {
+	m.bans.WithLabelValues(origin).Inc()
+	m.banLatency.Observe(max(latency, 0).Seconds())
+}
+
+// Unban counts a lifted ban by reason.
+func (m *Metrics) Unban(reason string) { m.unbans.WithLabelValues(reason).Inc() }
+
+// Evicted counts a ban dropped because the ban map was full.
+func (m *Metrics) Evicted() { m.evicted.Inc() }
+
+// HookFailed counts a failed --on-ban or --on-unban command.
+func (m *Metrics) HookFailed(kind string) { m.hookFails.WithLabelValues(kind).Inc() }
+
+// Handler serves the registry in the Prometheus text (or OpenMetrics)
+// format, and counts its own scrapes.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:          m.reg,
+		EnableOpenMetrics: true,
+		Timeout:           10 * time.Second,
+	}))
+}

@@ -1,0 +1,230 @@
+package metrics
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func fixedXDP(s XDPSnapshot) XDPReader { return func() (XDPSnapshot, error) { return s, nil } }
+
+func fixedJail(s JailSnapshot) JailReader { return func() JailSnapshot { return s } }
+
+// scrape fetches the handler's text exposition as a client would.
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: status %s", resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestScrapeEveryFamily(t *testing.T) {
+	m := New(fixedXDP(XDPSnapshot{
+		Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1,
+		Bans: 25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
+	}), fixedJail(JailSnapshot{
+		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6,
+	}))
+	m.Handshake(true, 0)
+	m.Handshake(true, 0)
+	m.Handshake(false, 167772359)
+	m.Handshake(false, 167772359)
+	m.Handshake(false, 167773208)
+	m.Ban("listener", 300*time.Microsecond)
+	m.Ban("listener", 2*time.Second)
+	m.Ban("manual", -time.Second) // counts as 0
+	m.Unban("expired")
+	m.Evicted()
+	m.Evicted()
+	m.HookFailed("ban")
+
+	want := `
+# HELP xdpban_ban_map_capacity Maximum number of entries of the XDP ban map (--max-bans).
+# TYPE xdpban_ban_map_capacity gauge
+xdpban_ban_map_capacity 100
+# HELP xdpban_ban_map_fill_ratio Entries in the XDP ban map divided by its capacity, from 0 to 1.
+# TYPE xdpban_ban_map_fill_ratio gauge
+xdpban_ban_map_fill_ratio 0.25
+# HELP xdpban_bans_active Entries in the XDP ban map (expired entries not yet swept included).
+# TYPE xdpban_bans_active gauge
+xdpban_bans_active 25
+# HELP xdpban_bans_dropped_full_total Bans that could not be put in force, or were evicted, because the ban map was full.
+# TYPE xdpban_bans_dropped_full_total counter
+xdpban_bans_dropped_full_total 2
+# HELP xdpban_bans_total Bans put in force since start, by origin (listener, watch-log, manual, restore...).
+# TYPE xdpban_bans_total counter
+xdpban_bans_total{origin="listener"} 2
+xdpban_bans_total{origin="manual"} 1
+# HELP xdpban_handshakes_total TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.
+# TYPE xdpban_handshakes_total counter
+xdpban_handshakes_total{code="",result="ok"} 2
+xdpban_handshakes_total{code="167772359",result="failed"} 2
+xdpban_handshakes_total{code="167773208",result="failed"} 1
+# HELP xdpban_hook_failures_total --on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).
+# TYPE xdpban_hook_failures_total counter
+xdpban_hook_failures_total{kind="ban"} 1
+# HELP xdpban_jail_banned_current Bans currently in force according to the jail.
+# TYPE xdpban_jail_banned_current gauge
+xdpban_jail_banned_current 3
+# HELP xdpban_jail_banned_total Bans made by the jail since start.
+# TYPE xdpban_jail_banned_total counter
+xdpban_jail_banned_total 9
+# HELP xdpban_jail_failed_current Addresses (or IPv6 prefixes) with failures being tracked within findtime.
+# TYPE xdpban_jail_failed_current gauge
+xdpban_jail_failed_current 4
+# HELP xdpban_jail_failed_total Failures counted by the jail since start.
+# TYPE xdpban_jail_failed_total counter
+xdpban_jail_failed_total 40
+# HELP xdpban_jail_ignored_total Failures from ignoreip addresses, not counted towards a ban.
+# TYPE xdpban_jail_ignored_total counter
+xdpban_jail_ignored_total 6
+# HELP xdpban_jail_tracked_dropped_total Failure records dropped because the jail's tracking table was full.
+# TYPE xdpban_jail_tracked_dropped_total counter
+xdpban_jail_tracked_dropped_total 5
+# HELP xdpban_unbans_total Bans lifted since start, by reason (expired, manual...).
+# TYPE xdpban_unbans_total counter
+xdpban_unbans_total{reason="expired"} 1
+# HELP xdpban_xdp_attached 1 for each interface the XDP program is attached to.
+# TYPE xdpban_xdp_attached gauge
+xdpban_xdp_attached{iface="eth0"} 1
+xdpban_xdp_attached{iface="eth1"} 1
+# HELP xdpban_xdp_packets_total Packets handled by the XDP program on all interfaces, summed over CPUs, by result: seen, passed, dropped (banned source), expired_hit (ban found but expired, passed), parse_failure (malformed or truncated, passed).
+# TYPE xdpban_xdp_packets_total counter
+xdpban_xdp_packets_total{result="dropped"} 37
+xdpban_xdp_packets_total{result="expired_hit"} 2
+xdpban_xdp_packets_total{result="parse_failure"} 1
+xdpban_xdp_packets_total{result="passed"} 60
+xdpban_xdp_packets_total{result="seen"} 100
+# HELP xdpban_xdp_up 1 when the XDP counters and ban map could be read at this scrape, 0 when reading failed (the other xdpban_xdp_* and ban map series are then absent).
+# TYPE xdpban_xdp_up gauge
+xdpban_xdp_up 1
+`
+	names := []string{
+		"xdpban_ban_map_capacity", "xdpban_ban_map_fill_ratio", "xdpban_bans_active",
+		"xdpban_bans_dropped_full_total", "xdpban_bans_total", "xdpban_handshakes_total",
+		"xdpban_hook_failures_total", "xdpban_jail_banned_current", "xdpban_jail_banned_total",
+		"xdpban_jail_failed_current", "xdpban_jail_failed_total", "xdpban_jail_ignored_total",
+		"xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
+		"xdpban_xdp_packets_total", "xdpban_xdp_up",
+	}
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	// The histogram, with its buckets from 50µs to 10s.
+	body := scrape(t, m.Handler())
+	for _, line := range []string{
+		`# TYPE xdpban_ban_latency_seconds histogram`,
+		`xdpban_ban_latency_seconds_bucket{le="5e-05"} 1`,
+		`xdpban_ban_latency_seconds_bucket{le="0.0005"} 2`,
+		`xdpban_ban_latency_seconds_bucket{le="1"} 2`,
+		`xdpban_ban_latency_seconds_bucket{le="2.5"} 3`,
+		`xdpban_ban_latency_seconds_bucket{le="10"} 3`,
+		`xdpban_ban_latency_seconds_bucket{le="+Inf"} 3`,
+		`xdpban_ban_latency_seconds_count 3`,
+		`xdpban_ban_latency_seconds_sum 2.0003`,
+		`# TYPE go_goroutines gauge`,
+		`promhttp_metric_handler_requests_total{code="200"} 0`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("scrape lacks %q", line)
+		}
+	}
+	// Every family of ours has a Help string.
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := 0
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "xdpban_") {
+			ours++
+			if len(mf.GetHelp()) < 20 {
+				t.Errorf("%s: help %q too short", mf.GetName(), mf.GetHelp())
+			}
+		}
+	}
+	if ours != len(names)+1 {
+		t.Errorf("got %d xdpban_ families, want %d", ours, len(names)+1)
+	}
+}
+
+// TestScrapeIsLive checks that the readers are called at every scrape.
+func TestScrapeIsLive(t *testing.T) {
+	var dropped, failed atomic.Uint64
+	m := New(func() (XDPSnapshot, error) {
+		return XDPSnapshot{Dropped: dropped.Load(), MaxBans: 10}, nil
+	}, func() JailSnapshot {
+		return JailSnapshot{TotalFailed: failed.Load()}
+	})
+	h := m.Handler()
+	for i := uint64(1); i <= 3; i++ {
+		dropped.Store(i * 1000)
+		failed.Store(i)
+		body := scrape(t, h)
+		for _, line := range []string{
+			`xdpban_xdp_packets_total{result="dropped"} ` + itoa(i*1000),
+			`xdpban_jail_failed_total ` + itoa(i),
+		} {
+			if !strings.Contains(body, line+"\n") {
+				t.Errorf("scrape %d lacks %q", i, line)
+			}
+		}
+	}
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// TestLogOnly: no XDP reader, no XDP families; the jail's are there.
+func TestLogOnly(t *testing.T) {
+	m := New(nil, fixedJail(JailSnapshot{CurrentlyBanned: 2}))
+	body := scrape(t, m.Handler())
+	if strings.Contains(body, "xdpban_xdp_") || strings.Contains(body, "xdpban_ban_map_") || strings.Contains(body, "xdpban_bans_active") {
+		t.Errorf("log-only scrape shows XDP series:\n%s", body)
+	}
+	if !strings.Contains(body, "xdpban_jail_banned_current 2\n") {
+		t.Errorf("log-only scrape lacks the jail gauge")
+	}
+	if n, err := testutil.GatherAndCount(m.Registry(), "xdpban_handshakes_total"); err != nil || n != 1 {
+		t.Errorf("handshakes series at start = %d, %v; want the ok series at 0", n, err)
+	}
+}
+
+// TestXDPReadError: a failing reader gives xdp_up 0 and no stale values,
+// and the scrape itself still succeeds.
+func TestXDPReadError(t *testing.T) {
+	m := New(func() (XDPSnapshot, error) { return XDPSnapshot{}, errors.New("map gone") }, nil)
+	body := scrape(t, m.Handler())
+	if !strings.Contains(body, "xdpban_xdp_up 0\n") {
+		t.Errorf("scrape lacks xdpban_xdp_up 0:\n%s", body)
+	}
+	if strings.Contains(body, "xdpban_xdp_packets_total") || strings.Contains(body, "xdpban_jail_") {
+		t.Errorf("scrape shows series it could not read")
+	}
+}
+
+func TestFillRatioZeroCapacity(t *testing.T) {
+	m := New(fixedXDP(XDPSnapshot{Bans: 3}), nil)
+	if body := scrape(t, m.Handler()); !strings.Contains(body, "xdpban_ban_map_fill_ratio 0\n") {
+		t.Errorf("fill ratio with capacity 0 is not 0:\n%s", body)
+	}
+}
