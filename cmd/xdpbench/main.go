@@ -1,0 +1,87 @@
+// Command xdpbench measures xdpban against nftables, iptables and fail2ban's
+// way of banning on this machine, prints a table and writes the figures as
+// JSON. It needs root; see `make bench`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/xdpban/xdpban/internal/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "xdpbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
+	only := flag.String("only", "", "comma-separated figures to run: perpkt,flood,apply,listener,gotest (default all)")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (BPF, network namespaces, nftables, iptables): run `sudo make bench`")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench.Sweep(); err != nil {
+		return fmt.Errorf("remove leftovers of an earlier run: %w", err)
+	}
+	defer bench.Sweep()
+
+	want := func(name string) bool {
+		if *only == "" {
+			return true
+		}
+		for _, s := range strings.Split(*only, ",") {
+			if strings.TrimSpace(s) == name {
+				return true
+			}
+		}
+		return false
+	}
+	r := bench.NewReport(os.Stdout)
+	steps := []struct {
+		name string
+		f    func(context.Context, *bench.Report) error
+	}{
+		{"perpkt", bench.PerPacket},
+	}
+	var failed []string
+	for _, s := range steps {
+		if !want(s.name) {
+			continue
+		}
+		r.Progress("== %s", s.name)
+		if err := s.f(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted during %s", s.name)
+			}
+			r.Note("%s failed: %v", s.name, err)
+			failed = append(failed, s.name)
+		}
+	}
+	r.Table(os.Stdout)
+	if err := r.WriteJSON(*jsonPath); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", *jsonPath)
+	if len(failed) > 0 {
+		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/xdpban/xdpban/internal/xdp"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	bpffsRoot  = "/sys/fs/bpf"
+	namePrefix = "xdpbench-"
+)
+
+func randomSuffix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ensureBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there.
+func ensureBPFFS() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(bpffsRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
+		return nil
+	}
+	if err := unix.Mount("bpf", bpffsRoot, "bpf", 0, "mode=0700"); err != nil {
+		return fmt.Errorf("mount bpffs on %s: %w", bpffsRoot, err)
+	}
+	return nil
+}
+
+// datapath loads xdpban into a fresh pin directory of ours. close removes
+// the program, its maps and the pins.
+func datapath(maxBans uint32) (d *xdp.Datapath, pinDir string, close func(), err error) {
+	if err := ensureBPFFS(); err != nil {
+		return nil, "", nil, err
+	}
+	pinDir = filepath.Join(bpffsRoot, namePrefix+randomSuffix())
+	d, err = xdp.Load(xdp.Config{PinDir: pinDir, MaxBans: maxBans})
+	if err != nil {
+		os.RemoveAll(pinDir)
+		return nil, "", nil, err
+	}
+	return d, pinDir, func() {
+		d.Close()
+		os.RemoveAll(pinDir)
+	}, nil
+}
+
+// Sweep removes namespaces and pin directories an interrupted run left
+// behind. It touches only names with our prefix.
+func Sweep() error {
+	var errs []error
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if strings.HasPrefix(name, namePrefix) {
+				if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+					errs = append(errs, fmt.Errorf("delete netns %s: %v: %s", name, err, out))
+				}
+			}
+		}
+	}
+	pins, _ := filepath.Glob(filepath.Join(bpffsRoot, namePrefix+"*"))
+	for _, p := range pins {
+		if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
