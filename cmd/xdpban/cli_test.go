@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,10 +42,23 @@ func TestBadInput(t *testing.T) {
 		{[]string{"unban", "example.org"}, "is not an IP address"},
 		{[]string{"ban", "198.51.100.7", "--pin-dir", tmp}, "not on a bpf filesystem"},
 		{[]string{"status", "--pin-dir", tmp}, "not on a bpf filesystem"},
-		{[]string{"run", "--iface", "xdpban-nosuch0", "--pin-dir", tmp}, "not on a bpf filesystem"},
+		{[]string{"run", "--listen", "", "--iface", "xdpban-nosuch0", "--pin-dir", tmp, "--state-dir", tmp, "--control-socket", tmp + "/s"}, "interface not found"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--pin-dir", tmp, "--state-dir", tmp, "--control-socket", tmp + "/s"}, "not on a bpf filesystem"},
+		{[]string{"run", "--iface", "lo"}, "needs --cert, --key, --client-ca and --backend"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--findtime", "10x"}, "findtime"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--maxretry", "0"}, "maxretry"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--ignoreip", "10.0.0.x"}, "ignoreip"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--fail2ban-log-time", "middle"}, "fail2ban-log-time"},
+		{[]string{"run", "--listen", ""}, "iface"},
+		{[]string{"run", "--log-only", "--listen", ""}, "log-only"},
+		{[]string{"run", "--config", writeFile(t, "bogus-key: 1\n")}, `unknown key "bogus-key"`},
+		{[]string{"run", "--config", writeFile(t, "maxretry: [1, 2]\n")}, `key "maxretry"`},
+		{[]string{"run", "--config", writeFile(t, "listen: \"\"\niface: [lo]\nbantime: soon\n")}, "bantime"},
+		{[]string{"run", "--config", writeFile(t, ": : :\n")}, "not valid YAML"},
+		{[]string{"run", "--config", tmp + "/missing.yaml"}, "no such file"},
 		{[]string{"run", "--ports", "70000"}, "must be a number from 1 to 65535"},
 		{[]string{"run", "--xdp-mode", "turbo"}, "use auto, native or generic"},
-		{[]string{"run", "--max-bans", "0"}, "--max-bans 0"},
+		{[]string{"run", "--max-bans", "0"}, "max-bans 0"},
 		{[]string{"nosuchcommand"}, "nosuchcommand"},
 	}
 	for _, tt := range tests {
@@ -58,6 +73,15 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%v: %d lines of error, want one:\n%s", tt.args, lines+1, errb)
 		}
 	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "xdpban.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestFlagsAfterArguments(t *testing.T) {

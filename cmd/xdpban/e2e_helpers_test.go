@@ -67,9 +67,23 @@ type daemonProc struct {
 	done   chan struct{}
 }
 
-func startDaemon(t *testing.T, lab *testutil.Lab, pinDir string, extra ...string) *daemonProc {
+// node is one xdpban installation under test: its pins, state and socket.
+type node struct {
+	pin, state, sock string
+}
+
+func newNode(t *testing.T) node {
+	dir := t.TempDir()
+	return node{pin: testutil.PinDir(t), state: dir + "/state", sock: dir + "/control.sock"}
+}
+
+// flags are what every CLI command of this node needs.
+func (n node) flags() []string { return []string{"--pin-dir", n.pin, "--control-socket", n.sock} }
+
+func startDaemon(t *testing.T, lab *testutil.Lab, n node, extra ...string) *daemonProc {
 	t.Helper()
-	args := append([]string{"run", "--iface", lab.ServerIf, "--pin-dir", pinDir, "--listen", "", "--sweep-interval", "1s"}, extra...)
+	args := append([]string{"run", "--iface", lab.ServerIf, "--listen", "", "--fail2ban-log", "", "--state-dir", n.state, "--sweep-interval", "1s"}, n.flags()...)
+	args = append(args, extra...)
 	d := &daemonProc{cmd: testutil.Command(lab.Server, binary, args...), done: make(chan struct{})}
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -85,7 +99,7 @@ func startDaemon(t *testing.T, lab *testutil.Lab, pinDir string, extra ...string
 			t.Fatalf("xdpban run exited early:\n%s", d.stderr.String())
 		default:
 		}
-		if r, err := status(lab, pinDir); err == nil && len(r.Interfaces) == 1 && !r.Interfaces[0].Defunct {
+		if r, err := status(lab, n); err == nil && r.Daemon != nil && len(r.Interfaces) == 1 && !r.Interfaces[0].Defunct {
 			return d
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -112,8 +126,8 @@ func (d *daemonProc) kill(sig syscall.Signal) {
 
 // status runs `xdpban status --json` where the interface is, as an
 // operator would.
-func status(lab *testutil.Lab, pinDir string) (*statusReport, error) {
-	out, err := testutil.Command(lab.Server, binary, "status", "--json", "--pin-dir", pinDir).Output()
+func status(lab *testutil.Lab, n node) (*statusReport, error) {
+	out, err := testutil.Command(lab.Server, binary, append([]string{"status", "--json"}, n.flags()...)...).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -15,17 +15,17 @@ import (
 // connections, real SYNs dropped by XDP on the server's veth.
 func TestEndToEndDatapath(t *testing.T) {
 	lab := testutil.NewLab(t)
-	pin := testutil.PinDir(t)
+	n := newNode(t)
 	serve(t, lab, 6619)
 	serve(t, lab, 7000)
-	d := startDaemon(t, lab, pin)
+	d := startDaemon(t, lab, n)
 
 	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
 		t.Fatal("no ban yet, but the protected port is unreachable")
 	}
 
-	xdpban(t, "ban", lab.ClientV4.String(), "--duration", "1h", "--pin-dir", pin)
-	xdpban(t, "ban", lab.ClientV6.String(), "--duration", "1h", "--pin-dir", pin)
+	xdpban(t, append([]string{"ban", lab.ClientV4.String(), "--duration", "1h"}, n.flags()...)...)
+	xdpban(t, append([]string{"ban", lab.ClientV6.String(), "--duration", "1h"}, n.flags()...)...)
 	if reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
 		t.Error("banned IPv4 source reached the protected port")
 	}
@@ -38,14 +38,14 @@ func TestEndToEndDatapath(t *testing.T) {
 	if !reach(t, lab, lab.ClientAlt4, lab.ServerV4, 6619) {
 		t.Error("another address cannot reach the protected port")
 	}
-	r, err := status(lab, pin)
+	r, err := status(lab, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Bans) != 2 || r.Bans[0].Packets == 0 || r.Counters.Dropped == 0 {
 		t.Errorf("status after drops: %+v", r)
 	}
-	textOut, err := testutil.Command(lab.Server, binary, "status", "--pin-dir", pin).CombinedOutput()
+	textOut, err := testutil.Command(lab.Server, binary, append([]string{"status"}, n.flags()...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("status: %v\n%s", err, textOut)
 	}
@@ -56,13 +56,13 @@ func TestEndToEndDatapath(t *testing.T) {
 		}
 	}
 
-	xdpban(t, "unban", lab.ClientV4.String(), "--pin-dir", pin)
+	xdpban(t, append([]string{"unban", lab.ClientV4.String()}, n.flags()...)...)
 	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
 		t.Error("unbanned source still cannot reach the protected port")
 	}
 
 	// A short ban expires in the kernel while no daemon runs.
-	xdpban(t, "ban", lab.ClientV4.String(), "--duration", "3", "--pin-dir", pin)
+	xdpban(t, append([]string{"ban", lab.ClientV4.String(), "--duration", "3"}, n.flags()...)...)
 	start := time.Now()
 	d.kill(syscall.SIGKILL)
 	if reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
@@ -72,22 +72,22 @@ func TestEndToEndDatapath(t *testing.T) {
 	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
 		t.Error("ban did not expire in the kernel without the daemon")
 	}
-	if r, err := status(lab, pin); err != nil || r.Counters.Expired == 0 {
+	if r, err := status(lab, n); err != nil || r.Counters.Expired == 0 {
 		t.Errorf("expired hits not counted: %+v %v", r, err)
 	}
 
 	// A restarted daemon reuses the pins: the IPv6 ban still holds.
-	d = startDaemon(t, lab, pin)
+	d = startDaemon(t, lab, n)
 	if reach(t, lab, lab.ClientV6, lab.ServerV6, 6619) {
 		t.Error("ban lost across a daemon restart")
 	}
-	if out, err := exec.Command(binary, "detach", "--pin-dir", pin).CombinedOutput(); err == nil {
+	if out, err := exec.Command(binary, "detach", "--pin-dir", n.pin).CombinedOutput(); err == nil {
 		t.Errorf("detach succeeded while the daemon runs: %s", out)
 	}
 	d.kill(syscall.SIGTERM)
 
-	xdpban(t, "detach", "--pin-dir", pin)
-	if _, err := os.Stat(pin); !os.IsNotExist(err) {
+	xdpban(t, "detach", "--pin-dir", n.pin)
+	if _, err := os.Stat(n.pin); !os.IsNotExist(err) {
 		t.Errorf("pin dir left after detach: %v", err)
 	}
 	out, _ := testutil.Command(lab.Server, "ip", "link", "show", lab.ServerIf).CombinedOutput()

@@ -2,17 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 // statusReport is what `xdpban status --json` prints; scripts read it.
 type statusReport struct {
+	// Daemon is the running daemon's view (live failure counts); null when
+	// no daemon answers.
+	Daemon     *control.Status `json:"daemon"`
+	Loaded     bool            `json:"xdp_loaded"`
 	PinDir     string          `json:"pin_dir"`
 	Interfaces []xdp.Interface `json:"interfaces"`
 	Ports      string          `json:"ports"`
@@ -31,17 +37,20 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show interfaces, counters and every ban with its remaining time and drops",
-		Description: "Reads the pinned maps read-only, so it works with or without the daemon.\n" +
-			"Bans are sorted by expiry, permanent ones last.",
+		Description: "First a fail2ban-client-like summary (live from the daemon when it runs),\n" +
+			"then the XDP program (interfaces, mode, counters) and every ban in the pinned\n" +
+			"map with its remaining time and drops, sorted by expiry. Reads the pins\n" +
+			"read-only, so it works with or without the daemon.",
 		Flags: []cli.Flag{
 			pinDirFlag(),
+			controlSocketFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
-			r, err := collectStatus(c.String("pin-dir"))
+			r, err := collectStatus(c.String("pin-dir"), c.String("control-socket"))
 			if err != nil {
 				return fmt.Errorf("status: %w", err)
 			}
@@ -56,13 +65,25 @@ func statusCommand() *cli.Command {
 	}
 }
 
-func collectStatus(pinDir string) (*statusReport, error) {
+func collectStatus(pinDir, socket string) (*statusReport, error) {
+	r := &statusReport{PinDir: pinDir, Bans: []banReport{}}
+	resp, err := control.Call(socket, control.Request{Cmd: "status"})
+	switch {
+	case err == nil:
+		r.Daemon = resp.Status
+	case !errors.Is(err, control.ErrNoDaemon):
+		return nil, err
+	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {
+		// A log-only daemon has no pins: its own view is all there is.
+		if errors.Is(err, xdp.ErrNotLoaded) && r.Daemon != nil && r.Daemon.LogOnly {
+			return r, nil
+		}
 		return nil, err
 	}
 	defer m.Close()
-	r := &statusReport{PinDir: m.PinDir(), Ports: m.Ports().String(), IPv6Prefix: m.IPv6Prefix(), MaxBans: m.MaxBans()}
+	r.Loaded, r.Ports, r.IPv6Prefix, r.MaxBans = true, m.Ports().String(), m.IPv6Prefix(), m.MaxBans()
 	if r.Interfaces, err = xdp.Interfaces(pinDir); err != nil {
 		return nil, err
 	}
@@ -86,7 +107,12 @@ func collectStatus(pinDir string) (*statusReport, error) {
 }
 
 func printStatus(w io.Writer, r *statusReport, now time.Time) {
-	fmt.Fprintf(w, "XDP (pins in %s)\n", r.PinDir)
+	printJail(w, r, now)
+	if !r.Loaded {
+		fmt.Fprintln(w, "\nXDP: not loaded (log-only: stock fail2ban bans)")
+		return
+	}
+	fmt.Fprintf(w, "\nXDP (pins in %s)\n", r.PinDir)
 	if len(r.Interfaces) == 0 {
 		fmt.Fprintln(w, "|- interfaces:   none attached")
 	}

@@ -1,19 +1,22 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 func unbanCommand() *cli.Command {
 	return &cli.Command{
-		Name:        "unban",
-		Usage:       "lift the ban on an address or IPv6 prefix",
-		ArgsUsage:   "ADDR[/PREFIX]",
-		Description: "Removes the entry from the pinned ban map; traffic passes at once.",
-		Flags:       []cli.Flag{pinDirFlag()},
+		Name:      "unban",
+		Usage:     "lift the ban on an address or IPv6 prefix",
+		ArgsUsage: "ADDR[/PREFIX]",
+		Description: "Through the daemon when it runs (so its store forgets the ban), otherwise\n" +
+			"straight from the pinned ban map. Traffic passes at once.",
+		Flags: []cli.Flag{pinDirFlag(), controlSocketFlag()},
 		Action: func(c *cli.Context) error {
 			if err := exactArgs(c, 1, "one address"); err != nil {
 				return err
@@ -22,16 +25,28 @@ func unbanCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("unban: %w", err)
 			}
-			m, err := xdp.OpenPinned(c.String("pin-dir"), false)
-			if err != nil {
-				return fmt.Errorf("unban: %w", err)
+			_, err = control.Call(c.String("control-socket"), control.Request{Cmd: "unban", Target: target.String()})
+			if errors.Is(err, control.ErrNoDaemon) {
+				err = unbanDirect(c.String("pin-dir"), target.String())
 			}
-			defer m.Close()
-			if err := m.Unban(target); err != nil {
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "unbanned %s\n", target)
 			return nil
 		},
 	}
+}
+
+func unbanDirect(pinDir, target string) error {
+	p, err := xdp.ParseTarget(target)
+	if err != nil {
+		return err
+	}
+	m, err := xdp.OpenPinned(pinDir, false)
+	if err != nil {
+		return fmt.Errorf("unban: %w", err)
+	}
+	defer m.Close()
+	return m.Unban(p)
 }

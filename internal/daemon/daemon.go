@@ -2,25 +2,267 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/f2blog"
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/listener"
+	"github.com/xdpban/xdpban/internal/state"
+	"github.com/xdpban/xdpban/internal/xdp"
 )
 
-// Options configure the daemon.
-type Options struct {
-	Datapath DatapathOptions
+// daemon holds the running parts. Fields are set once by start.
+type daemon struct {
+	o       Options
+	log     *slog.Logger
+	started time.Time
+
+	store  *state.Store
+	dp     *xdp.Datapath
+	enf    *xdpEnforcer
+	jail   *jail.Jail
+	writer *f2blog.Writer
+	lst    *listener.Listener
+	tcp    net.Listener
+	ctl    net.Listener
+	hooks  *hooks
+	fails  failureCounts
 }
 
-// Run starts the daemon and blocks until ctx is cancelled (SIGTERM). On
-// return the XDP program, maps and links stay pinned: bans keep being
-// enforced, and expire, without the daemon.
+// Run starts the daemon and blocks until ctx is cancelled (SIGTERM). A
+// start that fails undoes what it did and returns one error. On return the
+// XDP program, maps and links stay pinned: bans keep being enforced, and
+// expire, without the daemon.
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
-	d, err := startDatapath(o.Datapath, log)
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	d := &daemon{o: o, log: log, started: time.Now()}
+	if err := d.start(); err != nil {
+		d.close()
+		return err
+	}
+	defer d.close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	d.goRun(&wg, ctx)
+	log.Info("xdpban running", "log_only", o.LogOnly, "listen", d.listenAddr(), "fail2ban_log", o.Fail2banLog, "watch", o.WatchLogs)
+	d.waitSignals(ctx)
+
+	log.Info("xdpban stopping")
+	if d.lst != nil {
+		dctx, dcancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+		if err := d.lst.Shutdown(dctx); err != nil && !errors.Is(err, listener.ErrClosed) {
+			log.Warn("listener drain", "err", err)
+		}
+		dcancel()
+	}
+	cancel()
+	wg.Wait()
+	if d.dp != nil {
+		log.Info("pinned XDP program keeps enforcing bans while xdpban is down")
+	}
+	return nil
+}
+
+// start opens everything that can fail before anything starts serving:
+// configuration errors surface before the first packet is affected.
+func (d *daemon) start() error {
+	o := d.o
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
+	}
+	if o.Listener != nil {
+		cfg := *o.Listener
+		cfg.OnFailure = d.onFailure
+		cfg.Logger = d.log
+		lst, err := listener.New(cfg)
+		if err != nil {
+			return err
+		}
+		d.lst = lst
+		if d.tcp, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
+		}
+	}
+	// Only the listener writes the log; watched logs are read, not copied.
+	if o.Fail2banLog != "" && o.Listener != nil {
+		if err := os.MkdirAll(filepath.Dir(o.Fail2banLog), 0o755); err != nil {
+			return fmt.Errorf("fail2ban-log: %w", err)
+		}
+		w, err := f2blog.OpenWriter(o.Fail2banLog, o.LogTimeMode)
+		if err != nil {
+			return err
+		}
+		d.writer = w
+	}
+	if !o.LogOnly {
+		if err := d.startJail(); err != nil {
+			return err
+		}
+	}
+	ctl, err := control.Listen(o.ControlSock)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	log.Info("xdpban running")
-	sweepLoop(ctx, d.Maps, o.Datapath.SweepInterval, log)
-	log.Info("xdpban stopping; pinned program keeps enforcing")
+	d.ctl = ctl
 	return nil
 }
+
+func (d *daemon) startJail() error {
+	o := d.o
+	store, warn, err := state.Open(o.StateDir)
+	if err != nil {
+		return err
+	}
+	d.store = store
+	if warn != nil {
+		d.log.Error("state store was unreadable and was moved aside; starting with an empty one (pinned bans still hold)", "warning", warn.String())
+	}
+	if d.dp, err = startDatapath(o.Datapath, d.log); err != nil {
+		return err
+	}
+	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log}
+	d.hooks = newHooks(o.OnBan, o.OnUnban, o.HookTimeout, d.log)
+	cfg := o.Jail
+	cfg.IPv6Prefix = d.dp.IPv6Prefix()
+	if cfg.SelfAddrs == nil {
+		cfg.SelfAddrs = SelfAddrs
+	}
+	d.jail, err = jail.New(cfg, d.enf, jail.WithHistory(store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban))
+	if err != nil {
+		return err
+	}
+	return d.restore()
+}
+
+// goRun starts the loops that live as long as ctx.
+func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
+	spawn := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	spawn(func() { control.Serve(ctx, d.ctl, d.handleControl, d.log) })
+	if d.lst != nil {
+		spawn(func() {
+			if err := d.lst.Serve(d.tcp); err != nil && !errors.Is(err, listener.ErrClosed) {
+				d.log.Error("tls listener stopped", "err", err)
+			}
+		})
+	}
+	if d.jail != nil {
+		spawn(func() { d.expireLoop(ctx) })
+		spawn(func() { sweepLoop(ctx, d.dp.Maps, d.o.Datapath.SweepInterval, d.log) })
+		for _, path := range d.o.WatchLogs {
+			spawn(func() { d.watch(ctx, path) })
+		}
+	}
+}
+
+// waitSignals handles SIGHUP (reload certificates, reopen the log) until
+// ctx ends.
+func (d *daemon) waitSignals(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			d.reload()
+		}
+	}
+}
+
+func (d *daemon) reload() {
+	if d.lst != nil {
+		if err := d.lst.Reload(); err != nil {
+			d.log.Error("reload certificates: kept the old ones", "err", err)
+		} else {
+			d.log.Info("certificates, CA bundle and CRL reloaded")
+		}
+	}
+	if d.writer != nil {
+		if err := d.writer.Reopen(); err != nil {
+			d.log.Error("reopen fail2ban log", "err", err)
+		}
+	}
+}
+
+func (d *daemon) expireLoop(ctx context.Context) {
+	t := time.NewTicker(d.o.ExpireEvery)
+	defer t.Stop()
+	purge := time.NewTicker(time.Hour)
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.jail.Expire()
+		case <-purge.C:
+			if _, err := d.store.PurgeHistory(time.Now().Add(-d.o.Jail.DBPurgeAge)); err != nil {
+				d.log.Error("purge ban history", "err", err)
+			}
+		}
+	}
+}
+
+func (d *daemon) listenAddr() string {
+	if d.tcp == nil {
+		return ""
+	}
+	return d.tcp.Addr().String()
+}
+
+// close releases everything start opened, in reverse order. Pins stay.
+func (d *daemon) close() {
+	if d.ctl != nil {
+		d.ctl.Close()
+		os.Remove(d.o.ControlSock)
+	}
+	if d.tcp != nil {
+		d.tcp.Close()
+	}
+	if d.dp != nil {
+		d.dp.Close()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+	if d.writer != nil {
+		d.writer.Close()
+	}
+}
+
+// SelfAddrs lists the host's addresses for ignoreself.
+func SelfAddrs() []netip.Addr {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out
+}
+
+// tailerStateDir keeps watch-log positions next to the store.
+func (d *daemon) tailerStateDir() string { return filepath.Join(d.o.StateDir, "watch") }

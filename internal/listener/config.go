@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
@@ -53,6 +54,9 @@ type Config struct {
 	// OnFailure receives every failed handshake, exactly once, from the
 	// connection's goroutine. Required.
 	OnFailure func(event.Failure)
+	// OnSuccess, when set, hears of every partner whose handshake
+	// succeeded (for metrics), with the verified partner name.
+	OnSuccess func(peer netip.Addr, name string)
 	// Logger receives operational messages (backend unreachable, ...);
 	// nil discards them.
 	Logger *slog.Logger

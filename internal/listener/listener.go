@@ -130,6 +130,13 @@ func (l *Listener) handle(c net.Conn, h *handshake, base *tls.Config) {
 	if !ok {
 		return
 	}
+	if l.cfg.OnSuccess != nil {
+		name := ""
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+			name = partnerName(certs[0])
+		}
+		l.cfg.OnSuccess(peer, name)
+	}
 	back, err := l.dialBackend(c)
 	if err != nil {
 		l.cfg.Logger.Warn("forward partner", "peer", peer, "err", err)

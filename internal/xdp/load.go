@@ -199,3 +199,7 @@ func (d *Datapath) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Fresh reports whether this Load created the pins, i.e. no earlier run
+// left bans in the kernel (first start, or the first start after a reboot).
+func (d *Datapath) Fresh() bool { return d.fresh }

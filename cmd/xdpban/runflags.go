@@ -1,0 +1,95 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// env names the XDPBAN_* variable of a flag: --bantime-maxtime reads
+// XDPBAN_BANTIME_MAXTIME.
+func env(name string) []string {
+	return []string{"XDPBAN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+func str(name, value, usage string) *cli.StringFlag {
+	return &cli.StringFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
+}
+
+func strs(name, usage string, value ...string) *cli.StringSliceFlag {
+	f := &cli.StringSliceFlag{Name: name, Usage: usage, EnvVars: env(name)}
+	if len(value) > 0 {
+		f.Value = cli.NewStringSlice(value...)
+	}
+	return f
+}
+
+func boolean(name string, value bool, usage string) *cli.BoolFlag {
+	return &cli.BoolFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
+}
+
+func integer(name string, value int, usage string) *cli.IntFlag {
+	return &cli.IntFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
+}
+
+func controlSocketFlag() *cli.StringFlag {
+	return str("control-socket", control.DefaultSocket, "unix socket of the running daemon")
+}
+
+// runFlags are the daemon's settings; every one also reads XDPBAN_<NAME>
+// and the key <name> of the --config file. Durations take fail2ban's
+// forms: 600 (seconds), 10m, 1h, 1d, -1 (permanent).
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		str("config", "", "YAML `FILE` with the same keys as these flags (flags and XDPBAN_* win)"),
+		// Enforcement.
+		strs("iface", "attach XDP to interface `NAME` (repeatable)"),
+		str("xdp-mode", "auto", "auto, native or generic"),
+		str("ports", "6619", "protected TCP `PORTS` (6619,443 or 6000-6010), or all for every packet of a banned source"),
+		integer("ipv6-prefix", 128, "ban IPv6 sources per prefix of this `LENGTH` (64 bans a whole /64)"),
+		&cli.UintFlag{Name: "max-bans", Value: xdp.DefaultMaxBans, Usage: "capacity of the ban map (a pinned map keeps its size)", EnvVars: env("max-bans")},
+		boolean("log-only", false, "write the fail2ban log and ban nothing (stock fail2ban bans); needs no privileges"),
+		// The TLS listener.
+		str("listen", ":6619", "TLS listener `ADDR`; \"\" disables it"),
+		str("cert", "", "server certificate chain `FILE` (PEM)"),
+		str("key", "", "server private key `FILE` (PEM)"),
+		str("client-ca", "", "CA bundle `FILE` that client certificates must chain to"),
+		str("crl", "", "CRL `FILE` (PEM or DER): revoked partners fail, and every issuer needs a current CRL"),
+		strs("allow-cn", "accept only partners with this certificate subject `CN` (repeatable)"),
+		strs("allow-san", "accept only partners with this `SAN` (repeatable)"),
+		str("backend", "", "`ADDR` of the OFTP2 server that authenticated connections go to"),
+		boolean("backend-proxy-protocol", false, "send a PROXY protocol v2 header to the backend"),
+		str("handshake-timeout", "10s", "time a client has to finish the TLS handshake"),
+		str("idle-timeout", "30m", "close a forwarded connection idle this long"),
+		integer("max-handshakes", 1024, "concurrent handshakes overall (more are refused and count as failures)"),
+		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address"),
+		boolean("count-scans", false, "count connections closed without a byte (port scans, health checks) as failures"),
+		// The fail2ban log.
+		str("fail2ban-log", "/var/log/xdpban/tls.log", "write one OS4X-format line per failed handshake to `PATH`; \"\" disables"),
+		str("fail2ban-log-time", "end", "timestamp in each line: end (default, keeps OS4X filters working), start, or none (as OS4X)"),
+		strs("watch-log", "tail a fail2ban-format log written by another program, e.g. OS4X's (repeatable)"),
+		// The jail, with fail2ban's names and meanings.
+		integer("maxretry", 3, "failures within findtime that ban"),
+		str("findtime", "10m", "window in which maxretry failures ban"),
+		str("bantime", "1h", "ban length; -1 is permanent"),
+		boolean("bantime-increment", false, "make repeat offenders' bans longer (bantime * 2^bancount * factor)"),
+		&cli.Float64Flag{Name: "bantime-factor", Value: 1, Usage: "factor of bantime.increment", EnvVars: env("bantime-factor")},
+		str("bantime-multipliers", "", "space-separated multipliers replacing the formula, e.g. \"1 2 4 8 16\""),
+		str("bantime-maxtime", "", "longest incremented ban (\"\" no cap)"),
+		str("bantime-rndtime", "", "random extra ban time, up to this"),
+		str("dbpurgeage", "1d", "how long past bans count for bantime.increment"),
+		strs("ignoreip", "addresses and CIDRs never banned (manual bans excepted)", "127.0.0.0/8", "::1"),
+		boolean("ignoreself", true, "never ban this host's own addresses"),
+		integer("max-tracked", 100000, "addresses with failure records kept at most; the oldest go first"),
+		// Files, pins and interfaces to other programs.
+		str("state-dir", "/var/lib/xdpban", "`DIR` for the ban store and watch-log positions"),
+		pinDirFlag(),
+		controlSocketFlag(),
+		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),
+		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
+		str("on-unban", "", "shell `COMMAND` run after each unban"),
+		&cli.DurationFlag{Name: "sweep-interval", Value: 0, Usage: "how often expired bans are removed from the map (default 10s)", EnvVars: env("sweep-interval")},
+	}
+}

@@ -1,0 +1,52 @@
+package control
+
+import "time"
+
+// DefaultSocket is where the daemon listens (systemd's RuntimeDirectory).
+const DefaultSocket = "/run/xdpban/control.sock"
+
+// Request is what the command sends.
+type Request struct {
+	Cmd      string        `json:"cmd"`                // "status", "ban", "unban"
+	Target   string        `json:"target,omitempty"`   // address or prefix
+	Duration time.Duration `json:"duration,omitempty"` // ban: <0 permanent, 0 the jail's bantime
+}
+
+// Response is what the daemon answers.
+type Response struct {
+	Error  string  `json:"error,omitempty"`
+	Ban    *Ban    `json:"ban,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Ban is one ban as the jail knows it.
+type Ban struct {
+	Prefix string    `json:"prefix"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end,omitzero"` // zero: permanent
+	Origin string    `json:"origin"`       // jail, manual, restored
+	Count  int       `json:"count"`        // this address's ban number
+}
+
+// Status is the daemon's view: the jail (fail2ban-client's words) and the
+// sources feeding it.
+type Status struct {
+	Jail     string         `json:"jail"`
+	LogOnly  bool           `json:"log_only"`
+	Started  time.Time      `json:"started"`
+	Files    []string       `json:"files"` // fail2ban log written and logs watched
+	Failed   JailCounts     `json:"counts"`
+	Failures map[string]int `json:"failures_by_code"`
+	Bans     []Ban          `json:"bans"`
+}
+
+// JailCounts are named as fail2ban-client status names them.
+type JailCounts struct {
+	CurrentlyFailed int    `json:"currently_failed"`
+	TotalFailed     uint64 `json:"total_failed"`
+	CurrentlyBanned int    `json:"currently_banned"`
+	TotalBanned     uint64 `json:"total_banned"`
+	DroppedTracked  uint64 `json:"dropped_tracked"`
+	Ignored         uint64 `json:"ignored"`
+	Evicted         uint64 `json:"evicted"`
+}

@@ -1,0 +1,58 @@
+package daemon
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// xdpEnforcer puts the jail's decisions into the ban map. When the map is
+// full it evicts the ban that ends soonest: a flood of new attackers must
+// not stop new bans, and an LRU map would evict silently instead.
+type xdpEnforcer struct {
+	maps    *xdp.Maps
+	log     *slog.Logger
+	evicted atomic.Uint64
+	onEvict func()
+}
+
+func (e *xdpEnforcer) Ban(p netip.Prefix, until time.Time) error {
+	victim, err := e.maps.BanEvicting(p, until)
+	if victim != nil {
+		e.evicted.Add(1)
+		if e.onEvict != nil {
+			e.onEvict()
+		}
+		e.log.Warn("ban map full: evicted the ban ending soonest", "evicted", victim.Prefix, "until", victim.Until, "for", p)
+	}
+	return err
+}
+
+func (e *xdpEnforcer) Unban(p netip.Prefix) error {
+	err := e.maps.Unban(p)
+	if errors.Is(err, xdp.ErrNotBanned) {
+		return nil // expired and removed by the kernel, or unbanned by hand
+	}
+	return err
+}
+
+// kernelBans lists the map as jail bans, for reconciliation at start.
+func kernelBans(m *xdp.Maps) ([]jail.Ban, error) {
+	bans, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]jail.Ban, 0, len(bans))
+	for _, b := range bans {
+		if b.Expired {
+			continue
+		}
+		out = append(out, jail.Ban{Prefix: b.Prefix, Start: b.Created, End: b.Until, Origin: jail.OriginRestored, Count: 1})
+	}
+	return out, nil
+}

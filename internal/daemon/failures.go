@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/f2blog"
+	"github.com/xdpban/xdpban/internal/jail"
+)
+
+// failureCounts counts failed handshakes by code for status.
+type failureCounts struct {
+	mu     sync.Mutex
+	byCode map[uint32]int
+}
+
+func (c *failureCounts) add(code uint32) {
+	c.mu.Lock()
+	if c.byCode == nil {
+		c.byCode = map[uint32]int{}
+	}
+	c.byCode[code]++
+	c.mu.Unlock()
+}
+
+func (c *failureCounts) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.byCode))
+	for code, n := range c.byCode {
+		out[strconv.FormatUint(uint64(code), 10)] = n
+	}
+	return out
+}
+
+// onFailure receives every failed handshake of the listener: first the
+// log line (what stock fail2ban reads), then the jail.
+func (d *daemon) onFailure(ev event.Failure) {
+	d.fails.add(ev.Code)
+	if d.writer != nil {
+		line, err := d.writer.Log(ev)
+		if err != nil {
+			d.log.Error("write fail2ban log", "err", err)
+		}
+		ev.Line = line
+	}
+	d.fail(ev)
+}
+
+// fail hands a failure to the jail. A ban also ends the address's
+// connections still in handshake; its established flows die on their own
+// once XDP drops their packets.
+func (d *daemon) fail(ev event.Failure) {
+	if d.jail == nil {
+		return
+	}
+	b, err := d.jail.Fail(ev)
+	if err != nil {
+		d.log.Error("ban", "addr", ev.Addr, "err", err)
+	}
+	if b != nil && d.lst != nil {
+		d.lst.CloseHandshakes(b.Prefix)
+	}
+}
+
+// afterBan runs after every ban the jail makes (failures or manual).
+func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
+	if err := d.store.SaveBan(b); err != nil {
+		d.log.Error("save ban", "prefix", b.Prefix, "err", err)
+	}
+	dur := "permanent"
+	if !b.Permanent() {
+		dur = b.End.Sub(b.Start).String()
+	}
+	reason := "manual"
+	if b.Origin == jail.OriginJail {
+		reason = strconv.Itoa(d.o.Jail.MaxRetry) + " failures within " + d.o.Jail.FindTime.String()
+	}
+	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
+	d.hooks.ban(b, fs)
+}
+
+func (d *daemon) afterUnban(b jail.Ban) {
+	if err := d.store.DeleteBan(b.Prefix); err != nil {
+		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
+	}
+	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin)
+	d.hooks.unban(b)
+}
+
+// watch tails one fail2ban-format log written by another program (OS4X).
+func (d *daemon) watch(ctx context.Context, path string) {
+	t, err := f2blog.NewTailer(path, d.tailerStateDir())
+	if err != nil {
+		d.log.Error("watch-log", "path", path, "err", err)
+		return
+	}
+	defer t.Close()
+	d.log.Info("watching log", "path", path)
+	t.Run(ctx, d.o.WatchPoll, func(ev event.Failure) {
+		d.fails.add(ev.Code)
+		d.fail(ev)
+	}, func(err error) {
+		d.log.Error("watch-log", "path", path, "err", err)
+	})
+}

@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"fmt"
+
+	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// handleControl answers the xdpban command over the control socket.
+func (d *daemon) handleControl(req control.Request) control.Response {
+	switch req.Cmd {
+	case "status":
+		return control.Response{Status: d.status()}
+	case "ban", "unban":
+		if d.jail == nil {
+			return control.Response{Error: req.Cmd + ": the daemon runs --log-only and bans nothing (stock fail2ban bans)"}
+		}
+		p, err := xdp.ParseTarget(req.Target)
+		if err != nil {
+			return control.Response{Error: req.Cmd + ": " + err.Error()}
+		}
+		if req.Cmd == "unban" {
+			if err := d.jail.Unban(p); err != nil {
+				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
+			}
+			return control.Response{}
+		}
+		b, err := d.jail.BanManual(p, req.Duration)
+		if err != nil {
+			return control.Response{Error: fmt.Sprintf("ban %s: %v", p, err)}
+		}
+		return control.Response{Ban: toControlBan(b)}
+	}
+	return control.Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+}
+
+func (d *daemon) status() *control.Status {
+	s := &control.Status{Jail: "xdpban", LogOnly: d.o.LogOnly, Started: d.started, Failures: d.fails.snapshot(), Bans: []control.Ban{}}
+	if d.writer != nil {
+		s.Files = append(s.Files, d.o.Fail2banLog)
+	}
+	s.Files = append(s.Files, d.o.WatchLogs...)
+	if d.jail == nil {
+		for _, n := range s.Failures {
+			s.Failed.TotalFailed += uint64(n)
+		}
+		return s
+	}
+	st := d.jail.Stats()
+	s.Failed = control.JailCounts{
+		CurrentlyFailed: st.CurrentlyFailed, TotalFailed: st.TotalFailed,
+		CurrentlyBanned: st.CurrentlyBanned, TotalBanned: st.TotalBanned,
+		DroppedTracked: st.DroppedTracked, Ignored: st.Ignored, Evicted: d.enf.evicted.Load(),
+	}
+	for _, b := range d.jail.Bans() {
+		s.Bans = append(s.Bans, *toControlBan(b))
+	}
+	return s
+}
+
+func toControlBan(b jail.Ban) *control.Ban {
+	return &control.Ban{Prefix: b.Prefix.String(), Start: b.Start, End: b.End, Origin: string(b.Origin), Count: b.Count}
+}

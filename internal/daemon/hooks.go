@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/jail"
+)
+
+// maxHooks bounds the notification commands running at once; more are
+// dropped (and logged) rather than queued, so a ban wave cannot pile up
+// processes. Hooks never run on the ban path: the ban is in force first.
+const maxHooks = 4
+
+// hooks runs --on-ban / --on-unban, the counterpart of fail2ban's
+// action_mwl mail: the command gets the ban in its environment.
+type hooks struct {
+	onBan, onUnban string
+	timeout        time.Duration
+	sem            chan struct{}
+	log            *slog.Logger
+	failed         func(kind string)
+}
+
+func newHooks(onBan, onUnban string, timeout time.Duration, log *slog.Logger) *hooks {
+	return &hooks{onBan: onBan, onUnban: onUnban, timeout: timeout, sem: make(chan struct{}, maxHooks), log: log}
+}
+
+// banEnv names follow fail2ban's action tags (<ip>, <bantime>, <bancount>,
+// <matches>), so existing mail scripts port easily. Every value is ours or
+// escaped by the log writer: no client text reaches the shell unquoted,
+// and the command reads them from the environment, never from its argv.
+func banEnv(action string, b jail.Ban, fs []event.Failure, now time.Time) []string {
+	bantime := "-1"
+	if !b.Permanent() {
+		bantime = strconv.FormatInt(int64(b.End.Sub(b.Start).Seconds()), 10)
+	}
+	lines := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f.Line != "" {
+			lines = append(lines, f.Line)
+		}
+	}
+	return []string{
+		"XDPBAN_ACTION=" + action,
+		"XDPBAN_IP=" + b.Prefix.Addr().String(),
+		"XDPBAN_PREFIX=" + b.Prefix.String(),
+		"XDPBAN_BANTIME=" + bantime,
+		"XDPBAN_BANCOUNT=" + strconv.Itoa(b.Count),
+		"XDPBAN_ORIGIN=" + string(b.Origin),
+		"XDPBAN_TIME=" + now.UTC().Format(time.RFC3339),
+		"XDPBAN_MATCHES=" + strings.Join(lines, "\n"),
+	}
+}
+
+func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
+	if h.onBan != "" {
+		h.run("on-ban", h.onBan, banEnv("ban", b, fs, time.Now()))
+	}
+}
+
+func (h *hooks) unban(b jail.Ban) {
+	if h.onUnban != "" {
+		h.run("on-unban", h.onUnban, banEnv("unban", b, nil, time.Now()))
+	}
+}
+
+func (h *hooks) run(kind, command string, env []string) {
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		h.log.Warn("notification dropped: too many still running", "hook", kind, "max", maxHooks)
+		h.fail(kind)
+		return
+	}
+	go func() {
+		defer func() { <-h.sem }()
+		ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			h.log.Error("notification command failed", "hook", kind, "err", err, "output", strings.TrimSpace(string(out)))
+			h.fail(kind)
+		}
+	}()
+}
+
+func (h *hooks) fail(kind string) {
+	if h.failed != nil {
+		h.failed(kind)
+	}
+}
