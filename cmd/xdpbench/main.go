@@ -25,6 +25,7 @@ func main() {
 func run() error {
 	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
 	only := flag.String("only", "", "comma-separated figures to run: perpkt,flood,apply,listener,gotest (default all)")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace flood")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (BPF, network namespaces, nftables, iptables): run `sudo make bench`")
@@ -53,6 +54,7 @@ func run() error {
 		f    func(context.Context, *bench.Report) error
 	}{
 		{"perpkt", bench.PerPacket},
+		{"flood", func(ctx context.Context, r *bench.Report) error { return bench.Flood(ctx, r, *rounds) }},
 	}
 	var failed []string
 	for _, s := range steps {

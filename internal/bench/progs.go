@@ -17,9 +17,13 @@ const (
 // is the floor of the per-packet figures and the stub that makes a veth
 // receive natively; XDP_TX is the in-kernel packet generator.
 func constProgram(name string, verdict int32) (*ebpf.Program, error) {
+	return constProg(name, ebpf.XDP, verdict)
+}
+
+func constProg(name string, typ ebpf.ProgramType, verdict int32) (*ebpf.Program, error) {
 	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name: name,
-		Type: ebpf.XDP,
+		Type: typ,
 		Instructions: asm.Instructions{
 			asm.Mov.Imm(asm.R0, verdict),
 			asm.Return(),
@@ -37,3 +41,6 @@ func PassProgram() (*ebpf.Program, error) { return constProgram("bench_pass", xd
 
 // TXProgram returns a program that sends every frame back out (XDP_TX).
 func TXProgram() (*ebpf.Program, error) { return constProgram("bench_tx", xdpTX) }
+
+// tcDropProgram drops every packet (TCX_DROP) where it is attached at tc.
+func tcDropProgram() (*ebpf.Program, error) { return constProg("bench_tc_drop", ebpf.SchedCLS, 2) }

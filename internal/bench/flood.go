@@ -1,0 +1,240 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+const groupFlood = "2. SYN flood into a veth, 10k bans (in-kernel generator, one CPU)"
+
+// floodCPU runs the generator and, because veth schedules its NAPI on the
+// CPU that sent, the receiver too.
+const floodCPU = 0
+
+// floodTime bounds every flood.
+const floodTime = 1500 * time.Millisecond
+
+// xdpMD mirrors struct xdp_md, the context of an XDP test run.
+type xdpMD struct {
+	Data, DataEnd, DataMeta, IngressIfindex, RxQueueIndex, EgressIfindex uint32
+}
+
+type floodResult struct {
+	pps       float64 // packets handled per second
+	softirqNs float64 // receiver CPU (softirq time on floodCPU) per handled packet
+	cpuNs     float64 // all busy time on floodCPU (generator included) per handled packet
+	sent      uint64
+}
+
+// Flood measures figure 2: the same SYN flood against each receiver,
+// rounds times, interleaved, each in fresh namespaces.
+func Flood(ctx context.Context, r *Report, rounds int) error {
+	tx, err := TXProgram()
+	if err != nil {
+		return err
+	}
+	defer tx.Close()
+	pass, err := PassProgram()
+	if err != nil {
+		return err
+	}
+	defer pass.Close()
+	d, pinDir, closeDP, err := datapath(floodBans * 2)
+	if err != nil {
+		return err
+	}
+	defer closeDP()
+	bans, err := openBans(pinDir)
+	if err != nil {
+		return err
+	}
+	err = fillBans(bans, 0, floodBans)
+	bans.Close()
+	if err != nil {
+		return err
+	}
+
+	recv := receivers(d, pass)
+	results := make([][]floodResult, len(recv))
+	for round := 1; round <= rounds; round++ {
+		for i, rc := range recv {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res, err := floodOnce(ctx, tx, rc)
+			if err != nil {
+				return fmt.Errorf("%s: %w", rc.name, err)
+			}
+			r.Progress("flood round %d/%d  %-58s %10.0f pkt/s handled, receiver %7.0f ns/pkt, CPU %7.0f ns/pkt (sent %d)",
+				round, rounds, rc.name, res.pps, res.softirqNs, res.cpuNs, res.sent)
+			results[i] = append(results[i], res)
+		}
+	}
+
+	xdpRes := results[0]
+	for i, rc := range recv {
+		pick := func(f func(floodResult) float64) []float64 {
+			var xs []float64
+			for _, res := range results[i] {
+				xs = append(xs, f(res))
+			}
+			return xs
+		}
+		pps := pick(func(x floodResult) float64 { return x.pps })
+		soft := pick(func(x floodResult) float64 { return x.softirqNs })
+		cpu := pick(func(x floodResult) float64 { return x.cpuNs })
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: median(append([]float64(nil), pps...)), Unit: "pkt/s", Samples: pps})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(append([]float64(nil), soft...)), Unit: "ns/pkt", Samples: soft})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(append([]float64(nil), cpu...)), Unit: "ns/pkt", Samples: cpu})
+		if i == 0 {
+			continue
+		}
+		// Ratios per round (same round, neighbouring floods), then the median.
+		var ratios []float64
+		for k := range results[i] {
+			if results[i][k].pps > 0 {
+				ratios = append(ratios, xdpRes[k].pps/results[i][k].pps)
+			}
+		}
+		ratio := median(append([]float64(nil), ratios...))
+		r.Add(Figure{Group: groupFlood, Name: "XDP handles × " + rc.name, Value: ratio, Unit: "x", Samples: ratios,
+			Num:  &Input{"xdpban XDP: handled (median)", median(pick0(xdpRes)), "pkt/s"},
+			Den:  &Input{rc.name + ": handled (median)", median(append([]float64(nil), pps...)), "pkt/s"},
+			Note: "median of per-round ratios"})
+	}
+	r.Note("flood: an XDP_TX program run with BPF_F_TEST_XDP_LIVE_FRAMES on the attacker's veth sends 54-byte SYNs from one banned address (the oldest of 10k bans) to port 6619; generator and receiver NAPI share CPU %d; replies are dropped at tc egress; fresh namespaces per flood; %s per flood", floodCPU, floodTime)
+	r.Note("flood: the non-XDP receivers have a bare XDP_PASS program on the server veth, as xdpban's veth has its program, so every receiver takes frames through the same native-XDP veth path")
+	r.Note("flood: 'iptables raw PREROUTING' is one rule for the flooding address (ipset is not installed); 'a rule per ban' walks all 10k REJECT rules, as every packet of an unbanned partner does; iptables is %s", iptablesVersion(ctx))
+	r.Note("flood: receiver CPU = softirq time sampled on CPU %d (this kernel has no IRQ time accounting, so it is tick-sampled) per handled packet", floodCPU)
+	return nil
+}
+
+func pick0(rs []floodResult) []float64 {
+	var xs []float64
+	for _, r := range rs {
+		xs = append(xs, r.pps)
+	}
+	return xs
+}
+
+func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult, error) {
+	src := banAddr(0)
+	p, err := newPair(ctx, src.String())
+	if err != nil {
+		return floodResult{}, err
+	}
+	defer p.Close()
+	count, err := rc.setup(ctx, p)
+	if err != nil {
+		return floodResult{}, err
+	}
+	before, err := count()
+	if err != nil {
+		return floodResult{}, err
+	}
+	cpu0, err := cpuTimes(floodCPU)
+	if err != nil {
+		return floodResult{}, err
+	}
+	start := time.Now()
+	sent, err := generate(ctx, tx, p, src)
+	elapsed := time.Since(start)
+	if err != nil {
+		return floodResult{}, err
+	}
+	cpu1, err := cpuTimes(floodCPU)
+	if err != nil {
+		return floodResult{}, err
+	}
+	after, err := count()
+	if err != nil {
+		return floodResult{}, err
+	}
+	handled := float64(after - before)
+	res := floodResult{pps: handled / elapsed.Seconds(), sent: sent}
+	if handled > 0 {
+		res.softirqNs = float64(cpu1.softirq-cpu0.softirq) / handled
+		res.cpuNs = float64(cpu1.busy-cpu0.busy) / handled
+	}
+	return res, nil
+}
+
+// generate sends SYNs from src out of the attacker's veth for floodTime,
+// from a thread pinned to floodCPU inside the attacker namespace. Each
+// BPF_PROG_RUN costs an RCU synchronisation, so runs are large; their size
+// adapts to about 100 ms each so a slow receiver cannot stretch the flood.
+func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (uint64, error) {
+	frame := synFrame(p.AMAC, p.SMAC, src, netip.MustParseAddr("198.18.0.1"), 40000, 6619)
+	var sent uint64
+	err := inNS(p.A, func() error {
+		var set unix.CPUSet
+		set.Set(floodCPU)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("pin generator to CPU %d: %w", floodCPU, err)
+		}
+		chunk := uint32(4096)
+		start := time.Now()
+		for time.Since(start) < floodTime && ctx.Err() == nil {
+			t := time.Now()
+			_, err := tx.Run(&ebpf.RunOptions{
+				Data:      frame,
+				Context:   xdpMD{DataEnd: uint32(len(frame)), IngressIfindex: uint32(p.AIdx)},
+				Repeat:    chunk,
+				Flags:     unix.BPF_F_TEST_XDP_LIVE_FRAMES,
+				BatchSize: 64,
+			})
+			if err != nil {
+				return fmt.Errorf("generate: %w", err)
+			}
+			sent += uint64(chunk)
+			rate := float64(chunk) / time.Since(t).Seconds()
+			chunk = uint32(min(max(rate/10, 1024), 1<<24))
+		}
+		return nil
+	})
+	return sent, err
+}
+
+type cpuTime struct{ busy, softirq int64 } // ns
+
+// cpuTimes reads one CPU's line of /proc/stat (USER_HZ ticks).
+func cpuTimes(cpu int) (cpuTime, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTime{}, err
+	}
+	prefix := "cpu" + strconv.Itoa(cpu) + " "
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		f := strings.Fields(line)[1:]
+		var v [8]int64
+		for i := range v {
+			if i < len(f) {
+				v[i], _ = strconv.ParseInt(f[i], 10, 64)
+			}
+		}
+		const tick = int64(time.Second) / 100 // USER_HZ
+		// user nice system idle iowait irq softirq steal
+		busy := v[0] + v[1] + v[2] + v[5] + v[6]
+		return cpuTime{busy: busy * tick, softirq: v[6] * tick}, nil
+	}
+	return cpuTime{}, fmt.Errorf("no %s in /proc/stat", strings.TrimSpace(prefix))
+}
+
+func iptablesVersion(ctx context.Context) string {
+	out, err := shOut(ctx, "", nil, "iptables", "-V")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(out)
+}
