@@ -150,3 +150,22 @@ func xdpban(t *testing.T, args ...string) string {
 	}
 	return string(out)
 }
+
+// scrape fetches a metrics page from inside the server namespace. The
+// request is written by hand on a socket made in the namespace: net/http
+// would dial from another goroutine, on a thread outside it.
+func scrape(t *testing.T, lab *testutil.Lab, addr, path string) string {
+	t.Helper()
+	var body []byte
+	testutil.Do(t, lab.Server, func() {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("scrape %s: %v", addr, err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET "+path+" HTTP/1.0\r\nHost: x\r\n\r\n")
+		body, _ = io.ReadAll(c)
+	})
+	return string(body)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,7 @@ func TestEndToEndDatapath(t *testing.T) {
 	n := newNode(t)
 	serve(t, lab, 6619)
 	serve(t, lab, 7000)
-	d := startDaemon(t, lab, n)
+	d := startDaemon(t, lab, n, "--metrics", "127.0.0.1:19619")
 
 	if !reach(t, lab, lab.ClientV4, lab.ServerV4, 6619) {
 		t.Fatal("no ban yet, but the protected port is unreachable")
@@ -54,6 +55,12 @@ func TestEndToEndDatapath(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}
+	}
+
+	metrics := scrape(t, lab, "127.0.0.1:19619", "/metrics")
+	if !regexp.MustCompile(`xdpban_xdp_packets_total\{result="dropped"\} [1-9]`).MatchString(metrics) ||
+		!strings.Contains(metrics, "xdpban_bans_active 2") {
+		t.Errorf("metrics do not show the drops and the two bans:\n%s", metrics)
 	}
 
 	xdpban(t, append([]string{"unban", lab.ClientV4.String()}, n.flags()...)...)

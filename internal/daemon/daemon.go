@@ -18,6 +18,8 @@ import (
 	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/listener"
+	"github.com/xdpban/xdpban/internal/metrics"
+	"github.com/xdpban/xdpban/internal/sdnotify"
 	"github.com/xdpban/xdpban/internal/state"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
@@ -38,6 +40,9 @@ type daemon struct {
 	ctl    net.Listener
 	hooks  *hooks
 	fails  failureCounts
+
+	metrics   *metrics.Metrics
+	metricsLn net.Listener
 }
 
 // Run starts the daemon and blocks until ctx is cancelled (SIGTERM). A
@@ -54,6 +59,9 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return err
 	}
 	defer d.close()
+	if err := sdnotify.Ready(); err != nil {
+		log.Warn("tell systemd we are ready", "err", err)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -63,6 +71,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	d.waitSignals(ctx)
 
 	log.Info("xdpban stopping")
+	sdnotify.Stopping()
 	if d.lst != nil {
 		dctx, dcancel := context.WithTimeout(context.Background(), o.DrainTimeout)
 		if err := d.lst.Shutdown(dctx); err != nil && !errors.Is(err, listener.ErrClosed) {
@@ -85,9 +94,16 @@ func (d *daemon) start() error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
 	}
+	// Readers in the registry look at d.dp and d.jail only at scrape
+	// time, after start has set them.
+	d.metrics = d.newMetrics()
+	if err := d.openMetrics(); err != nil {
+		return err
+	}
 	if o.Listener != nil {
 		cfg := *o.Listener
 		cfg.OnFailure = d.onFailure
+		cfg.OnSuccess = d.onSuccess
 		cfg.Logger = d.log
 		lst, err := listener.New(cfg)
 		if err != nil {
@@ -135,8 +151,9 @@ func (d *daemon) startJail() error {
 	if d.dp, err = startDatapath(o.Datapath, d.log); err != nil {
 		return err
 	}
-	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log}
+	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log, onEvict: d.metrics.Evicted}
 	d.hooks = newHooks(o.OnBan, o.OnUnban, o.HookTimeout, d.log)
+	d.hooks.failed = d.metrics.HookFailed
 	cfg := o.Jail
 	cfg.IPv6Prefix = d.dp.IPv6Prefix()
 	if cfg.SelfAddrs == nil {
@@ -156,6 +173,10 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 		go func() { defer wg.Done(); f() }()
 	}
 	spawn(func() { control.Serve(ctx, d.ctl, d.handleControl, d.log) })
+	spawn(func() { sdnotify.WatchdogFunc(ctx, d.log, d.healthy) })
+	if d.metricsLn != nil {
+		spawn(func() { d.serveMetrics(ctx) })
+	}
 	if d.lst != nil {
 		spawn(func() {
 			if err := d.lst.Serve(d.tcp); err != nil && !errors.Is(err, listener.ErrClosed) {
@@ -188,7 +209,18 @@ func (d *daemon) waitSignals(ctx context.Context) {
 	}
 }
 
+// healthy is the watchdog's check: it blocks if the jail is wedged, so
+// systemd restarts a daemon that hangs rather than one that crashed.
+func (d *daemon) healthy() error {
+	if d.jail != nil {
+		d.jail.Stats()
+	}
+	return nil
+}
+
 func (d *daemon) reload() {
+	sdnotify.Reloading()
+	defer sdnotify.Ready()
 	if d.lst != nil {
 		if err := d.lst.Reload(); err != nil {
 			d.log.Error("reload certificates: kept the old ones", "err", err)
@@ -237,6 +269,9 @@ func (d *daemon) close() {
 	}
 	if d.tcp != nil {
 		d.tcp.Close()
+	}
+	if d.metricsLn != nil {
+		d.metricsLn.Close()
 	}
 	if d.dp != nil {
 		d.dp.Close()

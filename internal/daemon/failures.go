@@ -39,6 +39,7 @@ func (c *failureCounts) snapshot() map[string]int {
 // log line (what stock fail2ban reads), then the jail.
 func (d *daemon) onFailure(ev event.Failure) {
 	d.fails.add(ev.Code)
+	d.metrics.Handshake(false, ev.Code)
 	if d.writer != nil {
 		line, err := d.writer.Log(ev)
 		if err != nil {
@@ -78,6 +79,7 @@ func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	if b.Origin == jail.OriginJail {
 		reason = strconv.Itoa(d.o.Jail.MaxRetry) + " failures within " + d.o.Jail.FindTime.String()
 	}
+	d.metrics.Ban(string(b.Origin), banLatency(b, fs))
 	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
 	d.hooks.ban(b, fs)
 }
@@ -86,6 +88,7 @@ func (d *daemon) afterUnban(b jail.Ban) {
 	if err := d.store.DeleteBan(b.Prefix); err != nil {
 		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
 	}
+	d.metrics.Unban(string(b.Origin))
 	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin)
 	d.hooks.unban(b)
 }

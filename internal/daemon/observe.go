@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/metrics"
+)
+
+// newMetrics builds the registry with readers that ask the datapath and
+// the jail at scrape time, so the values are live.
+func (d *daemon) newMetrics() *metrics.Metrics {
+	var xdpReader metrics.XDPReader
+	if !d.o.LogOnly {
+		xdpReader = func() (metrics.XDPSnapshot, error) {
+			if d.dp == nil || d.jail == nil {
+				return metrics.XDPSnapshot{}, errors.New("datapath not started yet")
+			}
+			c, err := d.dp.Counters()
+			if err != nil {
+				return metrics.XDPSnapshot{}, err
+			}
+			// The jail's count, not a walk of the map: a scrape must stay
+			// cheap with a million bans.
+			return metrics.XDPSnapshot{
+				Seen: c.Seen, Passed: c.Passed, Dropped: c.Dropped, ExpiredHits: c.Expired, ParseFailures: c.ParseFails,
+				Bans: d.jail.Stats().CurrentlyBanned, MaxBans: int(d.dp.MaxBans()), Interfaces: d.o.Datapath.Interfaces,
+			}, nil
+		}
+	}
+	jailReader := func() metrics.JailSnapshot {
+		if d.jail == nil {
+			return metrics.JailSnapshot{}
+		}
+		s := d.jail.Stats()
+		return metrics.JailSnapshot{
+			CurrentlyFailed: s.CurrentlyFailed, TotalFailed: s.TotalFailed, TotalBanned: s.TotalBanned,
+			CurrentlyBanned: s.CurrentlyBanned, DroppedTracked: s.DroppedTracked, Ignored: s.Ignored,
+		}
+	}
+	return metrics.New(xdpReader, jailReader)
+}
+
+// openMetrics binds the metrics address during start, so a taken or bad
+// address stops the start instead of failing later in the background.
+func (d *daemon) openMetrics() error {
+	if d.o.Metrics == "" {
+		return nil
+	}
+	ln, err := metrics.Listen(d.o.Metrics)
+	if err != nil {
+		return err
+	}
+	d.metricsLn = ln
+	return nil
+}
+
+func (d *daemon) serveMetrics(ctx context.Context) {
+	if err := metrics.ServeListener(ctx, d.metricsLn, d.metrics.Handler(), d.log); err != nil && !errors.Is(err, net.ErrClosed) {
+		d.log.Error("metrics endpoint stopped", "err", err)
+	}
+}
+
+// banLatency is the time from the failure that completed the count to the
+// ban being in force (the hook runs after the enforcer wrote the map).
+func banLatency(b jail.Ban, fs []event.Failure) time.Duration {
+	if b.Origin != jail.OriginJail || len(fs) == 0 {
+		return 0
+	}
+	last := fs[len(fs)-1].Time
+	if last.IsZero() {
+		return 0
+	}
+	return time.Since(last)
+}
+
+func (d *daemon) onSuccess(peer netip.Addr, name string) {
+	d.metrics.Handshake(true, 0)
+}
