@@ -29,8 +29,8 @@ lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-bench: deps ## benchmarks: per-packet cost against a bare XDP_PASS floor (as root)
-	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./internal/xdp/
+bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON)
+	$(GO) run ./cmd/xdpbench -json $(BENCH_JSON)
 
 demo: deps build ## a throw-away namespace lab showing a ban taking effect (as root)
 	@.ci/demo.sh $(BIN)

@@ -133,6 +133,10 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.1f kpps", v/1e3)
 	case unit == "s":
 		return fmt.Sprintf("%.3f s", v)
+	case unit == "ns/op" && v >= 1e9:
+		return fmt.Sprintf("%.2f s/op", v/1e9)
+	case unit == "ns/op" && v >= 1e6:
+		return fmt.Sprintf("%.2f ms/op", v/1e6)
 	case unit == "ns" && v >= 1e6:
 		return fmt.Sprintf("%.2f ms", v/1e6)
 	case unit == "ns" && v >= 1e4:
