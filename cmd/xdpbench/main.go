@@ -56,6 +56,7 @@ func run() error {
 		{"perpkt", bench.PerPacket},
 		{"flood", func(ctx context.Context, r *bench.Report) error { return bench.Flood(ctx, r, *rounds) }},
 		{"apply", bench.Apply},
+		{"listener", bench.Listener},
 		{"gotest", bench.GoBenchmarks},
 	}
 	var failed []string
