@@ -21,6 +21,9 @@ func Call(socket string, req Request) (*Response, error) {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, ErrNoDaemon
 		}
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("connect to daemon at %s: %w (run as root, like the daemon)", socket, err)
+		}
 		return nil, fmt.Errorf("connect to daemon at %s: %w", socket, err)
 	}
 	defer c.Close()

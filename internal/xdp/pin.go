@@ -26,7 +26,7 @@ func checkBPFFS(dir string) error {
 			return nil
 		}
 		if !errors.Is(err, unix.ENOENT) || probe == "/" {
-			return fmt.Errorf("pin directory %s: %w", dir, err)
+			return permissionHint("pin directory "+dir, err)
 		}
 		probe = filepath.Dir(probe)
 	}
