@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
 )
 
 // TestBpftoolSeesNamedFields checks the promise that operators can inspect
