@@ -2,12 +2,15 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/sdnotify"
 )
 
 // failureCounts counts failed handshakes by code for status.
@@ -80,6 +83,7 @@ func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 		reason = strconv.Itoa(d.o.Jail.MaxRetry) + " failures within " + d.o.Jail.FindTime.String()
 	}
 	d.metrics.Ban(string(b.Origin), banLatency(b, fs))
+	d.notifyStatus()
 	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
 	d.hooks.ban(b, fs)
 }
@@ -88,9 +92,20 @@ func (d *daemon) afterUnban(b jail.Ban) {
 	if err := d.store.DeleteBan(b.Prefix); err != nil {
 		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
 	}
-	d.metrics.Unban(string(b.Origin))
-	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin)
+	reason := "manual"
+	if !b.Permanent() && !b.End.After(time.Now()) {
+		reason = "expired"
+	}
+	d.metrics.Unban(reason)
+	d.notifyStatus()
+	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin, "reason", reason)
 	d.hooks.unban(b)
+}
+
+// notifyStatus shows the jail's state in `systemctl status`.
+func (d *daemon) notifyStatus() {
+	s := d.jail.Stats()
+	sdnotify.Status(fmt.Sprintf("%d banned, %d failing, %d failures counted", s.CurrentlyBanned, s.CurrentlyFailed, s.TotalFailed))
 }
 
 // watch tails one fail2ban-format log written by another program (OS4X).
