@@ -56,7 +56,7 @@ func datapathOptions(c *cli.Context) (daemon.DatapathOptions, error) {
 	}
 	ports, err := xdp.ParsePorts(c.String("ports"))
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("ports: %w", err)
 	}
 	if p := c.Int("ipv6-prefix"); p < 1 || p > 128 {
 		return o, fmt.Errorf("ipv6-prefix %d: must be from 1 to 128", p)

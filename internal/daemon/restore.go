@@ -26,9 +26,13 @@ func (d *daemon) restore() error {
 	}
 	start := time.Now()
 	keep, _ := state.Reconcile(stored, kernel, fresh, start)
+	d.enf.startBatch(kernel)
 	restored, dropped, err := d.jail.Restore(keep)
 	if err != nil {
 		d.log.Error("some bans could not be restored", "err", err)
+	}
+	if err := d.enf.flushBatch(); err != nil {
+		d.log.Error("write restored bans to the map", "err", err)
 	}
 	// Restore runs no hooks: the store learns of adopted bans here, and
 	// forgets those Restore dropped (expired, or now in ignoreip).

@@ -174,3 +174,31 @@ func TestDetachRemovesEverything(t *testing.T) {
 		t.Errorf("pin dir still there after detach: %v", err)
 	}
 }
+
+func TestBanBatch(t *testing.T) {
+	d := loadTest(t, Config{MaxBans: 70000})
+	var specs []BanSpec
+	until := time.Now().Add(time.Hour)
+	for i := 0; i < 66000; i++ { // more than one chunk
+		specs = append(specs, BanSpec{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18 + byte(i>>16), byte(i >> 8), byte(i)}), 32), Until: until})
+	}
+	specs = append(specs, BanSpec{Prefix: netip.MustParsePrefix("2001:db8::5/128")})
+	n, err := d.BanBatch(specs)
+	if err != nil || n != len(specs) {
+		t.Fatalf("BanBatch: %d, %v; want %d", n, err, len(specs))
+	}
+	bans, err := d.List()
+	if err != nil || len(bans) != len(specs) {
+		t.Fatalf("%d bans in the map, %v", len(bans), err)
+	}
+	if !bans[len(bans)-1].Permanent() || bans[0].Until.Sub(until).Abs() > time.Millisecond {
+		t.Errorf("ends not kept: first %+v last %+v", bans[0], bans[len(bans)-1])
+	}
+	more := make([]BanSpec, 5000)
+	for i := range more {
+		more[i] = BanSpec{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, 200 + byte(i>>8), byte(i)}), 32)}
+	}
+	if _, err := d.BanBatch(more); !errors.Is(err, ErrFull) {
+		t.Errorf("batch past capacity: %v, want ErrFull", err)
+	}
+}

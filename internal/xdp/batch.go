@@ -1,0 +1,58 @@
+package xdp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// batchChunk bounds one BPF_MAP_UPDATE_BATCH call, so the kernel's copy of
+// keys and values stays a few MiB.
+const batchChunk = 65536
+
+// BanSpec is one ban for BanBatch.
+type BanSpec struct {
+	Prefix netip.Prefix
+	Until  time.Time // zero: permanent
+}
+
+// BanBatch writes many bans with batched updates: restoring a million bans
+// after a reboot takes one syscall per 64k bans instead of one per ban.
+// The drop counters of the written entries start at zero, so it is for
+// bans that are not in the map yet. A full map fails with ErrFull, with
+// the bans before the failing chunk written.
+func (m *Maps) BanBatch(bans []BanSpec) (int, error) {
+	now := nowPair()
+	keys := make([]xdpbanBanKey, 0, min(len(bans), batchChunk))
+	vals := make([]xdpbanBanValue, 0, cap(keys))
+	written := 0
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		n, err := m.bans.BatchUpdate(keys, vals, nil)
+		written += n
+		keys, vals = keys[:0], vals[:0]
+		if err != nil {
+			if isFull(err) {
+				return fmt.Errorf("ban batch: %w after %d bans (%d fit; raise --max-bans)", ErrFull, written, m.maxBans)
+			}
+			return permissionHint("ban batch", err)
+		}
+		return nil
+	}
+	for _, b := range bans {
+		k, err := keyFor(b.Prefix, m.ipv6Prefix)
+		if err != nil {
+			return written, err
+		}
+		keys = append(keys, k)
+		vals = append(vals, xdpbanBanValue{ExpiresNs: now.toBoot(b.Until), CreatedNs: uint64(now.boot)})
+		if len(keys) == batchChunk {
+			if err := flush(); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, flush()
+}
