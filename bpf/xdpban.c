@@ -233,8 +233,15 @@ static __always_inline int decide(struct xdp_md *ctx, struct stats *st)
 		bpf_map_delete_elem(&xdpban_bans, &pkt.key);
 		return XDP_PASS;
 	}
-	__sync_fetch_and_add(&ban->packets, 1);
-	__sync_fetch_and_add(&ban->bytes, ctx->data_end - ctx->data);
+	/*
+	 * Plain increments, not __sync_fetch_and_add: the two locked adds cost
+	 * 8 ns of a 25 ns hit (measured with make bench) and bounce the entry's
+	 * cache line between CPUs exactly when a flood arrives on several
+	 * queues. The per-ban counters may then miss a few packets; the
+	 * per-CPU STAT_DROPPED counter stays exact.
+	 */
+	ban->packets++;
+	ban->bytes += ctx->data_end - ctx->data;
 	return XDP_DROP;
 
 malformed:
