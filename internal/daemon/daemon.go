@@ -91,9 +91,6 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 // configuration errors surface before the first packet is affected.
 func (d *daemon) start() error {
 	o := d.o
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
-		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
-	}
 	// Readers in the registry look at d.dp and d.jail only at scrape
 	// time, after start has set them.
 	d.metrics = d.newMetrics()
@@ -140,6 +137,9 @@ func (d *daemon) start() error {
 
 func (d *daemon) startJail() error {
 	o := d.o
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
+	}
 	store, warn, err := state.Open(o.StateDir)
 	if err != nil {
 		return err
