@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
@@ -85,6 +86,11 @@ func (h *hooks) run(kind, command string, env []string) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 		cmd.Env = append(os.Environ(), env...)
+		// On timeout end the whole process group, not just the shell:
+		// a child left behind would hold the output pipe open forever.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = time.Second
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			h.log.Error("notification command failed", "hook", kind, "err", err, "output", strings.TrimSpace(string(out)))

@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/jail"
+)
+
+func waitFile(t *testing.T, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return string(b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never written", path)
+	return ""
+}
+
+func TestOnBanGetsTheBanInItsEnvironment(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "env")
+	h := newHooks("env | grep ^XDPBAN_ | sort > "+out, "", 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	b := jail.Ban{Prefix: netip.MustParsePrefix("198.18.0.2/32"), Start: start, End: start.Add(2 * time.Hour), Origin: jail.OriginJail, Count: 2}
+	line := `TLS error 167772359 during connect try from 198.18.0.2: peer did not return a certificate. [2026-11-25T09:59:59.000+00:00]`
+	h.ban(b, []event.Failure{{Addr: b.Prefix.Addr(), Line: line}})
+	env := waitFile(t, out)
+	for _, want := range []string{
+		"XDPBAN_ACTION=ban", "XDPBAN_IP=198.18.0.2", "XDPBAN_PREFIX=198.18.0.2/32",
+		"XDPBAN_BANTIME=7200", "XDPBAN_BANCOUNT=2", "XDPBAN_ORIGIN=jail", "XDPBAN_MATCHES=" + line,
+	} {
+		if !strings.Contains(env, want+"\n") {
+			t.Errorf("hook environment lacks %q:\n%s", want, env)
+		}
+	}
+}
+
+func TestHooksAreBoundedAndFailuresCounted(t *testing.T) {
+	dir := t.TempDir()
+	release := filepath.Join(dir, "release")
+	// Each hook waits for the release file: all maxHooks slots stay busy.
+	h := newHooks("while [ ! -e "+release+" ]; do sleep 0.02; done; exit 3", "", 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	failed := make(chan string, 16)
+	h.failed = func(kind string) { failed <- kind }
+	b := jail.Ban{Prefix: netip.MustParsePrefix("198.18.0.2/32"), Origin: jail.OriginManual, Count: 1}
+	for i := 0; i < maxHooks+2; i++ {
+		h.ban(b, nil)
+	}
+	// The two over the limit are dropped at once, without waiting.
+	for i := 0; i < 2; i++ {
+		select {
+		case <-failed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("hooks over the limit were not dropped")
+		}
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The running ones exit 3: each failure is reported.
+	for i := 0; i < maxHooks; i++ {
+		select {
+		case kind := <-failed:
+			if kind != "on-ban" {
+				t.Errorf("failure kind %q", kind)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d failing hooks reported", i, maxHooks)
+		}
+	}
+}
+
+func TestHookTimeoutKillsTheCommand(t *testing.T) {
+	h := newHooks("sleep 30", "", 200*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	failed := make(chan string, 1)
+	h.failed = func(kind string) { failed <- kind }
+	h.ban(jail.Ban{Prefix: netip.MustParsePrefix("198.18.0.2/32")}, nil)
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a hook past its timeout was not ended")
+	}
+}
