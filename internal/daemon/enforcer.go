@@ -29,8 +29,9 @@ type xdpEnforcer struct {
 }
 
 // startBatch begins collecting bans; kernel lists what the map holds.
-func (e *xdpEnforcer) startBatch(kernel []jail.Ban) {
+func (e *xdpEnforcer) startBatch(kernel []jail.Ban, expect int) {
 	e.batching = true
+	e.batch = make([]xdp.BanSpec, 0, expect)
 	e.inKernel = make(map[netip.Prefix]time.Time, len(kernel))
 	for _, b := range kernel {
 		e.inKernel[b.Prefix] = b.End

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
@@ -26,7 +27,7 @@ func (d *daemon) restore() error {
 	}
 	start := time.Now()
 	keep, _ := state.Reconcile(stored, kernel, fresh, start)
-	d.enf.startBatch(kernel)
+	d.enf.startBatch(kernel, len(keep))
 	restored, dropped, err := d.jail.Restore(keep)
 	if err != nil {
 		d.log.Error("some bans could not be restored", "err", err)
@@ -34,28 +35,60 @@ func (d *daemon) restore() error {
 	if err := d.enf.flushBatch(); err != nil {
 		d.log.Error("write restored bans to the map", "err", err)
 	}
-	// Restore runs no hooks: the store learns of adopted bans here, and
-	// forgets those Restore dropped (expired, or now in ignoreip).
-	if err := d.store.SaveBans(d.jail.Bans()); err != nil {
-		d.log.Error("save restored bans", "err", err)
-	}
-	active := map[string]bool{}
-	for _, b := range d.jail.Bans() {
-		active[b.Prefix.String()] = true
-	}
-	for _, b := range stored {
-		if !active[b.Prefix.String()] {
-			d.store.DeleteBan(b.Prefix)
-		}
-	}
-	// The map may hold bans the jail refused (ignoreip now covers them, or
-	// they expired): the jail is the authority from here on.
-	for _, b := range kernel {
-		if !active[b.Prefix.String()] {
-			d.enf.Unban(b.Prefix)
-		}
+	// After a reboot with nothing dropped, store and jail already agree:
+	// skip comparing a million entries.
+	if !(fresh && len(kernel) == 0 && dropped == 0) {
+		d.syncStore(stored, kernel)
 	}
 	d.log.Info("bans restored", "restored", restored, "dropped", dropped,
 		"from_store", len(stored), "from_kernel", len(kernel), "after_reboot", fresh, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// syncStore makes the store match the restored jail. Restore runs no
+// hooks, so the store learns here of bans adopted from the kernel, and
+// forgets those Restore dropped (expired, or now in ignoreip); bans it
+// already holds as they are are not written again (a million of them
+// after a reboot would cost seconds). The map, too, loses bans the jail
+// refused: from here on the jail is the authority.
+func (d *daemon) syncStore(stored, kernel []jail.Ban) {
+	active := d.jail.Bans()
+	inJail := make(map[prefixKey]bool, len(active))
+	for _, b := range active {
+		inJail[keyOf(b.Prefix)] = true
+	}
+	storedEnd := make(map[prefixKey]time.Time, len(stored))
+	for _, b := range stored {
+		storedEnd[keyOf(b.Prefix)] = b.End
+		if !inJail[keyOf(b.Prefix)] {
+			if err := d.store.DeleteBan(b.Prefix); err != nil {
+				d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
+			}
+		}
+	}
+	var save []jail.Ban
+	for _, b := range active {
+		if end, ok := storedEnd[keyOf(b.Prefix)]; !ok || !end.Equal(b.End) {
+			save = append(save, b)
+		}
+	}
+	if err := d.store.SaveBans(save); err != nil {
+		d.log.Error("save restored bans", "err", err)
+	}
+	for _, b := range kernel {
+		if !inJail[keyOf(b.Prefix)] {
+			d.enf.Unban(b.Prefix)
+		}
+	}
+}
+
+// prefixKey is a flat map key for a prefix: netip.Prefix holds a pointer
+// (the zone), which makes million-entry maps slower to fill and to scan.
+type prefixKey struct {
+	addr [16]byte
+	bits int16
+}
+
+func keyOf(p netip.Prefix) prefixKey {
+	return prefixKey{addr: p.Addr().As16(), bits: int16(p.Bits())}
 }

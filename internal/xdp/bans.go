@@ -107,23 +107,18 @@ func (m *Maps) Unban(p netip.Prefix) error {
 // end, permanent bans last.
 func (m *Maps) List() ([]Ban, error) {
 	now := nowPair()
-	var (
-		key  xdpbanBanKey
-		val  xdpbanBanValue
-		bans []Ban
-	)
-	it := m.bans.Iterate()
-	for it.Next(&key, &val) {
+	var bans []Ban
+	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
 		bans = append(bans, Ban{
-			Prefix:  prefixOf(key, m.ipv6Prefix),
-			Until:   now.toWall(val.ExpiresNs),
-			Created: now.toWall(val.CreatedNs),
-			Packets: val.Packets,
-			Bytes:   val.Bytes,
-			Expired: val.ExpiresNs != 0 && val.ExpiresNs <= uint64(now.boot),
+			Prefix:  prefixOf(*k, m.ipv6Prefix),
+			Until:   now.toWall(v.ExpiresNs),
+			Created: now.toWall(v.CreatedNs),
+			Packets: v.Packets,
+			Bytes:   v.Bytes,
+			Expired: v.ExpiresNs != 0 && v.ExpiresNs <= uint64(now.boot),
 		})
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list bans: %w", err)
 	}
 	slices.SortFunc(bans, compareBans)
@@ -145,32 +140,22 @@ func compareBans(a, b Ban) int {
 
 // Count is the number of entries in the ban map.
 func (m *Maps) Count() (int, error) {
-	var key xdpbanBanKey
-	var val xdpbanBanValue
-	var n int
-	it := m.bans.Iterate()
-	for it.Next(&key, &val) {
-		n++
-	}
-	return n, it.Err()
+	n := 0
+	err := m.walk(func(*xdpbanBanKey, *xdpbanBanValue) { n++ })
+	return n, err
 }
 
 // Sweep deletes expired entries. The program already ignores them; this
 // only gives their room back and keeps status tidy.
 func (m *Maps) Sweep() (int, error) {
 	now := uint64(bootNow())
-	var (
-		key     xdpbanBanKey
-		val     xdpbanBanValue
-		expired []xdpbanBanKey
-	)
-	it := m.bans.Iterate()
-	for it.Next(&key, &val) {
-		if val.ExpiresNs != 0 && val.ExpiresNs <= now {
-			expired = append(expired, key)
+	var expired []xdpbanBanKey
+	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
+		if v.ExpiresNs != 0 && v.ExpiresNs <= now {
+			expired = append(expired, *k)
 		}
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return 0, fmt.Errorf("sweep bans: %w", err)
 	}
 	n := 0

@@ -146,16 +146,18 @@ func (d *Datapath) checkPrefixChange(cfg Config) error {
 	if int(meta.Ipv6Prefix) == cfg.IPv6Prefix {
 		return nil
 	}
-	var key xdpbanBanKey
-	var val xdpbanBanValue
-	it := d.bans.Iterate()
-	for it.Next(&key, &val) {
-		if !netip.AddrFrom16(key.Addr).Is4In6() {
-			return fmt.Errorf("the pinned map holds IPv6 bans per /%d, --ipv6-prefix is %d: %w (keep --ipv6-prefix %d, or unban the IPv6 entries first)",
-				meta.Ipv6Prefix, cfg.IPv6Prefix, ErrIncompatible, meta.Ipv6Prefix)
-		}
+	hasV6 := false
+	err := d.walk(func(k *xdpbanBanKey, _ *xdpbanBanValue) {
+		hasV6 = hasV6 || !netip.AddrFrom16(k.Addr).Is4In6()
+	})
+	if err != nil {
+		return err
 	}
-	return it.Err()
+	if hasV6 {
+		return fmt.Errorf("the pinned map holds IPv6 bans per /%d, --ipv6-prefix is %d: %w (keep --ipv6-prefix %d, or unban the IPv6 entries first)",
+			meta.Ipv6Prefix, cfg.IPv6Prefix, ErrIncompatible, meta.Ipv6Prefix)
+	}
+	return nil
 }
 
 // loadError explains the ways loading fails in words an operator can act on.

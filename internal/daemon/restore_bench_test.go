@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/state"
+	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// BenchmarkRestore1MAfterReboot measures the start of a daemon after a
+// reboot with a million bans in its store: read the store, reconcile with
+// an empty (fresh) map, put every ban back into the jail and the kernel.
+// Issue target: under 3 s.
+func BenchmarkRestore1MAfterReboot(b *testing.B) {
+	testutil.RequireRoot(b)
+	const n = 1_000_000
+	dir := b.TempDir()
+	st, _, err := state.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	bans := make([]jail.Ban, n)
+	for i := range bans {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		bans[i] = jail.Ban{Prefix: netip.PrefixFrom(a, 32), Start: now, End: now.Add(time.Hour + time.Duration(i)*time.Millisecond), Origin: jail.OriginJail, Count: 1}
+	}
+	if err := st.SaveBans(bans); err != nil {
+		b.Fatal(err)
+	}
+	st.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pin := testutil.PinDir(b)
+		b.StartTimer()
+		start := time.Now()
+		dp, err := xdp.Load(xdp.Config{PinDir: pin, MaxBans: n + 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := &daemon{o: Options{StateDir: dir, Jail: jail.DefaultConfig()}, log: log, dp: dp}
+		d.o.Jail.IgnoreSelf = false
+		d.o.Jail.MaxTracked = 1000
+		d.metrics = d.newMetrics()
+		if d.store, _, err = state.Open(dir); err != nil {
+			b.Fatal(err)
+		}
+		d.enf = &xdpEnforcer{maps: dp.Maps, log: log}
+		if d.jail, err = jail.New(d.o.Jail, d.enf, jail.WithHistory(d.store)); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.restore(); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		if c, _ := dp.Count(); c != n {
+			b.Fatalf("%d bans in the map after restore, want %d", c, n)
+		}
+		b.ReportMetric(took.Seconds(), "s/restore")
+		d.store.Close()
+		dp.Abandon()
+		b.StartTimer()
+	}
+}
