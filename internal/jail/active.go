@@ -13,6 +13,7 @@ type activeBans struct {
 	byPrefix map[netip.Prefix]Ban
 	lenCount [2][129]int // [0] IPv4, [1] IPv6
 	lens     [2][]int    // lengths with a non-zero count, longest first
+	ends     endHeap     // ends of timed bans, for Expire
 }
 
 func newActiveBans() activeBans {
@@ -30,6 +31,7 @@ func family(a netip.Addr) int {
 func (s *activeBans) add(b Ban) {
 	n := len(s.byPrefix)
 	s.byPrefix[b.Prefix] = b
+	s.track(b)
 	if len(s.byPrefix) == n {
 		return // replaced
 	}
@@ -73,6 +75,7 @@ func (s *activeBans) covering(a netip.Addr, now time.Time) (Ban, bool) {
 func (s *activeBans) reserve(n int) {
 	if len(s.byPrefix) == 0 {
 		s.byPrefix = make(map[netip.Prefix]Ban, n)
+		s.ends = make(endHeap, 0, n)
 	}
 }
 

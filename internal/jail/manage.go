@@ -114,16 +114,11 @@ func (j *Jail) Expire() []Ban {
 	j.mu.Lock()
 	now := j.now()
 	j.track.expire(now.UnixNano()-j.findTime, -1)
-	var out []Ban
-	for p, b := range j.bans.byPrefix {
-		if b.activeAt(now) {
-			continue
-		}
-		j.bans.remove(p)
-		if err := j.enf.Unban(p); err != nil {
+	out := j.bans.popEnded(now)
+	for _, b := range out {
+		if err := j.enf.Unban(b.Prefix); err != nil {
 			j.stats.EnforcerErrors++
 		}
-		out = append(out, b)
 	}
 	sortBans(out)
 	j.afterUnban(out...)
