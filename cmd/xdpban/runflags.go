@@ -90,6 +90,6 @@ func runFlags() []cli.Flag {
 		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),
 		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
 		str("on-unban", "", "shell `COMMAND` run after each unban"),
-		&cli.DurationFlag{Name: "sweep-interval", Value: 0, Usage: "how often expired bans are removed from the map (default 10s)", EnvVars: env("sweep-interval")},
+		&cli.DurationFlag{Name: "sweep-interval", Value: 0, Usage: "how often the map is swept of expired bans the jail does not know (made by `xdpban ban` without the daemon; default 1m)", EnvVars: env("sweep-interval")},
 	}
 }

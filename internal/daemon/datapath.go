@@ -50,10 +50,12 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 }
 
 // sweepLoop removes expired entries until ctx ends. The kernel ignores
-// them already; sweeping gives their room back for new bans.
+// them already and the jail lifts its own bans when they end; this catches
+// entries the jail does not know (written to the pins without the daemon)
+// and gives their room back for new bans.
 func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
-		every = 10 * time.Second
+		every = time.Minute
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
