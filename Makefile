@@ -29,7 +29,7 @@ lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON)
+bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON, a PNG beside it)
 	$(GO) run ./cmd/xdpbench -json $(BENCH_JSON)
 
 demo: deps build ## a throw-away namespace lab showing a ban taking effect (as root)

@@ -24,9 +24,18 @@ func main() {
 
 func run() error {
 	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
-	only := flag.String("only", "", "comma-separated figures to run: perpkt,flood,apply,listener,gotest (default all)")
+	only := flag.String("only", "", "comma-separated figures to run: perpkt,flood,banlat,apply,listener,partner,gotest (default all)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace flood")
+	plotOnly := flag.Bool("plot", false, "only draw the PNG from the JSON of an earlier run (no root needed)")
 	flag.Parse()
+	pngPath := strings.TrimSuffix(*jsonPath, ".json") + ".png"
+	if *plotOnly {
+		if err := bench.Plot(*jsonPath, pngPath); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", pngPath)
+		return nil
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (BPF, network namespaces, nftables, iptables): run `sudo make bench`")
 	}
@@ -55,8 +64,11 @@ func run() error {
 	}{
 		{"perpkt", bench.PerPacket},
 		{"flood", func(ctx context.Context, r *bench.Report) error { return bench.Flood(ctx, r, *rounds) }},
+		{"banlat", bench.BanLatency},
 		{"apply", bench.Apply},
 		{"listener", bench.Listener},
+		{"partner", bench.PartnerUnderFlood},
+
 		{"gotest", bench.GoBenchmarks},
 	}
 	var failed []string
@@ -78,6 +90,11 @@ func run() error {
 		return err
 	}
 	fmt.Printf("\nwrote %s\n", *jsonPath)
+	if err := bench.Plot(*jsonPath, pngPath); err != nil {
+		r.Note("%v", err)
+	} else {
+		fmt.Printf("wrote %s\n", pngPath)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
 	}
