@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -378,5 +380,65 @@ func TestE2ESigkillKeepsBansAndRestartRestores(t *testing.T) {
 	xdpban(t, append([]string{"unban", manual}, l.n.flags()...)...)
 	if !l.reachable(t, l.ClientV6) {
 		t.Error("unban through the restarted daemon did not lift the manual ban")
+	}
+}
+
+// TestE2EBadConfigRejected: a bad value in the --config file stops the
+// start with one line naming the key, and nothing is left half-started:
+// no pins, no XDP on the interface, no control socket.
+func TestE2EBadConfigRejected(t *testing.T) {
+	lab := testutil.NewLab(t)
+	for _, tc := range []struct{ name, yaml, key string }{
+		{"bad duration", "bantime: 10x\n", "bantime"},
+		{"not a number", "maxretry: many\n", "maxretry"},
+		{"unknown key", "maxretyr: 3\n", "maxretyr"},
+		// Not yet here: a bad "ports" value is reported as `port "99999": ...`,
+		// which does not name the key (reported on issue 5).
+		{"bad xdp-mode", "xdp-mode: turbo\n", "xdp-mode"},
+		{"bad ipv6-prefix", "ipv6-prefix: 200\n", "ipv6-prefix"},
+		{"bad ignoreip", "ignoreip: [\"198.18.0.0/15\", \"host.example\"]\n", "ignoreip"},
+		{"missing interface", "iface: [\"" + lab.ServerIf + "\", \"xb-nosuchif\"]\n", "iface"},
+		{"listener without cert", "listen: \"198.18.0.1:6619\"\nbackend: \"127.0.0.1:1\"\n", "cert"},
+		// Not yet here: an uncreatable control-socket path fails only after
+		// XDP was attached and pinned, and leaves both behind (reported on
+		// issue 5).
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			n := newNode(t)
+			cfg := filepath.Join(t.TempDir(), "xdpban.yaml")
+			writeConfig(t, cfg, tc.yaml+"listen: \"\"\nfail2ban-log: \"\"\n")
+			if strings.Contains(tc.yaml, "listen:") {
+				writeConfig(t, cfg, tc.yaml+"fail2ban-log: \"\"\n")
+			}
+			args := []string{"run", "--config", cfg, "--state-dir", n.state, "--pin-dir", n.pin}
+			if !strings.Contains(tc.yaml, "control-socket") {
+				args = append(args, "--control-socket", n.sock)
+			}
+			if !strings.Contains(tc.yaml, "iface") {
+				args = append(args, "--iface", lab.ServerIf)
+			}
+			stderr := runFails(t, lab, args...)
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "xdpban: ") || !strings.Contains(lines[0], tc.key) {
+				t.Errorf("want one line naming %q, got:\n%s", tc.key, stderr)
+			}
+			if _, err := os.Stat(n.pin); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("pin dir left by a rejected start: %v", err)
+			}
+			if _, err := os.Stat(n.sock); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("control socket left by a rejected start: %v", err)
+			}
+			out, _ := testutil.Command(lab.Server, "ip", "link", "show", lab.ServerIf).CombinedOutput()
+			if strings.Contains(string(out), "xdp") {
+				t.Errorf("XDP attached by a rejected start:\n%s", out)
+			}
+		})
+	}
+}
+
+func writeConfig(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
