@@ -1,0 +1,126 @@
+package main
+
+import (
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
+)
+
+// os4xLine is a failure line as OS4X (or any other program) writes it.
+func os4xLine(addr netip.Addr) string {
+	return "TLS error " + noCertCode + " during connect try from " + addr.String() +
+		": peer did not return a certificate. [" + time.Now().UTC().Format("2006-01-02T15:04:05.000-07:00") + "]\n"
+}
+
+// appendLine appends to path as another program would: open, write, close.
+func appendLine(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2EWatchLogAcrossRotation: a log written by another program bans at
+// maxretry, counting each line exactly once across rename rotation and
+// copytruncate rotation.
+func TestE2EWatchLogAcrossRotation(t *testing.T) {
+	lab := testutil.NewLab(t)
+	n := newNode(t)
+	serve(t, lab, tlsPort)
+	log := filepath.Join(t.TempDir(), "os4x.log")
+	appendLine(t, log, "OS4X started; this line is not a failure\n")
+	startDaemon(t, lab, n, "--watch-log", log, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h")
+	if r := mustStatus(t, lab, n); !slices.Contains(r.Daemon.Files, log) {
+		t.Errorf("status file list %v lacks the watched log", r.Daemon.Files)
+	}
+	a, b := lab.ClientV4, lab.ClientV6
+	marker := func(i byte) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, 1, i}) }
+
+	appendLine(t, log, os4xLine(a))
+	appendLine(t, log, os4xLine(a))
+	waitFailed(t, lab, n, 2)
+	if !reach(t, lab, a, lab.ServerV4, tlsPort) {
+		t.Fatal("banned after 2 lines with maxretry 3")
+	}
+
+	// Rename rotation (logrotate's default): the third line goes to a new
+	// file at the same path.
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLine(t, log, os4xLine(a))
+	waitFailed(t, lab, n, 3)
+	waitUntil(t, "ban of "+a.String()+" after rename rotation", func() bool {
+		_, _, _, ok := daemonBan(mustStatus(t, lab, n), a.String()+"/32")
+		return ok
+	})
+	if reach(t, lab, a, lab.ServerV4, tlsPort) {
+		t.Error("source of watched lines not dropped after the ban")
+	}
+	// A line after the ban, from someone else: once it is counted, every
+	// line before it has been read, so the count proves no line of the
+	// rotated file was read twice.
+	appendLine(t, log, os4xLine(marker(1)))
+	waitFailed(t, lab, n, 4)
+
+	appendLine(t, log, os4xLine(b))
+	appendLine(t, log, os4xLine(b))
+	waitFailed(t, lab, n, 6)
+	if !reach(t, lab, b, lab.ServerV6, tlsPort) {
+		t.Fatal("IPv6 source banned after 2 lines")
+	}
+
+	// copytruncate rotation: the file keeps its inode and starts again
+	// from empty; the next line is written at offset 0.
+	copyFile(t, log, log+".2")
+	if err := os.Truncate(log, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendLine(t, log, os4xLine(b))
+	waitFailed(t, lab, n, 7)
+	waitUntil(t, "ban of "+b.String()+" after copytruncate", func() bool {
+		_, _, _, ok := daemonBan(mustStatus(t, lab, n), b.String()+"/128")
+		return ok
+	})
+	if reach(t, lab, b, lab.ServerV6, tlsPort) {
+		t.Error("IPv6 source of watched lines not dropped after the ban")
+	}
+	appendLine(t, log, os4xLine(marker(2)))
+	waitFailed(t, lab, n, 8)
+
+	r := mustStatus(t, lab, n)
+	if r.Daemon.Failed.TotalBanned != 2 || len(r.Bans) != 2 || r.Daemon.Failures[noCertCode] != 8 {
+		t.Errorf("after both rotations: counts %+v by code %v, pinned %+v", r.Daemon.Failed, r.Daemon.Failures, r.Bans)
+	}
+	if !reach(t, lab, lab.ClientAlt4, lab.ServerV4, tlsPort) {
+		t.Error("an address without lines is dropped")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+}
