@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a struct below changes; stored in the meta map. */
-#define XDPBAN_LAYOUT_VERSION 1
+#define XDPBAN_LAYOUT_VERSION 2 /* 2: ends on CLOCK_MONOTONIC, not CLOCK_BOOTTIME */
 
 /*
  * Key of the ban map: one 16-byte address for both families. IPv4 is stored
@@ -25,10 +25,10 @@ struct ban_key {
 
 /* Value of the ban map. */
 struct ban_value {
-	__u64 expires_ns; /* CLOCK_BOOTTIME ns when the ban ends; 0 = permanent */
+	__u64 expires_ns; /* CLOCK_MONOTONIC ns when the ban ends; 0 = permanent */
 	__u64 packets;    /* packets dropped because of this ban */
 	__u64 bytes;      /* bytes dropped because of this ban */
-	__u64 created_ns; /* CLOCK_BOOTTIME ns when the ban was written */
+	__u64 created_ns; /* CLOCK_MONOTONIC ns when the ban was written */
 };
 
 /* Indexes of the per-CPU counters. */

@@ -3,43 +3,44 @@ package bench
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
+	"time"
 
-	"github.com/cilium/ebpf"
+	"github.com/xdpban/xdpban/internal/xdp"
 )
 
-// banKey mirrors struct ban_key in bpf/xdpban.h.
-type banKey struct{ Addr [16]byte }
+// benchBanTime is the length of the bans the benchmarks write. Bans are
+// timed, as the jail's are, so a hit pays for reading the clock as it does
+// in production.
+const benchBanTime = time.Hour
 
-// banValue mirrors struct ban_value in bpf/xdpban.h.
-type banValue struct{ ExpiresNs, Packets, Bytes, CreatedNs uint64 }
-
-// openBans opens the pinned ban map of a datapath loaded into pinDir.
-func openBans(pinDir string) (*ebpf.Map, error) {
-	m, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, "xdpban_bans"), nil)
+// openBans opens the pinned maps of a datapath loaded into pinDir.
+func openBans(pinDir string) (*xdp.Maps, error) {
+	m, err := xdp.OpenPinned(pinDir, false)
 	if err != nil {
 		return nil, fmt.Errorf("open ban map: %w", err)
 	}
 	return m, nil
 }
 
-// fillBans writes permanent bans for banAddr(from) .. banAddr(to-1) with
-// BPF_MAP_UPDATE_BATCH, in chunks so the key and value slices stay small.
-func fillBans(m *ebpf.Map, from, to int) error {
-	const chunk = 65536
-	keys := make([]banKey, 0, chunk)
-	vals := make([]banValue, 0, chunk)
-	for i := from; i < to; {
-		keys, vals = keys[:0], vals[:0]
-		for ; i < to && len(keys) < chunk; i++ {
-			keys = append(keys, banKey{banAddr(i).As16()})
-			vals = append(vals, banValue{CreatedNs: 1})
-		}
-		if _, err := m.BatchUpdate(keys, vals, nil); err != nil {
-			return fmt.Errorf("batch update bans: %w", err)
-		}
+// fillBans bans banAddr(from) .. banAddr(to-1) through xdp.Maps.BanBatch,
+// the path the daemon restores bans with.
+func fillBans(m *xdp.Maps, from, to int) error {
+	addrs := make([]netip.Addr, 0, to-from)
+	for i := from; i < to; i++ {
+		addrs = append(addrs, banAddr(i))
+	}
+	return banAddrs(m, addrs)
+}
+
+// banAddrs bans each address for benchBanTime.
+func banAddrs(m *xdp.Maps, addrs []netip.Addr) error {
+	until := time.Now().Add(benchBanTime)
+	specs := make([]xdp.BanSpec, len(addrs))
+	for i, a := range addrs {
+		specs[i] = xdp.BanSpec{Prefix: netip.PrefixFrom(a, a.BitLen()), Until: until}
+	}
+	if _, err := m.BanBatch(specs); err != nil {
+		return fmt.Errorf("ban %d addresses: %w", len(addrs), err)
 	}
 	return nil
 }
-
-func keyOf(a netip.Addr) banKey { return banKey{a.As16()} }

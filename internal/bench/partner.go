@@ -120,12 +120,11 @@ func partnerOnce(ctx context.Context, bin, dir string, pki labPKI, tx *ebpf.Prog
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		keys := make([]banKey, floodSources)
-		vals := make([]banValue, floodSources)
-		for i := range keys {
-			keys[i], vals[i] = keyOf(floodSource(i)), banValue{CreatedNs: 1}
+		addrs := make([]netip.Addr, floodSources)
+		for i := range addrs {
+			addrs[i] = floodSource(i)
 		}
-		_, err = bans.BatchUpdate(keys, vals, nil)
+		err = banAddrs(bans, addrs)
 		bans.Close()
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("ban flood sources: %w", err)

@@ -42,9 +42,9 @@ func (m *Maps) Ban(p netip.Prefix, until time.Time) error {
 	now := nowPair()
 	var val xdpbanBanValue
 	if err := m.bans.Lookup(&key, &val); err != nil {
-		val = xdpbanBanValue{CreatedNs: uint64(now.boot)}
+		val = xdpbanBanValue{CreatedNs: uint64(now.mono)}
 	}
-	val.ExpiresNs = now.toBoot(until)
+	val.ExpiresNs = now.toMono(until)
 	if err := m.bans.Update(&key, &val, ebpf.UpdateAny); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) || isFull(err) {
 			return fmt.Errorf("ban %s: %w (%d bans; raise --max-bans or unban some)", p, ErrFull, m.maxBans)
@@ -115,7 +115,7 @@ func (m *Maps) List() ([]Ban, error) {
 			Created: now.toWall(v.CreatedNs),
 			Packets: v.Packets,
 			Bytes:   v.Bytes,
-			Expired: v.ExpiresNs != 0 && v.ExpiresNs <= uint64(now.boot),
+			Expired: v.ExpiresNs != 0 && v.ExpiresNs <= uint64(now.mono),
 		})
 	})
 	if err != nil {
@@ -148,7 +148,7 @@ func (m *Maps) Count() (int, error) {
 // Sweep deletes expired entries. The program already ignores them; this
 // only gives their room back and keeps status tidy.
 func (m *Maps) Sweep() (int, error) {
-	now := uint64(bootNow())
+	now := uint64(monoNow())
 	var expired []xdpbanBanKey
 	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
 		if v.ExpiresNs != 0 && v.ExpiresNs <= now {

@@ -47,7 +47,7 @@ func (m *Maps) BanBatch(bans []BanSpec) (int, error) {
 			return written, err
 		}
 		keys = append(keys, k)
-		vals = append(vals, xdpbanBanValue{ExpiresNs: now.toBoot(b.Until), CreatedNs: uint64(now.boot)})
+		vals = append(vals, xdpbanBanValue{ExpiresNs: now.toMono(b.Until), CreatedNs: uint64(now.mono)})
 		if len(keys) == batchChunk {
 			if err := flush(); err != nil {
 				return written, err

@@ -111,21 +111,21 @@ func TestParsePorts(t *testing.T) {
 }
 
 func TestClockConversion(t *testing.T) {
-	c := clockPair{wall: time.Unix(1_800_000_000, 0), boot: 100 * time.Second}
-	if got := c.toBoot(time.Time{}); got != 0 {
+	c := clockPair{wall: time.Unix(1_800_000_000, 0), mono: 100 * time.Second}
+	if got := c.toMono(time.Time{}); got != 0 {
 		t.Errorf("permanent: %d, want 0", got)
 	}
 	in := c.wall.Add(90 * time.Second)
-	if got := c.toBoot(in); got != uint64(190*time.Second) {
-		t.Errorf("toBoot(+90s) = %d", got)
+	if got := c.toMono(in); got != uint64(190*time.Second) {
+		t.Errorf("toMono(+90s) = %d", got)
 	}
 	if got := c.toWall(uint64(190 * time.Second)); !got.Equal(in) {
 		t.Errorf("toWall = %v, want %v", got, in)
 	}
-	if got := c.toBoot(c.wall.Add(-time.Hour)); got != 1 {
-		t.Errorf("deadline before boot: %d, want 1 (expired)", got)
+	if got := c.toMono(c.wall.Add(-time.Hour)); got != 1 {
+		t.Errorf("deadline before the clock started: %d, want 1 (expired)", got)
 	}
-	if b := bootNow(); b <= 0 {
-		t.Errorf("bootNow = %v", b)
+	if b := monoNow(); b <= 0 {
+		t.Errorf("monoNow = %v", b)
 	}
 }

@@ -1,0 +1,40 @@
+package xdp
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// TestGoMirrorsHeader keeps the constants Go mirrors by hand (bpf2go only
+// generates types) equal to bpf/xdpban.h: the layout version that guards
+// pinned maps, and the indexes of the per-CPU counters.
+func TestGoMirrorsHeader(t *testing.T) {
+	h, err := os.ReadFile("../../bpf/xdpban.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`#define XDPBAN_LAYOUT_VERSION (\d+)`).FindSubmatch(h)
+	if m == nil {
+		t.Fatal("XDPBAN_LAYOUT_VERSION not found in bpf/xdpban.h")
+	}
+	if v, _ := strconv.Atoi(string(m[1])); v != layoutVersion {
+		t.Errorf("bpf/xdpban.h has layout %d, Go has %d", v, layoutVersion)
+	}
+	enum := regexp.MustCompile(`(?s)enum stat_index \{(.*?)\};`).FindSubmatch(h)
+	if enum == nil {
+		t.Fatal("enum stat_index not found in bpf/xdpban.h")
+	}
+	names := regexp.MustCompile(`(STAT_[A-Z_]+)`).FindAllString(string(enum[1]), -1)
+	want := []string{"STAT_SEEN", "STAT_PASSED", "STAT_DROPPED", "STAT_EXPIRED", "STAT_PARSE_FAIL", "STAT_MAX"}
+	goIdx := []int{statSeen, statPassed, statDropped, statExpired, statParseFail, len(xdpbanStats{}.Count)}
+	if len(names) != len(want) {
+		t.Fatalf("enum stat_index has %v, Go mirrors %v", names, want)
+	}
+	for i, n := range names {
+		if n != want[i] || goIdx[i] != i {
+			t.Errorf("counter %d: header %s, Go mirrors %s at %d", i, n, want[i], goIdx[i])
+		}
+	}
+}
