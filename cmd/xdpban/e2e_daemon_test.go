@@ -392,16 +392,14 @@ func TestE2EBadConfigRejected(t *testing.T) {
 		{"bad duration", "bantime: 10x\n", "bantime"},
 		{"not a number", "maxretry: many\n", "maxretry"},
 		{"unknown key", "maxretyr: 3\n", "maxretyr"},
-		// Not yet here: a bad "ports" value is reported as `port "99999": ...`,
-		// which does not name the key (reported on issue 5).
+		{"bad ports", "ports: \"99999\"\n", "ports"},
 		{"bad xdp-mode", "xdp-mode: turbo\n", "xdp-mode"},
 		{"bad ipv6-prefix", "ipv6-prefix: 200\n", "ipv6-prefix"},
 		{"bad ignoreip", "ignoreip: [\"198.18.0.0/15\", \"host.example\"]\n", "ignoreip"},
 		{"missing interface", "iface: [\"" + lab.ServerIf + "\", \"xb-nosuchif\"]\n", "iface"},
 		{"listener without cert", "listen: \"198.18.0.1:6619\"\nbackend: \"127.0.0.1:1\"\n", "cert"},
-		// Not yet here: an uncreatable control-socket path fails only after
-		// XDP was attached and pinned, and leaves both behind (reported on
-		// issue 5).
+		{"uncreatable control socket", "control-socket: /dev/null/control.sock\n", "control-socket"},
+		{"metrics port not an address", "metrics: \"nohost\"\n", "metrics"},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			n := newNode(t)

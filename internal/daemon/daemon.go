@@ -55,7 +55,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	}
 	d := &daemon{o: o, log: log, started: time.Now()}
 	if err := d.start(); err != nil {
-		d.close()
+		d.abandon()
 		return err
 	}
 	defer d.close()
@@ -122,16 +122,18 @@ func (d *daemon) start() error {
 		}
 		d.writer = w
 	}
+	ctl, err := control.Listen(o.ControlSock)
+	if err != nil {
+		return fmt.Errorf("control-socket: %w", err)
+	}
+	d.ctl = ctl
+	// The datapath comes last: a start that fails before it leaves the
+	// kernel untouched, and abandon undoes it when something after fails.
 	if !o.LogOnly {
 		if err := d.startJail(); err != nil {
 			return err
 		}
 	}
-	ctl, err := control.Listen(o.ControlSock)
-	if err != nil {
-		return err
-	}
-	d.ctl = ctl
 	return nil
 }
 
@@ -259,6 +261,20 @@ func (d *daemon) listenAddr() string {
 		return ""
 	}
 	return d.tcp.Addr().String()
+}
+
+// abandon undoes a start that failed: like close, but pins this start
+// created are removed too, so a failed first start leaves no program
+// attached (an earlier run's pins and bans stay).
+func (d *daemon) abandon() {
+	dp := d.dp
+	d.dp = nil
+	d.close()
+	if dp != nil {
+		if err := dp.Abandon(); err != nil {
+			d.log.Error("undo failed start", "err", err)
+		}
+	}
 }
 
 // close releases everything start opened, in reverse order. Pins stay.

@@ -86,6 +86,11 @@ func Format(f event.Failure, mode TimeMode) string {
 	}
 	b.WriteString(": ")
 	b.WriteString(escapeMessage(f.Message))
+	// OS4X ends the reason with a full stop ("... a certificate."), and
+	// people grep for that exact text.
+	if !strings.HasSuffix(f.Message, ".") {
+		b.WriteString(".")
+	}
 	if mode == TimeEnd {
 		b.WriteString(" [" + ts + "]")
 	}

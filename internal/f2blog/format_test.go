@@ -33,6 +33,13 @@ func TestFormatExactWording(t *testing.T) {
 		if got := Format(f, mode); got != want {
 			t.Errorf("mode %v:\n got %q\nwant %q", mode, got, want)
 		}
+		// The listener's messages are OpenSSL's reason strings, without
+		// OS4X's full stop: Format adds it.
+		bare := f
+		bare.Message = strings.TrimSuffix(f.Message, ".")
+		if got := Format(bare, mode); got != want {
+			t.Errorf("mode %v, reason without full stop:\n got %q\nwant %q", mode, got, want)
+		}
 	}
 }
 
@@ -64,7 +71,7 @@ func TestParseVariants(t *testing.T) {
 		code                  uint32
 		dated                 bool
 	}{
-		{"TLS error 167772359 during connect try from 10.10.14.7: peer did not return a certificate. [2026-11-25T10:48:28.123+00:00]", "10.10.14.7", "", "peer did not return a certificate.", 167772359, true},
+		{"TLS error 167772359 during connect try from 10.10.14.7: peer did not return a certificate. [2026-11-25T10:48:28.123+00:00]", "10.10.14.7", "", "peer did not return a certificate", 167772359, true},
 		{"[2026-11-25T10:48:28.123+00:00] TLS error 167772294 during connect try from 2001:db8::7: certificate verify failed", "2001:db8::7", "", "certificate verify failed", 167772294, true},
 		{"TLS error 167772418 during connect try from 198.18.0.9: unsupported protocol", "198.18.0.9", "", "unsupported protocol", 167772418, false},
 		{"TLS error 167772294 during connect try from 2001:db8:: (ACME GmbH): certificate verify failed [2026-11-25T11:48:28.123+01:00]", "2001:db8::", "ACME GmbH", "certificate verify failed", 167772294, true},
@@ -111,7 +118,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v %q: %v", mode, name, err)
 			}
-			if out.Addr != in.Addr || out.Name != name || out.Code != in.Code || out.Message != in.Message {
+			if out.Addr != in.Addr || out.Name != name || out.Code != in.Code || out.Message != strings.TrimSuffix(in.Message, ".") {
 				t.Errorf("%v %q: got %+v", mode, name, out)
 			}
 			if (mode == TimeNone) != out.Time.IsZero() || (mode != TimeNone && !out.Time.Equal(in.Time)) {

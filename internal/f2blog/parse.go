@@ -64,7 +64,8 @@ func Parse(line string) (event.Failure, error) {
 	}
 	f.Addr = addr.Unmap()
 	f.Name = UnescapeName(name)
-	f.Message = msg
+	// The full stop OS4X (and Format) ends the reason with is not part of it.
+	f.Message = strings.TrimSuffix(msg, ".")
 	return f, nil
 }
 

@@ -21,7 +21,7 @@ func TestIPv6Peer(t *testing.T) {
 	if len(fs) != 1 || fs[0].Addr.String() != "::1" || fs[0].Code != CodeHTTPRequest {
 		t.Fatalf("got %+v", fs)
 	}
-	if want := "during connect try from ::1: http request ["; !strings.Contains(fs[0].Line, want) {
+	if want := "during connect try from ::1: http request. ["; !strings.Contains(fs[0].Line, want) {
 		t.Errorf("line %q lacks %q", fs[0].Line, want)
 	}
 }
