@@ -106,7 +106,7 @@ func attack(t *testing.T, lab *testutil.Lab, src, dst netip.Addr) (connected boo
 // certificate and returns what the backend echoed.
 func partnerEcho(t *testing.T, lab *testutil.Lab, p *e2ePKI, src, dst netip.Addr) (string, error) {
 	t.Helper()
-	conn, err := dialTLS(t, lab, src, dst, &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{p.partner}, ServerName: dst.String()})
+	conn, err := dialTLS(t, lab, src, dst, &tls.Config{RootCAs: p.Pool, Certificates: []tls.Certificate{p.Partner}, ServerName: dst.String()})
 	if err != nil {
 		return "", err
 	}

@@ -30,7 +30,7 @@ func TestLogOnlyRunsUnprivileged(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{pki.caFile, pki.certFile, pki.keyFile} {
+	for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -54,9 +54,9 @@ func TestLogOnlyRunsUnprivileged(t *testing.T) {
 	logFile := filepath.Join(dir, "log", "tls.log")
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
 		binary, "run", "--log-only", "--listen", addr,
-		"--cert", filepath.Join(dir, filepath.Base(pki.certFile)),
-		"--key", filepath.Join(dir, filepath.Base(pki.keyFile)),
-		"--client-ca", filepath.Join(dir, filepath.Base(pki.caFile)),
+		"--cert", filepath.Join(dir, filepath.Base(pki.CertFile)),
+		"--key", filepath.Join(dir, filepath.Base(pki.KeyFile)),
+		"--client-ca", filepath.Join(dir, filepath.Base(pki.CAFile)),
 		"--backend", backend.Addr().String(),
 		"--fail2ban-log", logFile,
 		"--state-dir", filepath.Join(dir, "state"),
@@ -72,7 +72,7 @@ func TestLogOnlyRunsUnprivileged(t *testing.T) {
 	// Fail one handshake (no client certificate) once the port answers.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"})
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
 		if err == nil {
 			c.SetDeadline(time.Now().Add(2 * time.Second))
 			c.Read(make([]byte, 1)) // TLS 1.3 reports the refusal on the first read

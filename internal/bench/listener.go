@@ -2,23 +2,16 @@ package bench
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/listener"
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const groupListener = "5. listener under attack (loopback)"
@@ -91,70 +84,12 @@ func Listener(ctx context.Context, r *Report) error {
 	return nil
 }
 
-// writePKI writes a CA, a server certificate for serverIP and a partner's
-// client certificate, both signed by the CA.
+// writePKI writes a CA and a server certificate for serverIP into dir,
+// and returns them with a partner's client configuration.
 func writePKI(dir string, serverIP net.IP) (labPKI, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p, err := testutil.NewPKI(dir, serverIP)
 	if err != nil {
 		return labPKI{}, err
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "xdpbench CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return labPKI{}, err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return labPKI{}, err
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP) (certDER, keyDER []byte, err error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, nil, err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: ips, KeyUsage: x509.KeyUsageDigitalSignature,
-		}
-		if certDER, err = x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey); err != nil {
-			return nil, nil, err
-		}
-		keyDER, err = x509.MarshalECPrivateKey(key)
-		return certDER, keyDER, err
-	}
-	srvDER, srvKey, err := leaf(2, "xdpbench server", x509.ExtKeyUsageServerAuth, []net.IP{serverIP})
-	if err != nil {
-		return labPKI{}, err
-	}
-	cliDER, cliKey, err := leaf(3, "xdpbench partner", x509.ExtKeyUsageClientAuth, nil)
-	if err != nil {
-		return labPKI{}, err
-	}
-	pki := labPKI{cert: filepath.Join(dir, "server.pem"), key: filepath.Join(dir, "server.key"), ca: filepath.Join(dir, "ca.pem")}
-	for _, f := range []struct {
-		path, typ string
-		der       []byte
-	}{{pki.cert, "CERTIFICATE", srvDER}, {pki.key, "EC PRIVATE KEY", srvKey}, {pki.ca, "CERTIFICATE", caDER}} {
-		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
-			return labPKI{}, err
-		}
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	clientKey, err := x509.ParseECPrivateKey(cliKey)
-	if err != nil {
-		return labPKI{}, err
-	}
-	pki.partner = &tls.Config{
-		RootCAs:      pool,
-		ServerName:   serverIP.String(),
-		Certificates: []tls.Certificate{{Certificate: [][]byte{cliDER}, PrivateKey: clientKey}},
-	}
-	return pki, nil
+	return labPKI{cert: p.CertFile, key: p.KeyFile, ca: p.CAFile, partner: p.PartnerConfig(serverIP.String())}, nil
 }
