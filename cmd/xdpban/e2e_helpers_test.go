@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func reach(t *testing.T, lab *testutil.Lab, src, dst netip.Addr, port int) bool 
 // daemonProc is an `xdpban run` process in the server namespace.
 type daemonProc struct {
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr lockedBuffer
 	done   chan struct{}
 }
 
@@ -168,4 +169,23 @@ func scrape(t *testing.T, lab *testutil.Lab, addr, path string) string {
 		body, _ = io.ReadAll(c)
 	})
 	return string(body)
+}
+
+// lockedBuffer collects a process's stderr: exec copies into it from its
+// own goroutine while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
