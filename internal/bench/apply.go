@@ -21,25 +21,15 @@ func Apply(ctx context.Context, r *Report) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "xdpban")
-	r.Progress("apply: building xdpban")
-	if err := sh(ctx, "", nil, "go", "build", "-o", bin, "./cmd/xdpban"); err != nil {
-		return err
-	}
-	_, pinDir, closeDP, err := datapath(1_000_000)
+	bin, err := buildXdpban(ctx, r, "apply", tmp)
 	if err != nil {
 		return err
 	}
-	defer closeDP()
-	bans, err := openBans(pinDir)
+	dp, err := loadDatapath(1_000_000, floodBans)
 	if err != nil {
 		return err
 	}
-	err = fillBans(bans, 0, floodBans)
-	bans.Close()
-	if err != nil {
-		return err
-	}
+	defer dp.Close()
 	p, err := newPair(ctx, banAddr(0).String())
 	if err != nil {
 		return err
@@ -61,12 +51,12 @@ func Apply(ctx context.Context, r *Report) error {
 		args func() []string
 	}{
 		{"xdpban ban (one process)", "", func() []string {
-			return []string{bin, "ban", "--pin-dir", pinDir, "--duration", "1h", fresh()}
+			return []string{bin, "ban", "--pin-dir", dp.pinDir, "--duration", "1h", fresh()}
 		}},
 		{"bpftool map update (one process)", "", func() []string {
 			a := banAddr(next + 1).As16()
 			next++
-			return append([]string{"bpftool", "map", "update", "pinned", filepath.Join(pinDir, "xdpban_bans"), "key", "hex"},
+			return append([]string{"bpftool", "map", "update", "pinned", filepath.Join(dp.pinDir, "xdpban_bans"), "key", "hex"},
 				append(hexBytes(a[:]), append([]string{"value", "hex"}, hexBytes(make([]byte, 32))...)...)...)
 		}},
 		{"nft add element (one process)", p.S, func() []string {
@@ -105,18 +95,13 @@ func Apply(ctx context.Context, r *Report) error {
 // bulk writes 1M bans into a fresh map with BPF_MAP_UPDATE_BATCH, the
 // way a restart restores the state store.
 func bulk(ctx context.Context, r *Report) error {
-	_, pinDir, closeDP, err := datapath(1_000_000)
+	dp, err := loadDatapath(1_000_000, 0)
 	if err != nil {
 		return err
 	}
-	defer closeDP()
-	bans, err := openBans(pinDir)
-	if err != nil {
-		return err
-	}
-	defer bans.Close()
+	defer dp.Close()
 	start := time.Now()
-	if err := fillBans(bans, 0, 1_000_000); err != nil {
+	if err := fillBans(dp.bans, 0, 1_000_000); err != nil {
 		return err
 	}
 	s := time.Since(start).Seconds()

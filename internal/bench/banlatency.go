@@ -32,20 +32,11 @@ const banWait = 10 * time.Second
 // force, for xdpban (a SYN from that address dropped by XDP) and for stock
 // fail2ban reading the log xdpban --log-only writes (its action running).
 func BanLatency(ctx context.Context, r *Report) error {
-	dir, err := os.MkdirTemp("", "xdpbench-")
+	kit, err := newLabKit(ctx, r, "ban latency")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	r.Progress("ban latency: building xdpban")
-	bin, err := buildXdpban(ctx, dir)
-	if err != nil {
-		return err
-	}
-	pki, err := writePKI(dir, labServer.AsSlice())
-	if err != nil {
-		return err
-	}
+	defer kit.remove()
 	systems := []struct {
 		name    string
 		backend string // fail2ban backend; "" is xdpban itself
@@ -56,7 +47,7 @@ func BanLatency(ctx context.Context, r *Report) error {
 	}
 	var xdpMedian float64
 	for _, sys := range systems {
-		lat, missed, err := banLatencyOnce(ctx, r, bin, dir, pki, sys.backend)
+		lat, missed, err := banLatencyOnce(ctx, r, kit, sys.backend)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sys.name, err)
 		}
@@ -81,13 +72,13 @@ func BanLatency(ctx context.Context, r *Report) error {
 
 // banLatencyOnce runs one system in a fresh lab and returns the latency of
 // each attacker's ban in ns.
-func banLatencyOnce(ctx context.Context, r *Report, bin, dir string, pki labPKI, backend string) ([]float64, int, error) {
+func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string) ([]float64, int, error) {
 	p, err := newLab(ctx, banAttackers)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer p.Close()
-	runDir, err := os.MkdirTemp(dir, "run-")
+	runDir, err := os.MkdirTemp(kit.dir, "run-")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -100,7 +91,7 @@ func banLatencyOnce(ctx context.Context, r *Report, bin, dir string, pki labPKI,
 		}
 		defer f2b.stop()
 	}
-	d, err := startDaemon(ctx, bin, runDir, p, pki, "127.0.0.1:9", extra...)
+	d, err := startDaemon(ctx, kit.bin, runDir, p, kit.pki, "127.0.0.1:9", extra...)
 	if err != nil {
 		return nil, 0, err
 	}

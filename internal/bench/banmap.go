@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -13,7 +15,48 @@ import (
 // in production.
 const benchBanTime = time.Hour
 
-// openBans opens the pinned maps of a datapath loaded into pinDir.
+// benchDatapath is xdpban loaded into a pin directory of ours, with its
+// pinned ban map open the way `xdpban ban` opens it.
+type benchDatapath struct {
+	*xdp.Datapath
+	pinDir string
+	bans   *xdp.Maps
+}
+
+// loadDatapath loads xdpban with room for maxBans and bans banAddr(0) ..
+// banAddr(banned-1). Close removes the program, its maps and the pins.
+func loadDatapath(maxBans uint32, banned int) (*benchDatapath, error) {
+	if err := ensureBPFFS(); err != nil {
+		return nil, err
+	}
+	d := &benchDatapath{pinDir: filepath.Join(bpffsRoot, namePrefix+randomSuffix())}
+	var err error
+	if d.Datapath, err = xdp.Load(xdp.Config{PinDir: d.pinDir, MaxBans: maxBans}); err != nil {
+		os.RemoveAll(d.pinDir)
+		return nil, err
+	}
+	if d.bans, err = openBans(d.pinDir); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := fillBans(d.bans, 0, banned); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the map, unloads the datapath and removes its pins.
+func (d *benchDatapath) Close() {
+	if d.bans != nil {
+		d.bans.Close()
+	}
+	d.Datapath.Close()
+	os.RemoveAll(d.pinDir)
+}
+
+// openBans opens the pinned maps of a datapath loaded into pinDir, ours
+// or a daemon's.
 func openBans(pinDir string) (*xdp.Maps, error) {
 	m, err := xdp.OpenPinned(pinDir, false)
 	if err != nil {

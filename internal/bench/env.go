@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xdpban/xdpban/internal/xdp"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,24 +34,6 @@ func ensureBPFFS() error {
 		return fmt.Errorf("mount bpffs on %s: %w", bpffsRoot, err)
 	}
 	return nil
-}
-
-// datapath loads xdpban into a fresh pin directory of ours. close removes
-// the program, its maps and the pins.
-func datapath(maxBans uint32) (d *xdp.Datapath, pinDir string, close func(), err error) {
-	if err := ensureBPFFS(); err != nil {
-		return nil, "", nil, err
-	}
-	pinDir = filepath.Join(bpffsRoot, namePrefix+randomSuffix())
-	d, err = xdp.Load(xdp.Config{PinDir: pinDir, MaxBans: maxBans})
-	if err != nil {
-		os.RemoveAll(pinDir)
-		return nil, "", nil, err
-	}
-	return d, pinDir, func() {
-		d.Close()
-		os.RemoveAll(pinDir)
-	}, nil
 }
 
 // Sweep removes namespaces and pin directories an interrupted run left

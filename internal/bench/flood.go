@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 )
 
 const groupFlood = "2. SYN flood into a veth, 10k bans (in-kernel generator, one CPU)"
@@ -21,11 +20,6 @@ const floodCPU = 0
 
 // floodTime bounds every flood.
 const floodTime = 1500 * time.Millisecond
-
-// xdpMD mirrors struct xdp_md, the context of an XDP test run.
-type xdpMD struct {
-	Data, DataEnd, DataMeta, IngressIfindex, RxQueueIndex, EgressIfindex uint32
-}
 
 type floodResult struct {
 	pps       float64 // packets handled per second
@@ -47,22 +41,13 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		return err
 	}
 	defer pass.Close()
-	d, pinDir, closeDP, err := datapath(floodBans * 2)
+	dp, err := loadDatapath(floodBans*2, floodBans)
 	if err != nil {
 		return err
 	}
-	defer closeDP()
-	bans, err := openBans(pinDir)
-	if err != nil {
-		return err
-	}
-	err = fillBans(bans, 0, floodBans)
-	bans.Close()
-	if err != nil {
-		return err
-	}
+	defer dp.Close()
 
-	recv := receivers(d, pass)
+	recv := receivers(dp.Datapath, pass)
 	results := make([][]floodResult, len(recv))
 	for round := 1; round <= rounds; round++ {
 		for i, rc := range recv {
@@ -168,39 +153,16 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 }
 
 // generate sends SYNs from src out of the attacker's veth for floodTime,
-// from a thread pinned to floodCPU inside the attacker namespace. Each
-// BPF_PROG_RUN costs an RCU synchronisation, so runs are large; their size
-// adapts to about 100 ms each so a slow receiver cannot stretch the flood.
+// in runs of about 100 ms so a slow receiver cannot stretch the flood.
 func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (uint64, error) {
 	frame := synFrame(p.AMAC, p.SMAC, src, netip.MustParseAddr("198.18.0.1"), 40000, 6619)
-	var sent uint64
-	err := inNS(p.A, func() error {
-		var set unix.CPUSet
-		set.Set(floodCPU)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return fmt.Errorf("pin generator to CPU %d: %w", floodCPU, err)
+	start := time.Now()
+	return runGenerator(ctx, tx, p, frame, func(n uint32, took time.Duration) uint32 {
+		if time.Since(start) >= floodTime {
+			return 0
 		}
-		chunk := uint32(4096)
-		start := time.Now()
-		for time.Since(start) < floodTime && ctx.Err() == nil {
-			t := time.Now()
-			_, err := tx.Run(&ebpf.RunOptions{
-				Data:      frame,
-				Context:   xdpMD{DataEnd: uint32(len(frame)), IngressIfindex: uint32(p.AIdx)},
-				Repeat:    chunk,
-				Flags:     unix.BPF_F_TEST_XDP_LIVE_FRAMES,
-				BatchSize: 64,
-			})
-			if err != nil {
-				return fmt.Errorf("generate: %w", err)
-			}
-			sent += uint64(chunk)
-			rate := float64(chunk) / time.Since(t).Seconds()
-			chunk = uint32(min(max(rate/10, 1024), 1<<24))
-		}
-		return nil
+		return runSize(n, took, 100*time.Millisecond)
 	})
-	return sent, err
 }
 
 type cpuTime struct{ busy, softirq int64 } // ns

@@ -1,18 +1,16 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 // The daemon lab: the server side s0 holds 198.18.0.1/16 and runs `xdpban
@@ -32,45 +30,22 @@ func attackerAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, 1,
 // newLab creates the two namespaces of the daemon lab with attackers
 // addresses on the client side. Close deletes both.
 func newLab(ctx context.Context, attackers int) (*pair, error) {
-	s := randomSuffix()
-	p := &pair{A: namePrefix + "a-" + s, S: namePrefix + "s-" + s, AIf: "a0", SIf: "s0", AMAC: benchMAC1, SMAC: benchMAC2}
-	cmds := [][]string{
-		{"ip", "netns", "add", p.A},
-		{"ip", "netns", "add", p.S},
-		{"ip", "link", "add", p.AIf, "netns", p.A, "address", p.AMAC.String(), "type", "veth", "peer", "name", p.SIf, "netns", p.S, "address", p.SMAC.String()},
-		{"ip", "-n", p.A, "addr", "add", labPartner.String() + "/16", "dev", p.AIf},
-		{"ip", "-n", p.A, "link", "set", p.AIf, "up"},
-		{"ip", "-n", p.A, "link", "set", "lo", "up"},
-		{"ip", "-n", p.S, "addr", "add", labServer.String() + "/16", "dev", p.SIf},
-		{"ip", "-n", p.S, "link", "set", p.SIf, "up"},
-		{"ip", "-n", p.S, "link", "set", "lo", "up"},
-		{"ip", "-n", p.S, "route", "add", "198.19.0.0/16", "via", labPartner.String()},
-	}
-	for i := range attackers {
-		cmds = append(cmds, []string{"ip", "-n", p.A, "addr", "add", attackerAddr(i).String() + "/16", "dev", p.AIf})
-	}
-	for i, c := range cmds {
-		if err := sh(ctx, "", nil, c...); err != nil {
-			if i >= 1 {
-				p.Close()
-			}
-			return nil, err
+	return createPair(ctx, func(p *pair) [][]string {
+		cmds := [][]string{
+			{"ip", "-n", p.A, "addr", "add", labPartner.String() + "/16", "dev", p.AIf},
+			{"ip", "-n", p.S, "addr", "add", labServer.String() + "/16", "dev", p.SIf},
+			{"ip", "-n", p.S, "route", "add", "198.19.0.0/16", "via", labPartner.String()},
 		}
-	}
-	var err error
-	if p.SIdx, err = ifindex(p.S, p.SIf); err != nil {
-		p.Close()
-		return nil, err
-	}
-	if p.AIdx, err = ifindex(p.A, p.AIf); err != nil {
-		p.Close()
-		return nil, err
-	}
-	return p, nil
+		for i := range attackers {
+			cmds = append(cmds, []string{"ip", "-n", p.A, "addr", "add", attackerAddr(i).String() + "/16", "dev", p.AIf})
+		}
+		return cmds
+	})
 }
 
 // buildXdpban builds the daemon into dir.
-func buildXdpban(ctx context.Context, dir string) (string, error) {
+func buildXdpban(ctx context.Context, r *Report, figure, dir string) (string, error) {
+	r.Progress("%s: building xdpban", figure)
 	bin := filepath.Join(dir, "xdpban")
 	if err := sh(ctx, "", nil, "go", "build", "-o", bin, "./cmd/xdpban"); err != nil {
 		return "", err
@@ -78,68 +53,31 @@ func buildXdpban(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// daemon is an `xdpban run` process we started in the lab's server side.
-type daemon struct {
-	cmd    *exec.Cmd
-	stderr bytes.Buffer
-	done   chan struct{}
-	pinDir string
-	log    string
+// labKit is what every figure that runs `xdpban run` in the lab needs: a
+// scratch directory, xdpban built into it and a PKI for the lab server.
+type labKit struct {
+	dir, bin string
+	pki      labPKI
 }
 
-// startDaemon runs `xdpban run` in the server namespace with its own
-// state, socket and pins under dir (pins under our bpffs prefix, so Sweep
-// finds them after a crash), the lab PKI, and extra flags. It returns once
-// the listener accepts connections from the client side.
-func startDaemon(ctx context.Context, bin, dir string, p *pair, pki labPKI, backend string, extra ...string) (*daemon, error) {
-	if err := ensureBPFFS(); err != nil {
+// newLabKit makes the kit for figure; remove deletes its directory.
+func newLabKit(ctx context.Context, r *Report, figure string) (*labKit, error) {
+	dir, err := os.MkdirTemp("", "xdpbench-")
+	if err != nil {
 		return nil, err
 	}
-	d := &daemon{done: make(chan struct{}), pinDir: filepath.Join(bpffsRoot, namePrefix+randomSuffix()), log: filepath.Join(dir, "os4x.log")}
-	args := []string{"--net=/run/netns/" + p.S, "--", bin, "run",
-		"--listen", netip.AddrPortFrom(labServer, labPort).String(),
-		"--cert", pki.cert, "--key", pki.key, "--client-ca", pki.ca, "--backend", backend,
-		"--fail2ban-log", d.log, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
-		"--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "control.sock"),
-		"--pin-dir", d.pinDir, "--metrics", ""}
-	d.cmd = exec.Command("nsenter", append(args, extra...)...)
-	d.cmd.Stderr = &d.stderr
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start xdpban run: %w", err)
+	k := &labKit{dir: dir}
+	if k.bin, err = buildXdpban(ctx, r, figure, dir); err == nil {
+		k.pki, err = writePKI(dir, labServer.AsSlice())
 	}
-	go func() { d.cmd.Wait(); close(d.done) }()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("xdpban run exited: %s", d.stderr.String())
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
-		default:
-		}
-		if ok, _ := probe(p.A, labPartner, 200*time.Millisecond); ok && (logOnly(extra) || d.attached(ctx, p)) {
-			return d, nil
-		}
+	if err != nil {
+		k.remove()
+		return nil, err
 	}
-	d.stop()
-	return nil, fmt.Errorf("xdpban run not listening after 15 s: %s", d.stderr.String())
+	return k, nil
 }
 
-// stop ends the daemon by its PID and removes its pins.
-func (d *daemon) stop() {
-	select {
-	case <-d.done:
-	default:
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-			d.cmd.Process.Kill()
-			<-d.done
-		}
-	}
-	os.RemoveAll(d.pinDir)
-}
+func (k *labKit) remove() { os.RemoveAll(k.dir) }
 
 // probe opens a bare TCP connection from src in namespace ns to the lab
 // server's port: false when the SYN got no answer within timeout.
@@ -181,16 +119,7 @@ func echoBackend(ns string) (net.Listener, error) {
 			go func() {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 512)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
+				io.Copy(c, c)
 			}()
 		}
 	}()
@@ -204,21 +133,12 @@ type labPKI struct {
 	partner       *tls.Config
 }
 
-func logOnly(flags []string) bool {
-	for _, f := range flags {
-		if f == "--log-only" {
-			return true
-		}
+// writePKI writes a CA and a server certificate for serverIP into dir,
+// and returns them with a partner's client configuration.
+func writePKI(dir string, serverIP net.IP) (labPKI, error) {
+	p, err := testutil.NewPKI(dir, serverIP)
+	if err != nil {
+		return labPKI{}, err
 	}
-	return false
-}
-
-// attached reports whether the daemon's map is pinned and its program is
-// on the server's veth.
-func (d *daemon) attached(ctx context.Context, p *pair) bool {
-	if _, err := os.Stat(filepath.Join(d.pinDir, "xdpban_bans")); err != nil {
-		return false
-	}
-	out, err := shOut(ctx, p.S, nil, "ip", "link", "show", p.SIf)
-	return err == nil && strings.Contains(out, "xdp")
+	return labPKI{cert: p.CertFile, key: p.KeyFile, ca: p.CAFile, partner: p.PartnerConfig(serverIP.String())}, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/listener"
-	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const groupListener = "5. listener under attack (loopback)"
@@ -82,14 +81,4 @@ func Listener(ctx context.Context, r *Report) error {
 	r.Add(Figure{Group: groupListener, Name: "failing handshakes absorbed (no client cert, 16 clients)", Value: n / el, Unit: "handshakes/s"})
 	r.Note("listener: TLS clients and listener share the machine's CPUs on loopback, so the figure is a lower bound; %d attempts, %d failures reported in %.1f s", attempts.Load(), int64(n), el)
 	return nil
-}
-
-// writePKI writes a CA and a server certificate for serverIP into dir,
-// and returns them with a partner's client configuration.
-func writePKI(dir string, serverIP net.IP) (labPKI, error) {
-	p, err := testutil.NewPKI(dir, serverIP)
-	if err != nil {
-		return labPKI{}, err
-	}
-	return labPKI{cert: p.CertFile, key: p.KeyFile, ca: p.CAFile, partner: p.PartnerConfig(serverIP.String())}, nil
 }

@@ -30,36 +30,51 @@ type pair struct {
 // a permanent neighbour entry for src (so replies need no ARP), and a tcx
 // egress program on s0 that drops every reply: a flood must not come back.
 func newPair(ctx context.Context, src string) (*pair, error) {
+	p, err := createPair(ctx, func(p *pair) [][]string {
+		return [][]string{
+			{"ip", "-n", p.S, "addr", "add", "198.18.0.1/15", "dev", p.SIf},
+			{"ip", "-n", p.S, "neigh", "replace", src, "lladdr", p.AMAC.String(), "dev", p.SIf, "nud", "permanent"},
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.dropEgress(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// createPair creates two fresh namespaces joined by a veth, both ends and
+// both loopbacks up, then runs the commands setup returns for them
+// (addresses, routes, neighbours). On error it deletes what it made.
+func createPair(ctx context.Context, setup func(p *pair) [][]string) (*pair, error) {
 	s := randomSuffix()
 	p := &pair{A: namePrefix + "a-" + s, S: namePrefix + "s-" + s, AIf: "a0", SIf: "s0", AMAC: benchMAC1, SMAC: benchMAC2}
+	if err := sh(ctx, "", nil, "ip", "netns", "add", p.A); err != nil {
+		return nil, err
+	}
 	cmds := [][]string{
-		{"ip", "netns", "add", p.A},
 		{"ip", "netns", "add", p.S},
 		{"ip", "link", "add", p.AIf, "netns", p.A, "address", p.AMAC.String(), "type", "veth", "peer", "name", p.SIf, "netns", p.S, "address", p.SMAC.String()},
-		{"ip", "-n", p.A, "link", "set", p.AIf, "up"},
-		{"ip", "-n", p.S, "addr", "add", "198.18.0.1/15", "dev", p.SIf},
-		{"ip", "-n", p.S, "link", "set", p.SIf, "up"},
-		{"ip", "-n", p.S, "link", "set", "lo", "up"},
-		{"ip", "-n", p.S, "neigh", "replace", src, "lladdr", p.AMAC.String(), "dev", p.SIf, "nud", "permanent"},
 	}
-	for i, c := range cmds {
+	for _, side := range [][2]string{{p.A, p.AIf}, {p.S, p.SIf}} {
+		cmds = append(cmds,
+			[]string{"ip", "-n", side[0], "link", "set", side[1], "up"},
+			[]string{"ip", "-n", side[0], "link", "set", "lo", "up"})
+	}
+	for _, c := range append(cmds, setup(p)...) {
 		if err := sh(ctx, "", nil, c...); err != nil {
-			if i >= 1 {
-				p.Close()
-			}
+			p.Close()
 			return nil, err
 		}
 	}
 	var err error
-	if p.AIdx, err = ifindex(p.A, p.AIf); err != nil {
-		p.Close()
-		return nil, err
+	if p.AIdx, err = ifindex(p.A, p.AIf); err == nil {
+		p.SIdx, err = ifindex(p.S, p.SIf)
 	}
-	if p.SIdx, err = ifindex(p.S, p.SIf); err != nil {
-		p.Close()
-		return nil, err
-	}
-	if err := p.dropEgress(); err != nil {
+	if err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -73,10 +88,19 @@ func (p *pair) dropEgress() error {
 		return err
 	}
 	defer prog.Close() // the link holds its own reference
+	return p.attach(func() (link.Link, error) {
+		return link.AttachTCX(link.TCXOptions{Program: prog, Attach: ebpf.AttachTCXEgress, Interface: p.SIdx})
+	})
+}
+
+// attach runs f inside the server namespace (the kernel resolves s0's
+// ifindex there) and keeps the link it returns until Close: closing a
+// link detaches its program.
+func (p *pair) attach(f func() (link.Link, error)) error {
 	return inNS(p.S, func() error {
-		l, err := link.AttachTCX(link.TCXOptions{Program: prog, Attach: ebpf.AttachTCXEgress, Interface: p.SIdx})
+		l, err := f()
 		if err != nil {
-			return fmt.Errorf("attach tcx egress drop to %s: %w", p.SIf, err)
+			return fmt.Errorf("attach to %s: %w", p.SIf, err)
 		}
 		p.links = append(p.links, l)
 		return nil

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 )
 
 const groupPartner = "5. partner under a SYN flood (namespaces, xdpban run)"
@@ -35,20 +32,11 @@ func floodSource(i int) netip.Addr {
 // flood, while 1,000 banned addresses flood SYNs to 6619 (dropped at XDP),
 // and while the same 1,000 addresses flood unbanned (SYNs reach TCP).
 func PartnerUnderFlood(ctx context.Context, r *Report) error {
-	dir, err := os.MkdirTemp("", "xdpbench-")
+	kit, err := newLabKit(ctx, r, "partner")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	r.Progress("partner: building xdpban")
-	bin, err := buildXdpban(ctx, dir)
-	if err != nil {
-		return err
-	}
-	pki, err := writePKI(dir, labServer.AsSlice())
-	if err != nil {
-		return err
-	}
+	defer kit.remove()
 	tx, err := floodTXProgram(floodSources)
 	if err != nil {
 		return err
@@ -69,7 +57,7 @@ func PartnerUnderFlood(ctx context.Context, r *Report) error {
 	}
 	medians := map[string]float64{}
 	for _, c := range conds {
-		lat, failed, pps, err := partnerOnce(ctx, bin, dir, pki, tx, c.flood, c.banned, c.rate)
+		lat, failed, pps, err := partnerOnce(ctx, kit, tx, c.flood, c.banned, c.rate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -95,13 +83,13 @@ func PartnerUnderFlood(ctx context.Context, r *Report) error {
 
 // partnerOnce runs one condition in a fresh lab and daemon; it returns the
 // partner's session latencies (ns), failures and the flood's offered rate.
-func partnerOnce(ctx context.Context, bin, dir string, pki labPKI, tx *ebpf.Program, flood, banned bool, rate float64) ([]float64, int, float64, error) {
+func partnerOnce(ctx context.Context, kit *labKit, tx *ebpf.Program, flood, banned bool, rate float64) ([]float64, int, float64, error) {
 	p, err := newLab(ctx, 0)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	defer p.Close()
-	runDir, err := os.MkdirTemp(dir, "run-")
+	runDir, err := os.MkdirTemp(kit.dir, "run-")
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -110,7 +98,7 @@ func partnerOnce(ctx context.Context, bin, dir string, pki labPKI, tx *ebpf.Prog
 		return nil, 0, 0, err
 	}
 	defer echo.Close()
-	d, err := startDaemon(ctx, bin, runDir, p, pki, echo.Addr().String(), "--iface", p.SIf, "--xdp-mode", "native")
+	d, err := startDaemon(ctx, kit.bin, runDir, p, kit.pki, echo.Addr().String(), "--iface", p.SIf, "--xdp-mode", "native")
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -155,7 +143,7 @@ func partnerOnce(ctx context.Context, bin, dir string, pki labPKI, tx *ebpf.Prog
 				return ctx.Err()
 			}
 			start := time.Now()
-			if err := partnerSession(pki.partner); err != nil {
+			if err := partnerSession(kit.pki.partner); err != nil {
 				failed++
 				continue
 			}
@@ -204,104 +192,20 @@ func partnerSession(cfg *tls.Config) error {
 	return nil
 }
 
-// generateUntil floods from the attacker's veth, pinned to floodCPU, until
-// stop is set or partnerFloodMax has passed; it returns the frames sent.
-// With rate > 0 it sends rate/200 frames every 5 ms, else runs flat out.
+// generateUntil floods from the attacker's veth until stop is set or
+// partnerFloodMax has passed; it returns the frames sent. With rate > 0 it
+// sends rate/200 frames every 5 ms, else runs flat out in runs of ~50 ms.
 func generateUntil(ctx context.Context, tx *ebpf.Program, p *pair, stop *atomic.Bool, rate float64) (uint64, error) {
-	frame := floodFrame(p)
-	var sent uint64
-	err := inNS(p.A, func() error {
-		var set unix.CPUSet
-		set.Set(floodCPU)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return fmt.Errorf("pin generator to CPU %d: %w", floodCPU, err)
+	start := time.Now()
+	defer stop.Store(true)
+	return runGenerator(ctx, tx, p, floodFrame(p), func(n uint32, took time.Duration) uint32 {
+		switch {
+		case stop.Load() || time.Since(start) >= partnerFloodMax:
+			return 0
+		case rate > 0:
+			time.Sleep(5*time.Millisecond - took)
+			return uint32(rate / 200)
 		}
-		chunk := uint32(4096)
-		start := time.Now()
-		for !stop.Load() && time.Since(start) < partnerFloodMax && ctx.Err() == nil {
-			t := time.Now()
-			if _, err := tx.Run(&ebpf.RunOptions{
-				Data:      frame,
-				Context:   xdpMD{DataEnd: uint32(len(frame)), IngressIfindex: uint32(p.AIdx)},
-				Repeat:    chunk,
-				Flags:     unix.BPF_F_TEST_XDP_LIVE_FRAMES,
-				BatchSize: 64,
-			}); err != nil {
-				return fmt.Errorf("generate: %w", err)
-			}
-			sent += uint64(chunk)
-			if rate > 0 {
-				chunk = uint32(rate / 200)
-				time.Sleep(time.Until(t.Add(5 * time.Millisecond)))
-				continue
-			}
-			got := float64(chunk) / time.Since(t).Seconds()
-			chunk = uint32(min(max(got/20, 1024), 1<<24)) // about 50 ms a run
-		}
-		stop.Store(true)
-		return nil
+		return runSize(n, took, 50*time.Millisecond)
 	})
-	return sent, err
-}
-
-// Offsets in the flood frame (Ethernet, IPv4 without options, TCP).
-const (
-	offIPID    = 14 + 4
-	offSrcLow  = 14 + 12 + 2
-	offSrcPort = 14 + 20
-	floodIDMax = 60000
-	floodSport = 60000
-)
-
-// floodFrame is a SYN from floodSource(0) with IP ID floodIDMax and source
-// port floodSport. The generator adds i to the low half of the source
-// address and subtracts i from the IP ID and the source port: the sums the
-// IP and TCP checksums cover stay the same, so the frame stays valid.
-func floodFrame(p *pair) []byte {
-	b := synFrame(p.AMAC, p.SMAC, floodSource(0), labServer, floodSport, labPort)
-	binary.BigEndian.PutUint16(b[offIPID:], floodIDMax)
-	binary.BigEndian.PutUint16(b[24:], 0)
-	binary.BigEndian.PutUint16(b[24:], checksum(b[14:34], 0))
-	return b
-}
-
-// floodTXProgram returns an XDP program that rewrites each frame to come
-// from one of n sources picked at random (see floodFrame) and sends it
-// out (XDP_TX). It writes absolute values, so a recycled page that still
-// holds an earlier frame's fields is rewritten correctly.
-func floodTXProgram(n int) (*ebpf.Program, error) {
-	low := int32(binary.BigEndian.Uint16(floodSource(0).AsSlice()[2:]))
-	ins := asm.Instructions{
-		asm.Mov.Reg(asm.R7, asm.R1),
-		asm.FnGetPrandomU32.Call(),
-		asm.Mov.Reg(asm.R6, asm.R0),
-		asm.Mod.Imm(asm.R6, int32(n)),            // i
-		asm.LoadMem(asm.R2, asm.R7, 0, asm.Word), // data
-		asm.LoadMem(asm.R3, asm.R7, 4, asm.Word), // data_end
-		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, 54),
-		asm.JGT.Reg(asm.R4, asm.R3, "out"), // the verifier needs the bound
-		// source address, low half: low + i
-		asm.Mov.Reg(asm.R5, asm.R6),
-		asm.Add.Imm(asm.R5, low),
-		asm.HostTo(asm.BE, asm.R5, asm.Half),
-		asm.StoreMem(asm.R2, offSrcLow, asm.R5, asm.Half),
-		// IP ID: floodIDMax - i
-		asm.Mov.Imm(asm.R5, floodIDMax),
-		asm.Sub.Reg(asm.R5, asm.R6),
-		asm.HostTo(asm.BE, asm.R5, asm.Half),
-		asm.StoreMem(asm.R2, offIPID, asm.R5, asm.Half),
-		// TCP source port: floodSport - i
-		asm.Mov.Imm(asm.R5, floodSport),
-		asm.Sub.Reg(asm.R5, asm.R6),
-		asm.HostTo(asm.BE, asm.R5, asm.Half),
-		asm.StoreMem(asm.R2, offSrcPort, asm.R5, asm.Half),
-		asm.Mov.Imm(asm.R0, xdpTX).WithSymbol("out"),
-		asm.Return(),
-	}
-	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "bench_flood_tx", Type: ebpf.XDP, Instructions: ins, License: "Dual BSD/GPL"})
-	if err != nil {
-		return nil, fmt.Errorf("load flood generator: %w", err)
-	}
-	return p, nil
 }

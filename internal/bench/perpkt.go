@@ -46,17 +46,12 @@ func PerPacket(ctx context.Context, r *Report) error {
 		return err
 	}
 	defer floor.Close()
-	d, pinDir, closeDP, err := datapath(1_000_000)
+	dp, err := loadDatapath(1_000_000, 0)
 	if err != nil {
 		return err
 	}
-	defer closeDP()
-	bans, err := openBans(pinDir)
-	if err != nil {
-		return err
-	}
-	defer bans.Close()
-	prog := d.Program()
+	defer dp.Close()
+	prog := dp.Program()
 
 	hitSrc := banAddr(0)
 	frames := []struct {
@@ -74,7 +69,7 @@ func PerPacket(ctx context.Context, r *Report) error {
 			return err
 		}
 		start := time.Now()
-		if err := fillBans(bans, filled, n); err != nil {
+		if err := fillBans(dp.bans, filled, n); err != nil {
 			return err
 		}
 		r.Progress("per-packet: %d bans in the map (wrote %d in %s)", n, n-filled, time.Since(start).Round(time.Millisecond))

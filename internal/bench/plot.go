@@ -91,38 +91,48 @@ func perPacketPanel(figs []Figure) panel {
 }
 
 func floodPanel(figs []Figure) panel {
-	p := panel{title: "SYN flood into a veth, 10k bans: packets handled per second (log scale)", log: true}
-	for _, f := range figs {
-		name, ok := strings.CutSuffix(f.Name, ": handled")
-		if f.Group != groupFlood || !ok {
-			continue
-		}
-		text := formatValue(f.Value, "pkt/s")
-		if r := find(figs, groupFlood, "XDP handles × "+name); r != nil {
-			text += "  (XDP " + formatValue(r.Value, "x") + ")"
-		}
-		p.bars = append(p.bars, bar{label: name, value: f.Value, text: text, hi: strings.HasPrefix(name, "xdpban")})
+	return panel{
+		title: "SYN flood into a veth, 10k bans: packets handled per second (log scale)", log: true,
+		bars: barsOf(figs, groupFlood, ": handled", "pkt/s", 1, func(name string) string {
+			if r := find(figs, groupFlood, "XDP handles × "+name); r != nil {
+				return "  (XDP " + formatValue(r.Value, "x") + ")"
+			}
+			return ""
+		}),
 	}
-	return p
 }
 
 func banLatencyPanel(figs []Figure) panel {
-	p := panel{title: "Ban latency, 3rd failed handshake to ban in force: median (log scale, µs)", log: true}
+	return panel{
+		title: "Ban latency, 3rd failed handshake to ban in force: median (log scale, µs)", log: true,
+		bars: barsOf(figs, groupBanLatency, ": median", "ns", 1e3, func(name string) string {
+			var text string
+			if p99 := find(figs, groupBanLatency, name+": p99"); p99 != nil {
+				text += ", p99 " + formatValue(p99.Value, "ns")
+			}
+			if r := find(figs, groupBanLatency, name+" median / xdpban median"); r != nil {
+				text += "  (" + formatValue(r.Value, "x") + " xdpban)"
+			}
+			return text
+		}),
+	}
+}
+
+// barsOf makes a bar of each figure of group whose name ends in suffix,
+// labelled with the rest of the name, its length the value divided by div,
+// its text the value in unit followed by more(label); xdpban's own bars
+// stand out.
+func barsOf(figs []Figure, group, suffix, unit string, div float64, more func(label string) string) []bar {
+	var bars []bar
 	for _, f := range figs {
-		name, ok := strings.CutSuffix(f.Name, ": median")
-		if f.Group != groupBanLatency || !ok {
+		name, ok := strings.CutSuffix(f.Name, suffix)
+		if f.Group != group || !ok {
 			continue
 		}
-		text := formatValue(f.Value, "ns")
-		if p99 := find(figs, groupBanLatency, name+": p99"); p99 != nil {
-			text += ", p99 " + formatValue(p99.Value, "ns")
-		}
-		if r := find(figs, groupBanLatency, name+" median / xdpban median"); r != nil {
-			text += "  (" + formatValue(r.Value, "x") + " xdpban)"
-		}
-		p.bars = append(p.bars, bar{label: name, value: f.Value / 1e3, text: text, hi: strings.HasPrefix(name, "xdpban")})
+		text := formatValue(f.Value, unit) + more(name)
+		bars = append(bars, bar{label: name, value: f.Value / div, text: text, hi: strings.HasPrefix(name, "xdpban")})
 	}
-	return p
+	return bars
 }
 
 func find(figs []Figure, group, name string) *Figure {

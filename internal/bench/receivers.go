@@ -80,17 +80,10 @@ func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
 	}
 }
 
-// attachXDP attaches prog to s0 in native mode, from inside the server
-// namespace (the kernel resolves the ifindex there).
+// attachXDP attaches prog to s0 in native mode.
 func attachXDP(p *pair, prog *ebpf.Program) error {
-	return inNS(p.S, func() error {
-		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: p.SIdx, Flags: link.XDPDriverMode})
-		if err != nil {
-			return fmt.Errorf("attach xdp to %s: %w", p.SIf, err)
-		}
-		// Closing a link detaches it: the pair keeps it until Close.
-		p.links = append(p.links, l)
-		return nil
+	return p.attach(func() (link.Link, error) {
+		return link.AttachXDP(link.XDPOptions{Program: prog, Interface: p.SIdx, Flags: link.XDPDriverMode})
 	})
 }
 

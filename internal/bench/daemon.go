@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// daemon is an `xdpban run` process we started in the lab's server side.
+type daemon struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{}
+	pinDir string
+	log    string
+}
+
+// startDaemon runs `xdpban run` in the server namespace with its own
+// state, socket and pins under dir (pins under our bpffs prefix, so Sweep
+// finds them after a crash), the lab PKI, and extra flags. It returns once
+// the listener accepts connections from the client side.
+func startDaemon(ctx context.Context, bin, dir string, p *pair, pki labPKI, backend string, extra ...string) (*daemon, error) {
+	if err := ensureBPFFS(); err != nil {
+		return nil, err
+	}
+	d := &daemon{done: make(chan struct{}), pinDir: filepath.Join(bpffsRoot, namePrefix+randomSuffix()), log: filepath.Join(dir, "os4x.log")}
+	args := []string{"--net=/run/netns/" + p.S, "--", bin, "run",
+		"--listen", netip.AddrPortFrom(labServer, labPort).String(),
+		"--cert", pki.cert, "--key", pki.key, "--client-ca", pki.ca, "--backend", backend,
+		"--fail2ban-log", d.log, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
+		"--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "control.sock"),
+		"--pin-dir", d.pinDir, "--metrics", ""}
+	d.cmd = exec.Command("nsenter", append(args, extra...)...)
+	d.cmd.Stderr = &d.stderr
+	if err := d.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start xdpban run: %w", err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-d.done:
+			return nil, fmt.Errorf("xdpban run exited: %s", d.stderr.String())
+		case <-ctx.Done():
+			d.stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if ok, _ := probe(p.A, labPartner, 200*time.Millisecond); ok && (slices.Contains(extra, "--log-only") || d.attached(ctx, p)) {
+			return d, nil
+		}
+	}
+	d.stop()
+	return nil, fmt.Errorf("xdpban run not listening after 15 s: %s", d.stderr.String())
+}
+
+// stop ends the daemon by its PID and removes its pins.
+func (d *daemon) stop() {
+	select {
+	case <-d.done:
+	default:
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.done
+		}
+	}
+	os.RemoveAll(d.pinDir)
+}
+
+// attached reports whether the daemon's map is pinned and its program is
+// on the server's veth.
+func (d *daemon) attached(ctx context.Context, p *pair) bool {
+	if _, err := os.Stat(filepath.Join(d.pinDir, "xdpban_bans")); err != nil {
+		return false
+	}
+	out, err := shOut(ctx, p.S, nil, "ip", "link", "show", p.SIf)
+	return err == nil && strings.Contains(out, "xdp")
+}
