@@ -26,7 +26,7 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-go test -count=1 -v -timeout 15m ./... >"$log" 2>&1
+go test -count=1 -race -v -timeout 15m ./... >"$log" 2>&1
 status=$?
 # Keep the console readable: package results, failures and skips only.
 grep -E '^(ok|FAIL|---|panic:|\?|[[:space:]]+--- (FAIL|SKIP))|_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net"
 	"os"
@@ -62,7 +61,7 @@ func TestLogOnlyRunsUnprivileged(t *testing.T) {
 		"--state-dir", filepath.Join(dir, "state"),
 		"--control-socket", filepath.Join(dir, "control.sock"),
 		"--pin-dir", "/nonexistent/never-touched")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
