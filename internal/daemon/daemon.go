@@ -156,6 +156,10 @@ func (d *daemon) startJail() error {
 	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log, onEvict: d.metrics.Evicted}
 	d.hooks = newHooks(o.OnBan, o.OnUnban, o.HookTimeout, d.log)
 	d.hooks.failed = d.metrics.HookFailed
+	if d.writer != nil {
+		d.hooks.logs = append(d.hooks.logs, d.writer.Path())
+	}
+	d.hooks.logs = append(d.hooks.logs, o.WatchLogs...)
 	cfg := o.Jail
 	cfg.IPv6Prefix = d.dp.IPv6Prefix()
 	if cfg.SelfAddrs == nil {

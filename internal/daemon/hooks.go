@@ -26,6 +26,7 @@ type hooks struct {
 	timeout        time.Duration
 	sem            chan struct{}
 	log            *slog.Logger
+	logs           []string // fail2ban-format logs to take XDPBAN_MATCHES from
 	failed         func(kind string)
 }
 
@@ -37,16 +38,10 @@ func newHooks(onBan, onUnban string, timeout time.Duration, log *slog.Logger) *h
 // <matches>), so existing mail scripts port easily. Every value is ours or
 // escaped by the log writer: no client text reaches the shell unquoted,
 // and the command reads them from the environment, never from its argv.
-func banEnv(action string, b jail.Ban, fs []event.Failure, now time.Time) []string {
+func banEnv(action string, b jail.Ban, lines []string, now time.Time) []string {
 	bantime := "-1"
 	if !b.Permanent() {
 		bantime = strconv.FormatInt(int64(b.End.Sub(b.Start).Seconds()), 10)
-	}
-	lines := make([]string, 0, len(fs))
-	for _, f := range fs {
-		if f.Line != "" {
-			lines = append(lines, f.Line)
-		}
 	}
 	return []string{
 		"XDPBAN_ACTION=" + action,
@@ -61,18 +56,32 @@ func banEnv(action string, b jail.Ban, fs []event.Failure, now time.Time) []stri
 }
 
 func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
-	if h.onBan != "" {
-		h.run("on-ban", h.onBan, banEnv("ban", b, fs, time.Now()))
+	if h.onBan == "" {
+		return
 	}
+	now := time.Now()
+	h.run("on-ban", h.onBan, func() []string {
+		// Read off the ban path, in the hook's goroutine.
+		lines := matchingLines(h.logs, b.Prefix.Addr())
+		if len(lines) == 0 {
+			for _, f := range fs {
+				if f.Line != "" {
+					lines = append(lines, f.Line)
+				}
+			}
+		}
+		return banEnv("ban", b, lines, now)
+	})
 }
 
 func (h *hooks) unban(b jail.Ban) {
 	if h.onUnban != "" {
-		h.run("on-unban", h.onUnban, banEnv("unban", b, nil, time.Now()))
+		env := banEnv("unban", b, nil, time.Now())
+		h.run("on-unban", h.onUnban, func() []string { return env })
 	}
 }
 
-func (h *hooks) run(kind, command string, env []string) {
+func (h *hooks) run(kind, command string, env func() []string) {
 	select {
 	case h.sem <- struct{}{}:
 	default:
@@ -85,7 +94,7 @@ func (h *hooks) run(kind, command string, env []string) {
 		ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), env()...)
 		// On timeout end the whole process group, not just the shell:
 		// a child left behind would hold the output pipe open forever.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

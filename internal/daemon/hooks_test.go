@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -89,5 +90,46 @@ func TestHookTimeoutKillsTheCommand(t *testing.T) {
 	case <-failed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a hook past its timeout was not ended")
+	}
+}
+
+func TestMatchingLinesNameOnlyThatPeer(t *testing.T) {
+	dir := t.TempDir()
+	own, watched := filepath.Join(dir, "tls.log"), filepath.Join(dir, "os4x.log")
+	lines := []string{
+		"TLS error 167772359 during connect try from 198.18.0.2: peer did not return a certificate. [2026-11-25T10:00:00.000+00:00]",
+		"TLS error 167772359 during connect try from 198.18.0.20: peer did not return a certificate. [2026-11-25T10:00:01.000+00:00]",
+		"TLS error 167772294 during connect try from 198.18.0.2 (ACME GmbH): certificate verify failed. [2026-11-25T10:00:02.000+00:00]",
+		"TLS error 167772294 during connect try from 198.18.0.9 (x during connect try from \\x31\\x39\\x38.\\x31\\x38.\\x30.\\x32\\x3a y): certificate verify failed. [2026-11-25T10:00:03.000+00:00]",
+	}
+	if err := os.WriteFile(own, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os4x := "TLS error 167772359 during connect try from 198.18.0.2: peer did not return a certificate.\n"
+	if err := os.WriteFile(watched, []byte(os4x), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := matchingLines([]string{own, watched, filepath.Join(dir, "missing.log")}, netip.MustParseAddr("198.18.0.2"))
+	want := []string{lines[0], lines[2], strings.TrimSuffix(os4x, "\n")}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("matching lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestOnBanMatchesComeFromTheLogs(t *testing.T) {
+	dir := t.TempDir()
+	logFile, out := filepath.Join(dir, "tls.log"), filepath.Join(dir, "matches")
+	var lines []string
+	for i := 0; i < 3; i++ {
+		lines = append(lines, fmt.Sprintf("TLS error 167772359 during connect try from 198.18.0.2: peer did not return a certificate. [2026-11-25T10:00:0%d.000+00:00]", i))
+	}
+	if err := os.WriteFile(logFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHooks(`printf '%s' "$XDPBAN_MATCHES" > `+out, "", 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.logs = []string{logFile}
+	h.ban(jail.Ban{Prefix: netip.MustParsePrefix("198.18.0.2/32"), Origin: jail.OriginJail, Count: 1}, nil)
+	if got := waitFile(t, out); got != strings.Join(lines, "\n") {
+		t.Errorf("XDPBAN_MATCHES:\n%s\nwant the three failures:\n%s", got, strings.Join(lines, "\n"))
 	}
 }

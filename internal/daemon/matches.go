@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"bytes"
+	"io"
+	"net/netip"
+	"os"
+)
+
+// matchTail bounds how much of each log the ban notification reads.
+const matchTail = 256 << 10
+
+// maxMatches bounds the lines handed to a notification.
+const maxMatches = 50
+
+// matchingLines returns the lines of the logs' tails that name addr as the
+// failing peer, oldest first: fail2ban's <matches> for action_mwl, which
+// greps the log the same way. The jail keeps no lines per address (that
+// would cost memory for every tracked address), so the logs are the record.
+func matchingLines(paths []string, addr netip.Addr) []string {
+	needles := [][]byte{
+		[]byte(" during connect try from " + addr.String() + ": "),
+		[]byte(" during connect try from " + addr.String() + " ("),
+	}
+	var out []string
+	for _, path := range paths {
+		for _, line := range bytes.Split(tail(path, matchTail), []byte("\n")) {
+			for _, n := range needles {
+				if bytes.Contains(line, n) {
+					out = append(out, string(line))
+					break
+				}
+			}
+		}
+	}
+	if len(out) > maxMatches {
+		out = out[len(out)-maxMatches:]
+	}
+	return out
+}
+
+// tail reads the last n bytes of a file, starting at a line boundary.
+func tail(path string, n int64) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(st.Size()-n, 0)
+	b, err := io.ReadAll(io.NewSectionReader(f, off, st.Size()-off))
+	if err != nil {
+		return nil
+	}
+	if off > 0 {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return b
+}
