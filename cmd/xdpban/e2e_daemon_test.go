@@ -101,11 +101,9 @@ func TestE2EBanAfterMaxretry(t *testing.T) {
 		t.Error("attacker could still start a handshake after the ban")
 	}
 	lines := failureLines(t, l.log)
-	// DESIGN.md's sample line ends the message with "."; the listener
-	// writes OpenSSL's reason string without it. The shipped filter takes
-	// either, so both are accepted here.
+	// Exactly OS4X's wording, full stop included, then the timestamp.
 	re := regexp.MustCompile(`^TLS error ` + noCertCode + ` during connect try from ` + regexp.QuoteMeta(attacker) +
-		`: peer did not return a certificate\.? \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\]$`)
+		`: peer did not return a certificate\. \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\]$`)
 	if len(lines) != 3 {
 		t.Errorf("fail2ban log has %d lines, want 3:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
