@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/xdpban/xdpban/internal/control"
@@ -22,7 +23,13 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 			return control.Response{Error: req.Cmd + ": " + err.Error()}
 		}
 		if req.Cmd == "unban" {
-			if err := d.jail.Unban(p); err != nil {
+			err := d.jail.Unban(p)
+			// An entry the jail never knew (written to the pins by hand
+			// while the daemon ran) is still lifted.
+			if errors.Is(err, jail.ErrNotBanned) && d.dp.Unban(p) == nil {
+				err = nil
+			}
+			if err != nil {
 				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
 			}
 			return control.Response{}
