@@ -77,12 +77,19 @@ func (d *daemon) stop() {
 	os.RemoveAll(d.pinDir)
 }
 
-// attached reports whether the daemon's map is pinned and its program is
-// on the server's veth.
+// attached reports whether the daemon's program is on the server's veth
+// and all its maps are pinned and readable, as `xdpban ban` opens them:
+// the maps are pinned one by one while it loads, so the ban map alone
+// appearing is not enough for a caller that then opens them.
 func (d *daemon) attached(ctx context.Context, p *pair) bool {
-	if _, err := os.Stat(filepath.Join(d.pinDir, "xdpban_bans")); err != nil {
+	out, err := shOut(ctx, p.S, nil, "ip", "link", "show", p.SIf)
+	if err != nil || !strings.Contains(out, "xdp") {
 		return false
 	}
-	out, err := shOut(ctx, p.S, nil, "ip", "link", "show", p.SIf)
-	return err == nil && strings.Contains(out, "xdp")
+	m, err := openBans(d.pinDir)
+	if err != nil {
+		return false
+	}
+	m.Close()
+	return true
 }
