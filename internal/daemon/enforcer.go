@@ -20,38 +20,26 @@ type xdpEnforcer struct {
 	evicted atomic.Uint64
 	onEvict func()
 
-	// While restoring, bans are collected and written in batches; those the
-	// kernel already holds with the same end are left alone, so their drop
-	// counters survive a restart. Only restore (single-threaded) sets these.
-	batching bool
-	batch    []xdp.BanSpec
-	inKernel map[netip.Prefix]time.Time
+	// While restoring, bans go to a batch written in the background.
+	// Only restore (single-threaded, before serving) sets it.
+	batch *restoreBatch
 }
 
 // startBatch begins collecting bans; kernel lists what the map holds.
-func (e *xdpEnforcer) startBatch(kernel []jail.Ban, expect int) {
-	e.batching = true
-	e.batch = make([]xdp.BanSpec, 0, expect)
-	e.inKernel = make(map[netip.Prefix]time.Time, len(kernel))
-	for _, b := range kernel {
-		e.inKernel[b.Prefix] = b.End
-	}
+func (e *xdpEnforcer) startBatch(kernel []jail.Ban) {
+	e.batch = newRestoreBatch(e.maps, kernel)
 }
 
 // flushBatch writes the collected bans and returns to one-by-one writes.
 func (e *xdpEnforcer) flushBatch() error {
-	batch := e.batch
-	e.batching, e.batch, e.inKernel = false, nil, nil
-	_, err := e.maps.BanBatch(batch)
-	return err
+	b := e.batch
+	e.batch = nil
+	return b.finish()
 }
 
 func (e *xdpEnforcer) Ban(p netip.Prefix, until time.Time) error {
-	if e.batching {
-		if end, ok := e.inKernel[p]; ok && end.Sub(until).Abs() < time.Millisecond {
-			return nil
-		}
-		e.batch = append(e.batch, xdp.BanSpec{Prefix: p, Until: until})
+	if e.batch != nil {
+		e.batch.add(p, until)
 		return nil
 	}
 	victim, err := e.maps.BanEvicting(p, until)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
@@ -13,6 +14,11 @@ import (
 // internal/state: the pinned map is the truth while the machine stays up,
 // the store after a reboot (when the map was created fresh).
 func (d *daemon) restore() error {
+	// A restore allocates in one burst what the daemon then keeps (a
+	// million bans: a few hundred MB); collecting garbage at the default
+	// pace during it took a fifth of its time. This runs once, at start,
+	// before anything is served.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	stored, err := d.store.ActiveBans()
 	if err != nil {
 		return fmt.Errorf("read stored bans: %w", err)
@@ -27,7 +33,7 @@ func (d *daemon) restore() error {
 	}
 	start := time.Now()
 	keep, _ := state.Reconcile(stored, kernel, fresh, start)
-	d.enf.startBatch(kernel, len(keep))
+	d.enf.startBatch(kernel)
 	restored, dropped, err := d.jail.Restore(keep)
 	if err != nil {
 		d.log.Error("some bans could not be restored", "err", err)

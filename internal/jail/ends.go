@@ -1,7 +1,6 @@
 package jail
 
 import (
-	"container/heap"
 	"net/netip"
 	"time"
 )
@@ -21,26 +20,80 @@ type endEntry struct {
 	p   netip.Prefix
 }
 
-func (h endHeap) Len() int           { return len(h) }
-func (h endHeap) Less(i, j int) bool { return h[i].end < h[j].end }
-func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *endHeap) Push(x any)        { *h = append(*h, x.(endEntry)) }
-func (h *endHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+// push adds e. Written out rather than container/heap, whose interface
+// boxes every entry: a million-ban restore spent half a second on that.
+func (h *endHeap) push(e endEntry) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if s[parent].end <= s[i].end {
+			break
+		}
+		s[parent], s[i] = s[i], s[parent]
+		i = parent
+	}
 }
 
-// track remembers when b ends (permanent bans never do).
+// pop removes and returns the soonest end.
+func (h *endHeap) pop() endEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	*h = s[:last]
+	h.down(0)
+	return top
+}
+
+func (h endHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h) && h[r].end < h[l].end {
+			c = r
+		}
+		if h[i].end <= h[c].end {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// init orders entries appended without push.
+func (h endHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// track remembers when b ends (permanent bans never do). In bulk mode
+// (a restore) entries are only appended; endBulk orders them once.
 func (s *activeBans) track(b Ban) {
 	if b.End.IsZero() {
 		return
 	}
-	heap.Push(&s.ends, endEntry{end: b.End.UnixNano(), p: b.Prefix})
+	e := endEntry{end: b.End.UnixNano(), p: b.Prefix}
+	if s.bulk {
+		s.ends = append(s.ends, e)
+		return
+	}
+	s.ends.push(e)
 	if len(s.ends) > 2*len(s.byPrefix)+1024 {
 		s.rebuildEnds()
 	}
+}
+
+// beginBulk and endBulk bracket a restore of many bans.
+func (s *activeBans) beginBulk() { s.bulk = true }
+
+func (s *activeBans) endBulk() {
+	s.bulk = false
+	s.ends.init()
 }
 
 func (s *activeBans) rebuildEnds() {
@@ -50,14 +103,14 @@ func (s *activeBans) rebuildEnds() {
 			s.ends = append(s.ends, endEntry{end: b.End.UnixNano(), p: p})
 		}
 	}
-	heap.Init(&s.ends)
+	s.ends.init()
 }
 
 // popEnded removes and returns the bans that are no longer in force at now.
 func (s *activeBans) popEnded(now time.Time) []Ban {
 	var out []Ban
 	for len(s.ends) > 0 && s.ends[0].end <= now.UnixNano() {
-		e := heap.Pop(&s.ends).(endEntry)
+		e := s.ends.pop()
 		b, ok := s.byPrefix[e.p]
 		if !ok || b.End.IsZero() || b.End.UnixNano() != e.end || b.activeAt(now) {
 			continue // lifted, replaced, or made permanent since

@@ -50,8 +50,13 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 	}
 	toKernel = make([]jail.Ban, 0, len(store))
 	for _, b := range store {
+		if !holds(b, now) {
+			continue
+		}
 		p := b.Prefix.Masked()
-		if inKernel[p] || !holds(b, now) {
+		// After a clean reboot the kernel holds nothing: skip a million
+		// map lookups that cannot hit.
+		if len(inKernel) > 0 && inKernel[p] {
 			continue
 		}
 		b.Prefix = p
