@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"net/netip"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -51,4 +53,16 @@ type usageError struct{ cmd, what string }
 
 func (e usageError) Error() string {
 	return e.cmd + ": expected " + e.what + " (see `xdpban " + e.cmd + " --help`)"
+}
+
+// targetArg reads the one ADDR[/PREFIX] argument of ban and unban.
+func targetArg(c *cli.Context) (netip.Prefix, error) {
+	if err := exactArgs(c, 1, "one address"); err != nil {
+		return netip.Prefix{}, err
+	}
+	p, err := xdp.ParseTarget(c.Args().First())
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%s: %w", c.Command.Name, err)
+	}
+	return p, nil
 }

@@ -37,12 +37,9 @@ func banCommand() *cli.Command {
 			},
 		},
 		Action: func(c *cli.Context) error {
-			if err := exactArgs(c, 1, "one address"); err != nil {
-				return err
-			}
-			target, err := xdp.ParseTarget(c.Args().First())
+			target, err := targetArg(c)
 			if err != nil {
-				return fmt.Errorf("ban: %w", err)
+				return err
 			}
 			var d time.Duration
 			if c.IsSet("duration") {

@@ -21,10 +21,20 @@ import (
 // serve accepts on port in the lab's server namespace and answers "ok".
 func serve(t *testing.T, lab *testutil.Lab, port int) {
 	t.Helper()
+	listenIn(t, lab.Server, ":"+strconv.Itoa(port), func(c net.Conn) {
+		c.Write([]byte("ok\n"))
+	})
+}
+
+// listenIn listens on addr inside namespace ns and runs handle for every
+// connection, closing it afterwards, until the test ends. It returns the
+// address it listens on.
+func listenIn(t *testing.T, ns, addr string, handle func(net.Conn)) string {
+	t.Helper()
 	var ln net.Listener
-	testutil.Do(t, lab.Server, func() {
+	testutil.Do(t, ns, func() {
 		var err error
-		if ln, err = net.Listen("tcp", ":"+strconv.Itoa(port)); err != nil {
+		if ln, err = net.Listen("tcp", addr); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -35,10 +45,13 @@ func serve(t *testing.T, lab *testutil.Lab, port int) {
 			if err != nil {
 				return
 			}
-			c.Write([]byte("ok\n"))
-			c.Close()
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
 		}
 	}()
+	return ln.Addr().String()
 }
 
 // reach reports whether a TCP connection from src (in the client

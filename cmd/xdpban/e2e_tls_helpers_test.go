@@ -30,28 +30,10 @@ const (
 // server namespace) dials it.
 func echoBackend(t *testing.T, lab *testutil.Lab) string {
 	t.Helper()
-	var ln net.Listener
-	testutil.Do(t, lab.Server, func() {
-		var err error
-		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
+	return listenIn(t, lab.Server, "127.0.0.1:0", func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(c, c)
 	})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 // dialTLS opens a TLS connection from src (client namespace) to dst:6619

@@ -20,15 +20,7 @@ import (
 func TestLogOnlyRunsUnprivileged(t *testing.T) {
 	testutil.RequireRoot(t) // to switch to nobody
 	pki := newE2EPKI(t)
-	// A directory nobody can read and write (t.TempDir's parent is private).
-	dir, err := os.MkdirTemp("", "xdpban-logonly-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := publicTempDir(t)
 	for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
 		b, err := os.ReadFile(f)
 		if err != nil {

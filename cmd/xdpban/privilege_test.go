@@ -18,15 +18,7 @@ func TestWithoutPrivilegesSaysWhatToGrant(t *testing.T) {
 	}
 	pin := testutil.PinDir(t)
 	// Somewhere nobody may write, so that only the missing privileges fail.
-	// (t.TempDir's parent is private to root.)
-	dir, err := os.MkdirTemp("", "xdpban-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := publicTempDir(t)
 	for _, args := range [][]string{
 		{"status", "--pin-dir", pin, "--control-socket", dir + "/s"},
 		{"ban", "198.18.0.9", "--pin-dir", pin, "--control-socket", dir + "/s"},
@@ -43,4 +35,19 @@ func TestWithoutPrivilegesSaysWhatToGrant(t *testing.T) {
 			t.Errorf("%v as nobody: want one line naming CAP_BPF, got:\n%s", args, msg)
 		}
 	}
+}
+
+// publicTempDir is a temporary directory that nobody may write in
+// (t.TempDir's parent is private to root), removed when the test ends.
+func publicTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "xdpban-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -18,12 +18,9 @@ func unbanCommand() *cli.Command {
 			"straight from the pinned ban map. Traffic passes at once.",
 		Flags: []cli.Flag{pinDirFlag(), controlSocketFlag()},
 		Action: func(c *cli.Context) error {
-			if err := exactArgs(c, 1, "one address"); err != nil {
-				return err
-			}
-			target, err := xdp.ParseTarget(c.Args().First())
+			target, err := targetArg(c)
 			if err != nil {
-				return fmt.Errorf("unban: %w", err)
+				return err
 			}
 			_, err = control.Call(c.String("control-socket"), control.Request{Cmd: "unban", Target: target.String()})
 			if errors.Is(err, control.ErrNoDaemon) {
