@@ -16,31 +16,24 @@ var (
 	perPktMiss   = netip.MustParseAddr("198.18.0.9") // never banned
 )
 
-// timeRun runs prog on frame repeat times in one BPF_PROG_TEST_RUN, reps
-// times, and returns the median ns per run. The kernel reports whole
-// nanoseconds per run, too coarse for a 5 ns floor, so the time is taken
-// around the syscall instead: with a million repeats its own cost is below
-// 0.01 ns per run.
-func timeRun(prog *ebpf.Program, frame []byte, repeat, reps int) (float64, uint32, error) {
-	var xs []float64
-	var ret uint32
-	for range reps {
-		start := time.Now()
-		r, err := prog.Run(&ebpf.RunOptions{Data: frame, Repeat: uint32(repeat)})
-		el := time.Since(start)
-		if err != nil {
-			return 0, 0, fmt.Errorf("run program: %w", err)
-		}
-		ret = r
-		xs = append(xs, float64(el.Nanoseconds())/float64(repeat))
+// timeOnce runs prog on frame repeat times in one BPF_PROG_TEST_RUN and
+// returns ns per run. The kernel reports whole nanoseconds per run, too
+// coarse for a 6 ns floor, so the time is taken around the syscall
+// instead: with a million repeats its own cost is below 0.01 ns per run.
+func timeOnce(prog *ebpf.Program, frame []byte, repeat int) (float64, uint32, error) {
+	start := time.Now()
+	ret, err := prog.Run(&ebpf.RunOptions{Data: frame, Repeat: uint32(repeat)})
+	el := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("run program: %w", err)
 	}
-	return median(xs), ret, nil
+	return float64(el.Nanoseconds()) / float64(repeat), ret, nil
 }
 
 // PerPacket measures figure 1: the floor, then xdpban's hit, miss and
 // other-port cases with 1, 10k and 1M bans, then random keys at 1M.
 func PerPacket(ctx context.Context, r *Report) error {
-	const repeat, reps = 1_000_000, 5
+	const repeat, rounds = 1_000_000, 11
 	floor, err := PassProgram()
 	if err != nil {
 		return err
@@ -74,24 +67,40 @@ func PerPacket(ctx context.Context, r *Report) error {
 		}
 		r.Progress("per-packet: %d bans in the map (wrote %d in %s)", n, n-filled, time.Since(start).Round(time.Millisecond))
 		filled = n
-		floorNs, _, err := timeRun(floor, frames[0].frame, repeat, reps)
-		if err != nil {
-			return err
-		}
+		// Rounds interleave the floor and the cases, and each ratio is the
+		// median of per-round ratios: on a shared machine a burst of load
+		// then moves both sides of a ratio alike.
+		floorNs := make([]float64, 0, rounds)
+		caseNs := make([][]float64, len(frames))
+		ratios := make([][]float64, len(frames))
 		label := banCount(n)
-		r.Add(Figure{Group: groupPerPacket, Name: "floor: bare XDP_PASS (" + label + " run)", Value: floorNs, Unit: "ns/pkt"})
-		for _, f := range frames {
-			ns, ret, err := timeRun(prog, f.frame, repeat, reps)
+		for range rounds {
+			fl, _, err := timeOnce(floor, frames[0].frame, repeat)
 			if err != nil {
 				return err
 			}
-			if ret != f.verdict {
-				return fmt.Errorf("per-packet %s with %s: verdict %d, want %d", f.name, label, ret, f.verdict)
+			floorNs = append(floorNs, fl)
+			for i, f := range frames {
+				ns, ret, err := timeOnce(prog, f.frame, repeat)
+				if err != nil {
+					return err
+				}
+				if ret != f.verdict {
+					return fmt.Errorf("per-packet %s with %s: verdict %d, want %d", f.name, label, ret, f.verdict)
+				}
+				caseNs[i] = append(caseNs[i], ns)
+				ratios[i] = append(ratios[i], ns/fl)
 			}
+		}
+		floorMed := median(floorNs)
+		r.Add(Figure{Group: groupPerPacket, Name: "floor: bare XDP_PASS (" + label + " run)", Value: floorMed, Unit: "ns/pkt", Samples: floorNs})
+		for i, f := range frames {
 			name := fmt.Sprintf("%s, %s", f.name, label)
-			r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt"})
-			r.Ratio(groupPerPacket, name+" / floor",
-				Input{name, ns, "ns/pkt"}, Input{"floor", floorNs, "ns/pkt"}, "")
+			ns := median(caseNs[i])
+			r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt", Samples: caseNs[i]})
+			r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(ratios[i]), Unit: "x",
+				Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
+				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: ratios[i]})
 		}
 	}
 	return randomKeys(ctx, r, floor, prog)
