@@ -11,7 +11,15 @@
 #include <linux/types.h>
 
 /* Bumped whenever a struct below changes; stored in the meta map. */
-#define XDPBAN_LAYOUT_VERSION 2 /* 2: ends on CLOCK_MONOTONIC, not CLOCK_BOOTTIME */
+#define XDPBAN_LAYOUT_VERSION 3 /* 2: ends on CLOCK_MONOTONIC; 3: counters per interface */
+
+/*
+ * The counters are kept per receiving interface, indexed by ifindex, so
+ * that one program attached to several interfaces still reports each one.
+ * Interfaces with an ifindex at or above this share slot 0 (still in the
+ * totals).
+ */
+#define XDPBAN_STATS_SLOTS 1024
 
 /*
  * Key of the ban map: one 16-byte address for both families. IPv4 is stored

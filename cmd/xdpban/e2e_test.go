@@ -46,6 +46,9 @@ func TestEndToEndDatapath(t *testing.T) {
 	if len(r.Bans) != 2 || r.Bans[0].Packets == 0 || r.Counters.Dropped == 0 {
 		t.Errorf("status after drops: %+v", r)
 	}
+	if c := r.Interfaces[0].Counters; c == nil || c.Dropped != r.Counters.Dropped {
+		t.Errorf("the veth's own counters %+v do not hold the drops (%d)", c, r.Counters.Dropped)
+	}
 	textOut, err := testutil.Command(lab.Server, binary, append([]string{"status"}, n.flags()...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("status: %v\n%s", err, textOut)
@@ -59,6 +62,7 @@ func TestEndToEndDatapath(t *testing.T) {
 
 	metrics := scrape(t, lab, "127.0.0.1:19619", "/metrics")
 	if !regexp.MustCompile(`xdpban_xdp_packets_total\{result="dropped"\} [1-9]`).MatchString(metrics) ||
+		!regexp.MustCompile(`xdpban_xdp_interface_packets_total\{iface="`+lab.ServerIf+`",result="dropped"\} [1-9]`).MatchString(metrics) ||
 		!strings.Contains(metrics, "xdpban_bans_active 2") {
 		t.Errorf("metrics do not show the drops and the two bans:\n%s", metrics)
 	}

@@ -87,6 +87,15 @@ func collectStatus(pinDir, socket string) (*statusReport, error) {
 	if r.Interfaces, err = xdp.Interfaces(pinDir); err != nil {
 		return nil, err
 	}
+	for i := range r.Interfaces {
+		if it := &r.Interfaces[i]; it.Ifindex > 0 {
+			c, err := m.InterfaceCounters(it.Ifindex)
+			if err != nil {
+				return nil, err
+			}
+			it.Counters = &c
+		}
+	}
 	if r.Counters, err = m.Counters(); err != nil {
 		return nil, err
 	}
@@ -121,7 +130,11 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 		if it.Defunct {
 			state = "DEFUNCT: interface gone or program detached; restart xdpban"
 		}
-		fmt.Fprintf(w, "|- interface:    %s (%s)\n", it.Name, state)
+		fmt.Fprintf(w, "|- interface:    %s (%s)", it.Name, state)
+		if c := it.Counters; c != nil {
+			fmt.Fprintf(w, ": seen %d, dropped %d", c.Seen, c.Dropped)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "|- ports:        %s\n", r.Ports)
 	fmt.Fprintf(w, "|- ipv6 prefix:  /%d\n", r.IPv6Prefix)

@@ -27,9 +27,22 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 			}
 			// The jail's count, not a walk of the map: a scrape must stay
 			// cheap with a million bans.
+			per := make(map[string]metrics.PacketCounts, len(d.o.Datapath.Interfaces))
+			for _, name := range d.o.Datapath.Interfaces {
+				iface, err := net.InterfaceByName(name)
+				if err != nil {
+					continue // gone since start: its counters are only in the total
+				}
+				ic, err := d.dp.InterfaceCounters(iface.Index)
+				if err != nil {
+					return metrics.XDPSnapshot{}, err
+				}
+				per[name] = metrics.PacketCounts{Seen: ic.Seen, Passed: ic.Passed, Dropped: ic.Dropped, ExpiredHits: ic.Expired, ParseFailures: ic.ParseFails}
+			}
 			return metrics.XDPSnapshot{
 				Seen: c.Seen, Passed: c.Passed, Dropped: c.Dropped, ExpiredHits: c.Expired, ParseFailures: c.ParseFails,
 				Bans: d.jail.Stats().CurrentlyBanned, MaxBans: int(d.dp.MaxBans()), Interfaces: d.o.Datapath.Interfaces,
+				PerInterface: per,
 			}, nil
 		}
 	}

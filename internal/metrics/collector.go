@@ -9,7 +9,7 @@ type scrapeCollector struct {
 	xdp  XDPReader
 	jail JailReader
 
-	xdpUp, packets, bansActive, capacity, fill, iface *prometheus.Desc
+	xdpUp, packets, ifPackets, bansActive, capacity, fill, iface *prometheus.Desc
 
 	failedCur, failedTotal, bannedTotal, bannedCur, droppedTracked, ignored *prometheus.Desc
 }
@@ -25,6 +25,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 
 		xdpUp:      desc("xdp_up", "1 when the XDP counters and ban map could be read at this scrape, 0 when reading failed (the other xdpban_xdp_* and ban map series are then absent)."),
 		packets:    desc("xdp_packets_total", "Packets handled by the XDP program on all interfaces, summed over CPUs, by result: seen, passed, dropped (banned source), expired_hit (ban found but expired, passed), parse_failure (malformed or truncated, passed).", "result"),
+		ifPackets:  desc("xdp_interface_packets_total", "Packets handled by the XDP program per receiving interface, summed over CPUs, by result (as xdpban_xdp_packets_total).", "iface", "result"),
 		bansActive: desc("bans_active", "Entries in the XDP ban map (expired entries not yet swept included)."),
 		capacity:   desc("ban_map_capacity", "Maximum number of entries of the XDP ban map (--max-bans)."),
 		fill:       desc("ban_map_fill_ratio", "Entries in the XDP ban map divided by its capacity, from 0 to 1."),
@@ -43,7 +44,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 // the registry checks names and labels at registration.
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.xdpUp, c.packets, c.bansActive, c.capacity, c.fill, c.iface,
+		c.xdpUp, c.packets, c.ifPackets, c.bansActive, c.capacity, c.fill, c.iface,
 		c.failedCur, c.failedTotal, c.bannedTotal, c.bannedCur, c.droppedTracked, c.ignored,
 	} {
 		ch <- d
@@ -67,14 +68,14 @@ func (c *scrapeCollector) collectXDP(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.xdpUp, prometheus.GaugeValue, 1)
-	for _, p := range []struct {
-		result string
-		v      uint64
-	}{
-		{"seen", s.Seen}, {"passed", s.Passed}, {"dropped", s.Dropped},
-		{"expired_hit", s.ExpiredHits}, {"parse_failure", s.ParseFailures},
-	} {
-		ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(p.v), p.result)
+	total := PacketCounts{s.Seen, s.Passed, s.Dropped, s.ExpiredHits, s.ParseFailures}
+	for _, r := range results(total) {
+		ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(r.v), r.result)
+	}
+	for name, p := range s.PerInterface {
+		for _, r := range results(p) {
+			ch <- prometheus.MustNewConstMetric(c.ifPackets, prometheus.CounterValue, float64(r.v), name, r.result)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.bansActive, prometheus.GaugeValue, float64(s.Bans))
 	ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(s.MaxBans))
@@ -101,4 +102,17 @@ func (c *scrapeCollector) collectJail(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.bannedCur, prometheus.GaugeValue, float64(s.CurrentlyBanned))
 	ch <- prometheus.MustNewConstMetric(c.droppedTracked, prometheus.CounterValue, float64(s.DroppedTracked))
 	ch <- prometheus.MustNewConstMetric(c.ignored, prometheus.CounterValue, float64(s.Ignored))
+}
+
+type resultCount struct {
+	result string
+	v      uint64
+}
+
+// results names the counters as the result label spells them.
+func results(p PacketCounts) []resultCount {
+	return []resultCount{
+		{"seen", p.Seen}, {"passed", p.Passed}, {"dropped", p.Dropped},
+		{"expired_hit", p.ExpiredHits}, {"parse_failure", p.ParseFailures},
+	}
 }

@@ -28,6 +28,13 @@ type XDPSnapshot struct {
 	Seen, Passed, Dropped, ExpiredHits, ParseFailures uint64
 	Bans, MaxBans                                     int
 	Interfaces                                        []string
+	// PerInterface holds each attached interface's own counters, by name.
+	PerInterface map[string]PacketCounts
+}
+
+// PacketCounts are one interface's XDP counters, summed over CPUs.
+type PacketCounts struct {
+	Seen, Passed, Dropped, ExpiredHits, ParseFailures uint64
 }
 
 // JailReader returns the jail's counters at scrape time.

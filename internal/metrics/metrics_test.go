@@ -228,3 +228,26 @@ func TestFillRatioZeroCapacity(t *testing.T) {
 		t.Errorf("fill ratio with capacity 0 is not 0:\n%s", body)
 	}
 }
+
+// TestPerInterfacePackets: each attached interface's own counters are a
+// family of their own, labelled by interface and result.
+func TestPerInterfacePackets(t *testing.T) {
+	m := New(fixedXDP(XDPSnapshot{
+		Seen: 30, Passed: 20, Dropped: 10, Interfaces: []string{"eth0", "eth1"},
+		PerInterface: map[string]PacketCounts{
+			"eth0": {Seen: 25, Passed: 16, Dropped: 9},
+			"eth1": {Seen: 5, Passed: 4, Dropped: 1, ParseFailures: 1},
+		},
+	}), nil)
+	body := scrape(t, m.Handler())
+	for _, want := range []string{
+		`xdpban_xdp_interface_packets_total{iface="eth0",result="dropped"} 9`,
+		`xdpban_xdp_interface_packets_total{iface="eth0",result="seen"} 25`,
+		`xdpban_xdp_interface_packets_total{iface="eth1",result="parse_failure"} 1`,
+		`xdpban_xdp_packets_total{result="dropped"} 10`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}

@@ -132,6 +132,9 @@ type Interface struct {
 	Current string `json:"current"` // the interface's name now
 	Mode    Mode   `json:"mode"`    // as the kernel reports it
 	Defunct bool   `json:"defunct"` // the link no longer drops anything
+	// Counters of packets received on this interface (filled by callers
+	// that hold the maps; nil otherwise).
+	Counters *Counters `json:"counters,omitempty"`
 }
 
 // Interfaces lists the pinned links and what the kernel says of them.

@@ -22,6 +22,13 @@ func TestGoMirrorsHeader(t *testing.T) {
 	if v, _ := strconv.Atoi(string(m[1])); v != layoutVersion {
 		t.Errorf("bpf/xdpban.h has layout %d, Go has %d", v, layoutVersion)
 	}
+	slots := regexp.MustCompile(`#define XDPBAN_STATS_SLOTS (\d+)`).FindSubmatch(h)
+	if slots == nil {
+		t.Fatal("XDPBAN_STATS_SLOTS not found in bpf/xdpban.h")
+	}
+	if v, _ := strconv.Atoi(string(slots[1])); v != statsSlots {
+		t.Errorf("bpf/xdpban.h has %d counter slots, Go has %d", v, statsSlots)
+	}
 	enum := regexp.MustCompile(`(?s)enum stat_index \{(.*?)\};`).FindSubmatch(h)
 	if enum == nil {
 		t.Fatal("enum stat_index not found in bpf/xdpban.h")

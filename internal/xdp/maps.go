@@ -10,7 +10,7 @@ import (
 )
 
 // layoutVersion mirrors XDPBAN_LAYOUT_VERSION in bpf/xdpban.h.
-const layoutVersion = 2
+const layoutVersion = 3
 
 // Maps is a handle on the pinned maps: all that ban, unban and status need,
 // with or without a running daemon.

@@ -1,6 +1,11 @@
 package xdp
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
 
 // Counters are the program's per-CPU counters summed over all CPUs.
 // The indexes mirror enum stat_index in bpf/xdpban.h.
@@ -20,19 +25,53 @@ const (
 	statParseFail
 )
 
-// Counters reads and sums the per-CPU counters.
+// statsSlots mirrors XDPBAN_STATS_SLOTS: counters are kept per receiving
+// ifindex below it, in slot 0 above it.
+const statsSlots = 1024
+
+func (c *Counters) add(s *xdpbanStats) {
+	c.Seen += s.Count[statSeen]
+	c.Passed += s.Count[statPassed]
+	c.Dropped += s.Count[statDropped]
+	c.Expired += s.Count[statExpired]
+	c.ParseFails += s.Count[statParseFail]
+}
+
+// Counters sums the counters of every interface and CPU, in one batched
+// read of the whole per-CPU array (a metrics scrape must stay cheap).
 func (m *Maps) Counters() (Counters, error) {
-	var perCPU []xdpbanStats
-	if err := m.stats.Lookup(uint32(0), &perCPU); err != nil {
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return Counters{}, fmt.Errorf("read counters: %w", err)
+	}
+	keys := make([]uint32, statsSlots)
+	vals := make([]xdpbanStats, statsSlots*cpus)
+	var cursor ebpf.MapBatchCursor
+	n, err := m.stats.BatchLookup(&cursor, keys, vals, nil)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return Counters{}, fmt.Errorf("read counters: %w", err)
 	}
 	var c Counters
-	for _, s := range perCPU {
-		c.Seen += s.Count[statSeen]
-		c.Passed += s.Count[statPassed]
-		c.Dropped += s.Count[statDropped]
-		c.Expired += s.Count[statExpired]
-		c.ParseFails += s.Count[statParseFail]
+	for i := range vals[:n*cpus] {
+		c.add(&vals[i])
+	}
+	return c, nil
+}
+
+// InterfaceCounters sums the counters of one interface over all CPUs.
+// Interfaces with an ifindex of statsSlots or more share slot 0.
+func (m *Maps) InterfaceCounters(ifindex int) (Counters, error) {
+	slot := uint32(0)
+	if ifindex > 0 && ifindex < statsSlots {
+		slot = uint32(ifindex)
+	}
+	var perCPU []xdpbanStats
+	if err := m.stats.Lookup(slot, &perCPU); err != nil {
+		return Counters{}, fmt.Errorf("read counters of ifindex %d: %w", ifindex, err)
+	}
+	var c Counters
+	for i := range perCPU {
+		c.add(&perCPU[i])
 	}
 	return c, nil
 }

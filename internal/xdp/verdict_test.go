@@ -217,3 +217,29 @@ func TestTruncatedPacketsPass(t *testing.T) {
 		}
 	}
 }
+
+// TestCountersPerInterface: the program counts per receiving interface.
+// BPF_PROG_TEST_RUN receives on loopback (ifindex 1).
+func TestCountersPerInterface(t *testing.T) {
+	d := loadTest(t, Config{})
+	if err := d.Ban(netip.MustParsePrefix("198.18.5.5/32"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		run(t, d.prog, tcpTo(banned4, server4, 6619).build())
+	}
+	run(t, d.prog, tcpTo(other4, server4, 6619).build())
+	lo, err := d.InterfaceCounters(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo != (Counters{Seen: 4, Passed: 1, Dropped: 3}) {
+		t.Errorf("loopback counters %+v, want 4 seen, 1 passed, 3 dropped", lo)
+	}
+	if other, _ := d.InterfaceCounters(2); other != (Counters{}) {
+		t.Errorf("ifindex 2 counted packets it never received: %+v", other)
+	}
+	if total, _ := d.Counters(); total != lo {
+		t.Errorf("total %+v differs from the only interface's %+v", total, lo)
+	}
+}
