@@ -25,9 +25,10 @@ build: ## build bin/xdpban (no clang needed: the BPF object is committed)
 test: deps ## the whole test suite, kernel and namespace tests included (as root)
 	@.ci/test.sh
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON, a PNG beside it)
 	$(GO) run ./cmd/xdpbench -json $(BENCH_JSON)

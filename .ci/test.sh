@@ -12,6 +12,7 @@ if [[ -n $unformatted ]]; then
 	echo "gofmt: these files need formatting:"; echo "$unformatted"; fail=1
 fi
 go vet ./... || fail=1
+go tool staticcheck ./... || fail=1
 
 # The committed BPF object and bindings must be what the pinned clang makes.
 if make --no-print-directory generate >/dev/null; then
