@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The xdpban demo (`sudo make demo`): a self-contained lab on this machine.
+# The xdpban demo (`make demo`, as root): a self-contained lab on this machine.
 #
 #   partner 198.18.0.3 ─┐                         ┌─ xdpban run (XDP on the veth,
 #                       ├── veth ── 198.18.0.1 ───┤   TLS listener on 6619)
@@ -17,7 +17,7 @@ set -euo pipefail
 
 bin=${1:-bin/xdpban}
 bin=$(realpath "$bin")
-[[ $(id -u) == 0 ]] || { echo "demo: run as root (sudo make demo)"; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "demo: run as root (make demo)"; exit 1; }
 for tool in openssl python3 nsenter ip; do
 	command -v "$tool" >/dev/null || { echo "demo: $tool is missing (make deps installs it)"; exit 1; }
 done

@@ -18,7 +18,7 @@ if [[ $missing == 0 ]]; then
 fi
 
 if [[ $(id -u) != 0 ]]; then
-	echo "deps: missing packages; run as root (sudo make deps) to install: ${packages[*]}" >&2
+	echo "deps: missing packages; run as root (make deps) to install: ${packages[*]}" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

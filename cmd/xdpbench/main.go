@@ -37,7 +37,7 @@ func run() error {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("needs root (BPF, network namespaces, nftables, iptables): run `sudo make bench`")
+		return fmt.Errorf("needs root (BPF, network namespaces, nftables, iptables): run `make bench` as root")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
