@@ -56,12 +56,7 @@ func (l *tlsLab) fail(t *testing.T, src netip.Addr, want uint64) {
 // banned waits until the daemon reports a ban of prefix and returns it.
 func (l *tlsLab) banned(t *testing.T, prefix string) (start, end time.Time) {
 	t.Helper()
-	waitUntil(t, "ban of "+prefix, func() bool {
-		_, _, _, ok := daemonBan(mustStatus(t, l.Lab, l.n), prefix)
-		return ok
-	})
-	start, end, _, _ = daemonBan(mustStatus(t, l.Lab, l.n), prefix)
-	return start, end
+	return waitBanned(t, l.Lab, l.n, prefix)
 }
 
 func (l *tlsLab) reachable(t *testing.T, src netip.Addr) bool {

@@ -236,12 +236,8 @@ func TestE2EFail2banActionBansIntoXDP(t *testing.T) {
 		waitFailed(t, lab, logOnly, uint64(i))
 	}
 	f.waitUntil(t, "fail2ban bans "+attacker, func() bool { return f.banned(attacker) })
-	waitUntil(t, "the ban in the XDP daemon", func() bool {
-		_, _, _, ok := daemonBan(mustStatus(t, lab, enforcer), attacker+"/32")
-		return ok
-	})
+	start, end := waitBanned(t, lab, enforcer, attacker+"/32")
 	r := mustStatus(t, lab, enforcer)
-	start, end, _, _ := daemonBan(r, attacker+"/32")
 	if end.Sub(start) != time.Hour {
 		t.Errorf("ban length %v, want the jail's bantime 1h", end.Sub(start))
 	}

@@ -97,29 +97,10 @@ func (n node) flags() []string { return []string{"--pin-dir", n.pin, "--control-
 func startDaemon(t *testing.T, lab *testutil.Lab, n node, extra ...string) *daemonProc {
 	t.Helper()
 	args := append([]string{"run", "--iface", lab.ServerIf, "--listen", "", "--fail2ban-log", "", "--state-dir", n.state, "--sweep-interval", "1s"}, n.flags()...)
-	args = append(args, extra...)
-	d := &daemonProc{cmd: testutil.Command(lab.Server, binary, args...), done: make(chan struct{})}
-	d.cmd.Stderr = &d.stderr
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() { d.kill(syscall.SIGKILL) })
-	// Ready when status shows the interface attached.
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-d.done:
-			t.Fatalf("xdpban run exited early:\n%s", d.stderr.String())
-		default:
-		}
-		if r, err := status(lab, n); err == nil && r.Daemon != nil && len(r.Interfaces) == 1 && !r.Interfaces[0].Defunct {
-			return d
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("xdpban run not ready after 10s:\n%s", d.stderr.String())
-	return nil
+	// Ready when status shows the daemon answering and the interface attached.
+	return launch(t, lab, n, func(r *statusReport) bool {
+		return r.Daemon != nil && len(r.Interfaces) == 1 && !r.Interfaces[0].Defunct
+	}, append(args, extra...)...)
 }
 
 // kill sends sig to the daemon we started (by its PID) and waits for it.

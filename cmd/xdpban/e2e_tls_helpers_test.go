@@ -179,6 +179,18 @@ func mapBan(r *statusReport, prefix string) (banReport, bool) {
 	return banReport{}, false
 }
 
+// waitBanned waits until the daemon of n reports a ban of prefix and
+// returns its start and end.
+func waitBanned(t *testing.T, lab *testutil.Lab, n node, prefix string) (start, end time.Time) {
+	t.Helper()
+	waitUntil(t, "ban of "+prefix, func() bool {
+		var ok bool
+		start, end, _, ok = daemonBan(mustStatus(t, lab, n), prefix)
+		return ok
+	})
+	return start, end
+}
+
 // failureLines returns the lines of a fail2ban log.
 func failureLines(t *testing.T, path string) []string {
 	t.Helper()
@@ -196,8 +208,8 @@ func failureLines(t *testing.T, path string) []string {
 }
 
 // launch starts `xdpban args...` in the server namespace and returns once
-// ready(status) holds; for the daemons startDaemon's readiness check does
-// not fit (log-only has no interfaces).
+// ready(status) holds (startDaemon's check is one; log-only daemons, with
+// no interfaces, need another).
 func launch(t *testing.T, lab *testutil.Lab, n node, ready func(*statusReport) bool, args ...string) *daemonProc {
 	t.Helper()
 	d := &daemonProc{cmd: testutil.Command(lab.Server, binary, args...), done: make(chan struct{})}

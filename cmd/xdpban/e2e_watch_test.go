@@ -61,10 +61,7 @@ func TestE2EWatchLogAcrossRotation(t *testing.T) {
 	}
 	appendLine(t, log, os4xLine(a))
 	waitFailed(t, lab, n, 3)
-	waitUntil(t, "ban of "+a.String()+" after rename rotation", func() bool {
-		_, _, _, ok := daemonBan(mustStatus(t, lab, n), a.String()+"/32")
-		return ok
-	})
+	waitBanned(t, lab, n, a.String()+"/32")
 	if reach(t, lab, a, lab.ServerV4, tlsPort) {
 		t.Error("source of watched lines not dropped after the ban")
 	}
@@ -89,10 +86,7 @@ func TestE2EWatchLogAcrossRotation(t *testing.T) {
 	}
 	appendLine(t, log, os4xLine(b))
 	waitFailed(t, lab, n, 7)
-	waitUntil(t, "ban of "+b.String()+" after copytruncate", func() bool {
-		_, _, _, ok := daemonBan(mustStatus(t, lab, n), b.String()+"/128")
-		return ok
-	})
+	waitBanned(t, lab, n, b.String()+"/128")
 	if reach(t, lab, b, lab.ServerV6, tlsPort) {
 		t.Error("IPv6 source of watched lines not dropped after the ban")
 	}
