@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -26,11 +25,11 @@ type benchDatapath struct {
 // loadDatapath loads xdpban with room for maxBans and bans banAddr(0) ..
 // banAddr(banned-1). Close removes the program, its maps and the pins.
 func loadDatapath(maxBans uint32, banned int) (*benchDatapath, error) {
-	if err := ensureBPFFS(); err != nil {
+	pinDir, err := newPinDir()
+	if err != nil {
 		return nil, err
 	}
-	d := &benchDatapath{pinDir: filepath.Join(bpffsRoot, namePrefix+randomSuffix())}
-	var err error
+	d := &benchDatapath{pinDir: pinDir}
 	if d.Datapath, err = xdp.Load(xdp.Config{PinDir: d.pinDir, MaxBans: maxBans}); err != nil {
 		os.RemoveAll(d.pinDir)
 		return nil, err

@@ -28,10 +28,11 @@ type daemon struct {
 // finds them after a crash), the lab PKI, and extra flags. It returns once
 // the listener accepts connections from the client side.
 func startDaemon(ctx context.Context, bin, dir string, p *pair, pki labPKI, backend string, extra ...string) (*daemon, error) {
-	if err := ensureBPFFS(); err != nil {
+	pinDir, err := newPinDir()
+	if err != nil {
 		return nil, err
 	}
-	d := &daemon{done: make(chan struct{}), pinDir: filepath.Join(bpffsRoot, namePrefix+randomSuffix()), log: filepath.Join(dir, "os4x.log")}
+	d := &daemon{done: make(chan struct{}), pinDir: pinDir, log: filepath.Join(dir, "os4x.log")}
 	args := []string{"--net=/run/netns/" + p.S, "--", bin, "run",
 		"--listen", netip.AddrPortFrom(labServer, labPort).String(),
 		"--cert", pki.cert, "--key", pki.key, "--client-ca", pki.ca, "--backend", backend,

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -10,19 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xdpban/xdpban/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
 const (
-	bpffsRoot  = "/sys/fs/bpf"
+	bpffsRoot  = testutil.BPFFSRoot
 	namePrefix = "xdpbench-"
 )
-
-func randomSuffix() string {
-	var b [4]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // ensureBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there.
 func ensureBPFFS() error {
@@ -34,6 +27,15 @@ func ensureBPFFS() error {
 		return fmt.Errorf("mount bpffs on %s: %w", bpffsRoot, err)
 	}
 	return nil
+}
+
+// newPinDir mounts bpffs if needed and returns a fresh pin directory path
+// under our prefix (not yet created), so Sweep finds it after a crash.
+func newPinDir() (string, error) {
+	if err := ensureBPFFS(); err != nil {
+		return "", err
+	}
+	return filepath.Join(bpffsRoot, namePrefix+testutil.RandomSuffix()), nil
 }
 
 // Sweep removes namespaces and pin directories an interrupted run left
