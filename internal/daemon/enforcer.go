@@ -63,7 +63,7 @@ func (e *xdpEnforcer) Unban(p netip.Prefix) error {
 
 // kernelBans lists the map as jail bans, for reconciliation at start.
 func kernelBans(m *xdp.Maps) ([]jail.Ban, error) {
-	bans, err := m.List()
+	bans, err := m.Entries() // unsorted: a restart may read a million
 	if err != nil {
 		return nil, err
 	}

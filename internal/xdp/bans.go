@@ -75,17 +75,25 @@ func (m *Maps) BanEvicting(p netip.Prefix, until time.Time) (evicted *Ban, err e
 	return &victim, m.Ban(p, until)
 }
 
+// soonestEnding finds the timed ban that ends first (an expired one, if
+// any) in one pass over the map: the full map is exactly when this runs,
+// so listing and sorting every ban would be the most expensive way.
 func (m *Maps) soonestEnding() (Ban, bool, error) {
-	bans, err := m.List()
-	if err != nil {
+	var (
+		key   xdpbanBanKey
+		soon  uint64
+		found bool
+	)
+	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
+		if v.ExpiresNs != 0 && (!found || v.ExpiresNs < soon) {
+			key, soon, found = *k, v.ExpiresNs, true
+		}
+	})
+	if err != nil || !found {
 		return Ban{}, false, err
 	}
-	for _, b := range bans { // sorted: expired first, then by end
-		if !b.Permanent() {
-			return b, true, nil
-		}
-	}
-	return Ban{}, false, nil
+	now := nowPair()
+	return Ban{Prefix: prefixOf(key, m.ipv6Prefix), Until: now.toWall(soon), Expired: soon <= uint64(now.mono)}, true, nil
 }
 
 // Unban removes the ban on p.
@@ -103,9 +111,8 @@ func (m *Maps) Unban(p netip.Prefix) error {
 	return nil
 }
 
-// List returns every entry of the ban map, expired ones first, then by
-// end, permanent bans last.
-func (m *Maps) List() ([]Ban, error) {
+// Entries returns every entry of the ban map, in the map's order.
+func (m *Maps) Entries() ([]Ban, error) {
 	now := nowPair()
 	var bans []Ban
 	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
@@ -121,8 +128,15 @@ func (m *Maps) List() ([]Ban, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list bans: %w", err)
 	}
-	slices.SortFunc(bans, compareBans)
 	return bans, nil
+}
+
+// List returns every entry of the ban map, expired ones first, then by
+// end, permanent bans last.
+func (m *Maps) List() ([]Ban, error) {
+	bans, err := m.Entries()
+	slices.SortFunc(bans, compareBans)
+	return bans, err
 }
 
 func compareBans(a, b Ban) int {

@@ -139,9 +139,8 @@ func (d *Datapath) checkPrefixChange(cfg Config) error {
 	if err := d.meta.Lookup(uint32(0), &meta); err != nil || meta.LayoutVersion == 0 {
 		return nil // fresh map: nothing to compare
 	}
-	if meta.LayoutVersion != layoutVersion {
-		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach`, which drops the bans, then start again)",
-			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	if err := checkLayout(meta); err != nil {
+		return err
 	}
 	if int(meta.Ipv6Prefix) == cfg.IPv6Prefix {
 		return nil

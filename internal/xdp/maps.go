@@ -59,9 +59,8 @@ func (m *Maps) readMeta() error {
 	if err := m.meta.Lookup(uint32(0), &meta); err != nil {
 		return fmt.Errorf("read %s: %w", xdpbanMapXdpbanMeta, err)
 	}
-	if meta.LayoutVersion != layoutVersion {
-		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
-			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	if err := checkLayout(meta); err != nil {
+		return err
 	}
 	m.ipv6Prefix = int(meta.Ipv6Prefix)
 	m.ports = portsFromBitmap(meta.AllPorts != 0, meta.PortBitmap)
@@ -109,4 +108,13 @@ func (m *Maps) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkLayout refuses maps pinned by an xdpban with other structs.
+func checkLayout(meta xdpbanMeta) error {
+	if meta.LayoutVersion != layoutVersion {
+		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
+			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	}
+	return nil
 }
