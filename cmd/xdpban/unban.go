@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
@@ -24,7 +25,7 @@ func unbanCommand() *cli.Command {
 			}
 			_, err = control.Call(c.String("control-socket"), control.Request{Cmd: "unban", Target: target.String()})
 			if errors.Is(err, control.ErrNoDaemon) {
-				err = unbanDirect(c.String("pin-dir"), target.String())
+				err = unbanDirect(c.String("pin-dir"), target)
 			}
 			if err != nil {
 				return err
@@ -35,15 +36,11 @@ func unbanCommand() *cli.Command {
 	}
 }
 
-func unbanDirect(pinDir, target string) error {
-	p, err := xdp.ParseTarget(target)
-	if err != nil {
-		return err
-	}
+func unbanDirect(pinDir string, target netip.Prefix) error {
 	m, err := xdp.OpenPinned(pinDir, false)
 	if err != nil {
 		return fmt.Errorf("unban: %w", err)
 	}
 	defer m.Close()
-	return m.Unban(p)
+	return m.Unban(target)
 }
