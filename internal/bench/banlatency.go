@@ -86,7 +86,7 @@ func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string)
 	var f2b *fail2ban
 	if backend != "" {
 		extra = []string{"--log-only"}
-		if f2b, err = startFail2ban(ctx, runDir, filepath.Join(runDir, "os4x.log"), backend); err != nil {
+		if f2b, err = startFail2ban(ctx, runDir, daemonLog(runDir), backend); err != nil {
 			return nil, 0, err
 		}
 		defer f2b.stop()

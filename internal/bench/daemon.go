@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 // daemon is an `xdpban run` process we started in the lab's server side.
@@ -20,25 +22,24 @@ type daemon struct {
 	stderr bytes.Buffer
 	done   chan struct{}
 	pinDir string
-	log    string
 }
 
 // startDaemon runs `xdpban run` in the server namespace with its own
 // state, socket and pins under dir (pins under our bpffs prefix, so Sweep
 // finds them after a crash), the lab PKI, and extra flags. It returns once
 // the listener accepts connections from the client side.
-func startDaemon(ctx context.Context, bin, dir string, p *pair, pki labPKI, backend string, extra ...string) (*daemon, error) {
+func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PKI, backend string, extra ...string) (*daemon, error) {
 	pinDir, err := newPinDir()
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{done: make(chan struct{}), pinDir: pinDir, log: filepath.Join(dir, "os4x.log")}
-	args := []string{"--net=/run/netns/" + p.S, "--", bin, "run",
-		"--listen", netip.AddrPortFrom(labServer, labPort).String(),
-		"--cert", pki.cert, "--key", pki.key, "--client-ca", pki.ca, "--backend", backend,
-		"--fail2ban-log", d.log, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
+	d := &daemon{done: make(chan struct{}), pinDir: pinDir}
+	args := append([]string{"--net=/run/netns/" + p.S, "--", bin, "run"},
+		pki.ListenerFlags(netip.AddrPortFrom(labServer, labPort).String(), backend)...)
+	args = append(args,
+		"--fail2ban-log", daemonLog(dir), "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
 		"--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "control.sock"),
-		"--pin-dir", d.pinDir, "--metrics", ""}
+		"--pin-dir", d.pinDir, "--metrics", "")
 	d.cmd = exec.Command("nsenter", append(args, extra...)...)
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -61,6 +62,9 @@ func startDaemon(ctx context.Context, bin, dir string, p *pair, pki labPKI, back
 	d.stop()
 	return nil, fmt.Errorf("xdpban run not listening after 15 s: %s", d.stderr.String())
 }
+
+// daemonLog is the fail2ban log a daemon started with dir writes.
+func daemonLog(dir string) string { return filepath.Join(dir, "os4x.log") }
 
 // stop ends the daemon by its PID and removes its pins.
 func (d *daemon) stop() {

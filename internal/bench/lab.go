@@ -54,10 +54,12 @@ func buildXdpban(ctx context.Context, r *Report, figure, dir string) (string, er
 }
 
 // labKit is what every figure that runs `xdpban run` in the lab needs: a
-// scratch directory, xdpban built into it and a PKI for the lab server.
+// scratch directory, xdpban built into it, a PKI for the lab server and
+// the partner's client configuration.
 type labKit struct {
 	dir, bin string
-	pki      labPKI
+	pki      *testutil.PKI
+	partner  *tls.Config
 }
 
 // newLabKit makes the kit for figure; remove deletes its directory.
@@ -68,12 +70,13 @@ func newLabKit(ctx context.Context, r *Report, figure string) (*labKit, error) {
 	}
 	k := &labKit{dir: dir}
 	if k.bin, err = buildXdpban(ctx, r, figure, dir); err == nil {
-		k.pki, err = writePKI(dir, labServer.AsSlice())
+		k.pki, err = testutil.NewPKI(dir, labServer.AsSlice())
 	}
 	if err != nil {
 		k.remove()
 		return nil, err
 	}
+	k.partner = k.pki.PartnerConfig(labServer.String())
 	return k, nil
 }
 
@@ -124,21 +127,4 @@ func echoBackend(ns string) (net.Listener, error) {
 		}
 	}()
 	return ln, nil
-}
-
-// labPKI is a CA, a server certificate for the lab server and a partner's
-// client certificate, as files and as the partner's TLS config.
-type labPKI struct {
-	cert, key, ca string
-	partner       *tls.Config
-}
-
-// writePKI writes a CA and a server certificate for serverIP into dir,
-// and returns them with a partner's client configuration.
-func writePKI(dir string, serverIP net.IP) (labPKI, error) {
-	p, err := testutil.NewPKI(dir, serverIP)
-	if err != nil {
-		return labPKI{}, err
-	}
-	return labPKI{cert: p.CertFile, key: p.KeyFile, ca: p.CAFile, partner: p.PartnerConfig(serverIP.String())}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/listener"
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const groupListener = "5. listener under attack (loopback)"
@@ -24,13 +25,13 @@ func Listener(ctx context.Context, r *Report) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	pki, err := writePKI(dir, net.IPv4(127, 0, 0, 1))
+	pki, err := testutil.NewPKI(dir, net.IPv4(127, 0, 0, 1))
 	if err != nil {
 		return err
 	}
 	var failures atomic.Int64
 	l, err := listener.New(listener.Config{
-		CertFile: pki.cert, KeyFile: pki.key, ClientCAFile: pki.ca,
+		CertFile: pki.CertFile, KeyFile: pki.KeyFile, ClientCAFile: pki.CAFile,
 		BackendAddr: "127.0.0.1:9", // never reached: no handshake succeeds
 		// Every client comes from 127.0.0.1: lift the per-source limit so
 		// the figure counts handshakes, not limit refusals.

@@ -143,7 +143,7 @@ func partnerOnce(ctx context.Context, kit *labKit, tx *ebpf.Program, flood, bann
 				return ctx.Err()
 			}
 			start := time.Now()
-			if err := partnerSession(kit.pki.partner); err != nil {
+			if err := partnerSession(kit.partner); err != nil {
 				failed++
 				continue
 			}
