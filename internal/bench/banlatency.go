@@ -240,13 +240,9 @@ func startFail2ban(ctx context.Context, dir, logPath, backend string) (*fail2ban
 	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
 		return nil, err
 	}
-	f.d = &daemon{done: make(chan struct{})}
-	f.d.cmd = exec.Command("fail2ban-server", "-f", "-x", "-c", conf, "-s", f.sock(), "-p", filepath.Join(f.dir, "f2b.pid"))
-	f.d.cmd.Stderr = &f.d.stderr
-	if err := f.d.cmd.Start(); err != nil {
+	if f.d, err = startProcess(exec.Command("fail2ban-server", "-f", "-x", "-c", conf, "-s", f.sock(), "-p", filepath.Join(f.dir, "f2b.pid"))); err != nil {
 		return nil, fmt.Errorf("start fail2ban-server: %w", err)
 	}
-	go func() { f.d.cmd.Wait(); close(f.d.done) }()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if ctx.Err() != nil {
 			break

@@ -16,7 +16,8 @@ import (
 	"github.com/xdpban/xdpban/internal/testutil"
 )
 
-// daemon is an `xdpban run` process we started in the lab's server side.
+// daemon is a process we started: `xdpban run` in the lab's server side,
+// or fail2ban-server (no pins).
 type daemon struct {
 	cmd    *exec.Cmd
 	stderr bytes.Buffer
@@ -33,19 +34,17 @@ func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PK
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{done: make(chan struct{}), pinDir: pinDir}
 	args := append([]string{"--net=/run/netns/" + p.S, "--", bin, "run"},
 		pki.ListenerFlags(netip.AddrPortFrom(labServer, labPort).String(), backend)...)
 	args = append(args,
 		"--fail2ban-log", daemonLog(dir), "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
 		"--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "control.sock"),
-		"--pin-dir", d.pinDir, "--metrics", "")
-	d.cmd = exec.Command("nsenter", append(args, extra...)...)
-	d.cmd.Stderr = &d.stderr
-	if err := d.cmd.Start(); err != nil {
+		"--pin-dir", pinDir, "--metrics", "")
+	d, err := startProcess(exec.Command("nsenter", append(args, extra...)...))
+	if err != nil {
 		return nil, fmt.Errorf("start xdpban run: %w", err)
 	}
-	go func() { d.cmd.Wait(); close(d.done) }()
+	d.pinDir = pinDir
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		select {
 		case <-d.done:
@@ -61,6 +60,17 @@ func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PK
 	}
 	d.stop()
 	return nil, fmt.Errorf("xdpban run not listening after 15 s: %s", d.stderr.String())
+}
+
+// startProcess starts cmd with its stderr kept; done closes when it exits.
+func startProcess(cmd *exec.Cmd) (*daemon, error) {
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = &d.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { cmd.Wait(); close(d.done) }()
+	return d, nil
 }
 
 // daemonLog is the fail2ban log a daemon started with dir writes.
