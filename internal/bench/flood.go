@@ -64,7 +64,7 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		}
 	}
 
-	xdpRes := results[0]
+	var xdpHandled float64
 	for i, rc := range recv {
 		pick := func(f func(floodResult) float64) []float64 {
 			var xs []float64
@@ -76,23 +76,25 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		pps := pick(func(x floodResult) float64 { return x.pps })
 		soft := pick(func(x floodResult) float64 { return x.softirqNs })
 		cpu := pick(func(x floodResult) float64 { return x.cpuNs })
-		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: median(append([]float64(nil), pps...)), Unit: "pkt/s", Samples: pps})
+		handled := median(append([]float64(nil), pps...))
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: handled, Unit: "pkt/s", Samples: pps})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(append([]float64(nil), soft...)), Unit: "ns/pkt", Samples: soft})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(append([]float64(nil), cpu...)), Unit: "ns/pkt", Samples: cpu})
 		if i == 0 {
+			xdpHandled = handled
 			continue
 		}
 		// Ratios per round (same round, neighbouring floods), then the median.
 		var ratios []float64
-		for k := range results[i] {
-			if results[i][k].pps > 0 {
-				ratios = append(ratios, xdpRes[k].pps/results[i][k].pps)
+		for k, res := range results[i] {
+			if res.pps > 0 {
+				ratios = append(ratios, results[0][k].pps/res.pps)
 			}
 		}
 		ratio := median(append([]float64(nil), ratios...))
 		r.Add(Figure{Group: groupFlood, Name: "XDP handles × " + rc.name, Value: ratio, Unit: "x", Samples: ratios,
-			Num:  &Input{"xdpban XDP: handled (median)", median(pick0(xdpRes)), "pkt/s"},
-			Den:  &Input{rc.name + ": handled (median)", median(append([]float64(nil), pps...)), "pkt/s"},
+			Num:  &Input{"xdpban XDP: handled (median)", xdpHandled, "pkt/s"},
+			Den:  &Input{rc.name + ": handled (median)", handled, "pkt/s"},
 			Note: "median of per-round ratios"})
 	}
 	r.Note("flood: an XDP_TX program run with BPF_F_TEST_XDP_LIVE_FRAMES on the attacker's veth sends 54-byte SYNs from one banned address (the oldest of 10k bans) to port 6619; generator and receiver NAPI share CPU %d; replies are dropped at tc egress; fresh namespaces per flood; %s per flood", floodCPU, floodTime)
@@ -100,14 +102,6 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 	r.Note("flood: 'iptables raw PREROUTING' is one rule for the flooding address (ipset is not installed); 'a rule per ban' walks all 10k REJECT rules, as every packet of an unbanned partner does; iptables is %s", iptablesVersion(ctx))
 	r.Note("flood: receiver CPU = softirq time sampled on CPU %d (this kernel has no IRQ time accounting, so it is tick-sampled) per handled packet", floodCPU)
 	return nil
-}
-
-func pick0(rs []floodResult) []float64 {
-	var xs []float64
-	for _, r := range rs {
-		xs = append(xs, r.pps)
-	}
-	return xs
 }
 
 func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult, error) {
