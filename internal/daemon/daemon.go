@@ -162,9 +162,6 @@ func (d *daemon) startJail() error {
 	d.hooks.logs = append(d.hooks.logs, o.WatchLogs...)
 	cfg := o.Jail
 	cfg.IPv6Prefix = d.dp.IPv6Prefix()
-	if cfg.SelfAddrs == nil {
-		cfg.SelfAddrs = SelfAddrs
-	}
 	d.jail, err = jail.New(cfg, d.enf, jail.WithHistory(store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban))
 	if err != nil {
 		return err

@@ -21,9 +21,6 @@ type DatapathOptions struct {
 // startDatapath loads the program (reusing pins) and attaches it to every
 // interface; on any failure nothing new stays attached.
 func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
-	if len(o.Interfaces) == 0 {
-		return nil, fmt.Errorf("no --iface given: name the interface(s) to protect, or use --log-only")
-	}
 	for _, name := range o.Interfaces {
 		if _, err := net.InterfaceByName(name); err != nil {
 			return nil, fmt.Errorf("--iface %s: interface not found (list them with `ip link`)", name)

@@ -10,6 +10,7 @@ import (
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/metrics"
+	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 // newMetrics builds the registry with readers that ask the datapath and
@@ -25,8 +26,6 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 			if err != nil {
 				return metrics.XDPSnapshot{}, err
 			}
-			// The jail's count, not a walk of the map: a scrape must stay
-			// cheap with a million bans.
 			per := make(map[string]metrics.PacketCounts, len(d.o.Datapath.Interfaces))
 			for _, name := range d.o.Datapath.Interfaces {
 				iface, err := net.InterfaceByName(name)
@@ -37,10 +36,13 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 				if err != nil {
 					return metrics.XDPSnapshot{}, err
 				}
-				per[name] = metrics.PacketCounts{Seen: ic.Seen, Passed: ic.Passed, Dropped: ic.Dropped, ExpiredHits: ic.Expired, ParseFailures: ic.ParseFails}
+				per[name] = packetCounts(ic)
 			}
+			total := packetCounts(c)
 			return metrics.XDPSnapshot{
-				Seen: c.Seen, Passed: c.Passed, Dropped: c.Dropped, ExpiredHits: c.Expired, ParseFailures: c.ParseFails,
+				Seen: total.Seen, Passed: total.Passed, Dropped: total.Dropped, ExpiredHits: total.ExpiredHits, ParseFailures: total.ParseFailures,
+				// The jail's count, not a walk of the map: a scrape must
+				// stay cheap with a million bans.
 				Bans: d.jail.Stats().CurrentlyBanned, MaxBans: int(d.dp.MaxBans()), Interfaces: d.o.Datapath.Interfaces,
 				PerInterface: per,
 			}, nil
@@ -94,4 +96,8 @@ func banLatency(b jail.Ban, fs []event.Failure) time.Duration {
 
 func (d *daemon) onSuccess(peer netip.Addr, name string) {
 	d.metrics.Handshake(true, 0)
+}
+
+func packetCounts(c xdp.Counters) metrics.PacketCounts {
+	return metrics.PacketCounts{Seen: c.Seen, Passed: c.Passed, Dropped: c.Dropped, ExpiredHits: c.Expired, ParseFailures: c.ParseFails}
 }
