@@ -40,6 +40,13 @@ func nameSafe(b byte) bool {
 
 const hexDigits = "0123456789abcdef"
 
+// writeHex writes c as the escape \xHH that UnescapeName reads back.
+func writeHex(b *strings.Builder, c byte) {
+	b.WriteString(`\x`)
+	b.WriteByte(hexDigits[c>>4])
+	b.WriteByte(hexDigits[c&0xf])
+}
+
 // EscapeName makes a partner name from a verified certificate safe to put
 // between the parentheses of a log line; UnescapeName reverses it.
 func EscapeName(name string) string {
@@ -55,9 +62,7 @@ func EscapeName(name string) string {
 			b.WriteByte(c)
 			continue
 		}
-		b.WriteString(`\x`)
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&0xf])
+		writeHex(&b, c)
 	}
 	if cut {
 		b.WriteString("...")
@@ -116,10 +121,7 @@ func escapeMessage(msg string) string {
 		case r == utf8.RuneError && size <= 1, r == '\\', r < 0x20, r == 0x7f,
 			0x80 <= r && r < 0xa0, r == 0x2028, r == 0x2029, r == 0x85:
 			for j := 0; j < size; j++ {
-				c := msg[i+j]
-				b.WriteString(`\x`)
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xf])
+				writeHex(&b, msg[i+j])
 			}
 		case r == '[':
 			b.WriteByte('(')
