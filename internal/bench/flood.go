@@ -111,6 +111,9 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 		return floodResult{}, err
 	}
 	defer p.Close()
+	if err := attachXDP(p, rc.prog); err != nil {
+		return floodResult{}, err
+	}
 	count, err := rc.setup(ctx, p)
 	if err != nil {
 		return floodResult{}, err

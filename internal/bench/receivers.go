@@ -17,30 +17,27 @@ import (
 // comes from banAddr(0), the oldest of them.
 const floodBans = 10_000
 
-// receiver is one way of dropping the flood on the server side. setup
-// installs it in a fresh pair and returns a counter of the packets it
-// handled (dropped, rejected, or for "no filter" taken in by TCP).
+// receiver is one way of dropping the flood on the server side. prog is
+// the XDP program on s0: xdpban's, or for the others a bare XDP_PASS, as
+// xdpban's veth has its program, so every receiver takes frames through
+// the same native-XDP veth path. setup then installs the rest in a fresh
+// pair and returns a counter of the packets it handled (dropped, rejected,
+// or for "no filter" taken in by TCP).
 type receiver struct {
 	name  string
+	prog  *ebpf.Program
 	setup func(ctx context.Context, p *pair) (count func() (uint64, error), err error)
 }
 
 func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
-	stub := func(p *pair) error { return attachXDP(p, pass) }
 	return []receiver{
-		{"xdpban XDP", func(ctx context.Context, p *pair) (func() (uint64, error), error) {
-			if err := attachXDP(p, d.Program()); err != nil {
-				return nil, err
-			}
+		{"xdpban XDP", d.Program(), func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			return func() (uint64, error) {
 				c, err := d.Counters()
 				return c.Dropped, err
 			}, nil
 		}},
-		{"nftables netdev ingress, set", func(ctx context.Context, p *pair) (func() (uint64, error), error) {
-			if err := stub(p); err != nil {
-				return nil, err
-			}
+		{"nftables netdev ingress, set", pass, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			if err := sh(ctx, p.S, nftRuleset(p.SIf), "nft", "-f", "-"); err != nil {
 				return nil, err
 			}
@@ -48,10 +45,7 @@ func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
 				return firstCount(ctx, p.S, `packets (\d+)`, "nft", "list", "counter", "netdev", "xdpbench", "hits")
 			}, nil
 		}},
-		{"iptables raw PREROUTING", func(ctx context.Context, p *pair) (func() (uint64, error), error) {
-			if err := stub(p); err != nil {
-				return nil, err
-			}
+		{"iptables raw PREROUTING", pass, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			rules := fmt.Sprintf("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s %s/32 -p tcp -m tcp --dport 6619 -j DROP\nCOMMIT\n", banAddr(0))
 			if err := sh(ctx, p.S, []byte(rules), "iptables-restore"); err != nil {
 				return nil, err
@@ -60,10 +54,7 @@ func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
 				return firstCount(ctx, p.S, `(?m)^\s*(\d+)\s+\d+\s+DROP`, "iptables", "-t", "raw", "-nvxL", "PREROUTING")
 			}, nil
 		}},
-		{"iptables, a rule per ban (fail2ban iptables-multiport, 10k)", func(ctx context.Context, p *pair) (func() (uint64, error), error) {
-			if err := stub(p); err != nil {
-				return nil, err
-			}
+		{"iptables, a rule per ban (fail2ban iptables-multiport, 10k)", pass, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			if err := sh(ctx, p.S, f2bRuleset(), "iptables-restore"); err != nil {
 				return nil, err
 			}
@@ -71,10 +62,7 @@ func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
 				return firstCount(ctx, p.S, `(?m)^\s*(\d+)\s+\d+\s+f2b-xdpban`, "iptables", "-nvxL", "INPUT")
 			}, nil
 		}},
-		{"no filter (packets reach TCP)", func(ctx context.Context, p *pair) (func() (uint64, error), error) {
-			if err := stub(p); err != nil {
-				return nil, err
-			}
+		{"no filter (packets reach TCP)", pass, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			return func() (uint64, error) { return tcpInSegs(p.S) }, nil
 		}},
 	}
