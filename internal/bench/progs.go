@@ -13,13 +13,10 @@ const (
 	xdpTX   = 3
 )
 
-// constProgram loads an XDP program that only returns verdict: XDP_PASS
+// constProg loads a program of typ that only returns verdict: XDP_PASS
 // is the floor of the per-packet figures and the stub that makes a veth
-// receive natively; XDP_TX is the in-kernel packet generator.
-func constProgram(name string, verdict int32) (*ebpf.Program, error) {
-	return constProg(name, ebpf.XDP, verdict)
-}
-
+// receive natively; XDP_TX is the in-kernel packet generator; TCX_DROP
+// keeps a flood's replies off the wire.
 func constProg(name string, typ ebpf.ProgramType, verdict int32) (*ebpf.Program, error) {
 	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name: name,
@@ -37,10 +34,10 @@ func constProg(name string, typ ebpf.ProgramType, verdict int32) (*ebpf.Program,
 }
 
 // PassProgram returns a bare XDP_PASS program.
-func PassProgram() (*ebpf.Program, error) { return constProgram("bench_pass", xdpPass) }
+func PassProgram() (*ebpf.Program, error) { return constProg("bench_pass", ebpf.XDP, xdpPass) }
 
 // TXProgram returns a program that sends every frame back out (XDP_TX).
-func TXProgram() (*ebpf.Program, error) { return constProgram("bench_tx", xdpTX) }
+func TXProgram() (*ebpf.Program, error) { return constProg("bench_tx", ebpf.XDP, xdpTX) }
 
 // tcDropProgram drops every packet (TCX_DROP) where it is attached at tc.
 func tcDropProgram() (*ebpf.Program, error) { return constProg("bench_tc_drop", ebpf.SchedCLS, 2) }
