@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,26 +45,25 @@ func Apply(ctx context.Context, r *Report) error {
 
 	// Each way bans addresses no one has banned yet.
 	next := floodBans
-	fresh := func() string { next++; return banAddr(next).String() }
+	fresh := func() netip.Addr { next++; return banAddr(next) }
 	ways := []struct {
 		name string
 		ns   string
 		args func() []string
 	}{
 		{"xdpban ban (one process)", "", func() []string {
-			return []string{bin, "ban", "--pin-dir", dp.pinDir, "--duration", "1h", fresh()}
+			return []string{bin, "ban", "--pin-dir", dp.pinDir, "--duration", "1h", fresh().String()}
 		}},
 		{"bpftool map update (one process)", "", func() []string {
-			a := banAddr(next + 1).As16()
-			next++
+			a := fresh().As16()
 			return append([]string{"bpftool", "map", "update", "pinned", filepath.Join(dp.pinDir, "xdpban_bans"), "key", "hex"},
 				append(hexBytes(a[:]), append([]string{"value", "hex"}, hexBytes(make([]byte, 32))...)...)...)
 		}},
 		{"nft add element (one process)", p.S, func() []string {
-			return []string{"nft", "add", "element", "netdev", "xdpbench", "banned", "{ " + fresh() + " }"}
+			return []string{"nft", "add", "element", "netdev", "xdpbench", "banned", "{ " + fresh().String() + " }"}
 		}},
 		{"iptables -I, fail2ban's ban (one process)", p.S, func() []string {
-			return []string{"iptables", "-w", "-I", "f2b-xdpban", "1", "-s", fresh(), "-j", "REJECT", "--reject-with", "icmp-port-unreachable"}
+			return []string{"iptables", "-w", "-I", "f2b-xdpban", "1", "-s", fresh().String(), "-j", "REJECT", "--reject-with", "icmp-port-unreachable"}
 		}},
 	}
 	var xdpNs float64

@@ -152,7 +152,7 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 // generate sends SYNs from src out of the attacker's veth for floodTime,
 // in runs of about 100 ms so a slow receiver cannot stretch the flood.
 func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (uint64, error) {
-	frame := synFrame(p.AMAC, p.SMAC, src, netip.MustParseAddr("198.18.0.1"), 40000, 6619)
+	frame := synFrame(p.AMAC, p.SMAC, src, labServer, 40000, labPort)
 	start := time.Now()
 	return runGenerator(ctx, tx, p, frame, func(n uint32, took time.Duration) uint32 {
 		if time.Since(start) >= floodTime {

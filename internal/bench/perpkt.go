@@ -11,10 +11,7 @@ import (
 
 const groupPerPacket = "1. per-packet cost (BPF_PROG_TEST_RUN)"
 
-var (
-	perPktServer = netip.MustParseAddr("198.18.0.1")
-	perPktMiss   = netip.MustParseAddr("198.18.0.9") // never banned
-)
+var perPktMiss = netip.MustParseAddr("198.18.0.9") // never banned
 
 // timeOnce runs prog on frame repeat times in one BPF_PROG_TEST_RUN and
 // returns ns per run. The kernel reports whole nanoseconds per run, too
@@ -52,9 +49,9 @@ func PerPacket(ctx context.Context, r *Report) error {
 		frame   []byte
 		verdict uint32
 	}{
-		{"hit (banned, port 6619)", synFrame(benchMAC1, benchMAC2, hitSrc, perPktServer, 40000, 6619), xdpDrop},
-		{"miss (not banned, port 6619)", synFrame(benchMAC1, benchMAC2, perPktMiss, perPktServer, 40000, 6619), xdpPass},
-		{"other port (banned, port 22)", synFrame(benchMAC1, benchMAC2, hitSrc, perPktServer, 40000, 22), xdpPass},
+		{"hit (banned, port 6619)", synFrame(benchMAC1, benchMAC2, hitSrc, labServer, 40000, labPort), xdpDrop},
+		{"miss (not banned, port 6619)", synFrame(benchMAC1, benchMAC2, perPktMiss, labServer, 40000, labPort), xdpPass},
+		{"other port (banned, port 22)", synFrame(benchMAC1, benchMAC2, hitSrc, labServer, 40000, 22), xdpPass},
 	}
 	filled := 0
 	for _, n := range []int{1, 10_000, 1_000_000} {
@@ -117,8 +114,8 @@ func randomKeys(ctx context.Context, r *Report, floor, prog *ebpf.Program) error
 	for i := range n {
 		// A multiplicative walk spreads the sources over the whole map.
 		k := (i * 7919 * 104729) % 1_000_000
-		hits = append(hits, synFrame(benchMAC1, benchMAC2, banAddr(k), perPktServer, 40000, 6619))
-		misses = append(misses, synFrame(benchMAC1, benchMAC2, banAddr(1_000_000+k), perPktServer, 40000, 6619))
+		hits = append(hits, synFrame(benchMAC1, benchMAC2, banAddr(k), labServer, 40000, labPort))
+		misses = append(misses, synFrame(benchMAC1, benchMAC2, banAddr(1_000_000+k), labServer, 40000, labPort))
 	}
 	mean := func(p *ebpf.Program, frames [][]byte, want uint32) (float64, error) {
 		var total time.Duration
