@@ -3,12 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,73 +12,31 @@ import (
 
 const deployFail2ban = "../../deploy/fail2ban"
 
-// fail2ban is a real fail2ban-server in the foreground with its own
-// config, socket, pid file and database under the test's temp dir: the
-// shipped filter and jail, with the jail's logpath and action overridden
-// by a jail.d/*.local file as an operator would.
+// fail2ban is testutil's fail2ban-server with test-failing helpers: the
+// shipped filter and jail, the jail's logpath and action overridden by a
+// jail.d/*.local file as an operator would.
 type fail2ban struct {
-	dir string
-	cmd *exec.Cmd
+	*testutil.Fail2ban
 }
 
 func startFail2ban(t *testing.T, logpath, action string, extraFiles map[string]string) *fail2ban {
 	t.Helper()
-	for _, tool := range []string{"fail2ban-server", "fail2ban-client"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install fail2ban; .ci/run does): %v", tool, err)
-		}
+	if err := testutil.NeedFail2ban(); err != nil {
+		t.Skip(err)
 	}
-	f := &fail2ban{dir: t.TempDir()}
-	conf := filepath.Join(f.dir, "conf")
-	for _, d := range []string{"jail.d", "filter.d", "action.d"} {
-		if err := os.MkdirAll(filepath.Join(conf, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files := map[string]string{
-		"fail2ban.conf": "[Definition]\nloglevel = INFO\nlogtarget = " + filepath.Join(f.dir, "fail2ban.out") +
-			"\nsocket = " + f.sock() + "\npidfile = " + filepath.Join(f.dir, "f2b.pid") +
-			"\ndbfile = " + filepath.Join(f.dir, "f2b.sqlite3") + "\n",
-		// The lab's addresses are documentation ones; never ignore them.
-		"jail.conf":            "[DEFAULT]\nignoreself = false\nignoreip =\n",
-		"jail.d/os4x.conf":     readDeploy(t, "jail.d/os4x.conf"),
-		"filter.d/os4x.conf":   readDeploy(t, "filter.d/os4x.conf"),
-		"jail.d/zz-test.local": "[os4x]\nlogpath = " + logpath + "\naction = " + action + "\n",
-	}
+	files := map[string]string{"jail.d/zz-test.local": "[os4x]\nlogpath = " + logpath + "\naction = " + action + "\n"}
 	for name, body := range extraFiles {
 		files[name] = body
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(conf, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, err := os.Create(filepath.Join(f.dir, "server.out"))
+	f, err := testutil.NewFail2ban(t.TempDir(), deployFail2ban, files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
-	f.cmd = exec.Command("fail2ban-server", "-f", "-x", "-c", conf, "-s", f.sock(), "-p", filepath.Join(f.dir, "f2b.pid"))
-	f.cmd.Stdout, f.cmd.Stderr = out, out
-	if err := f.cmd.Start(); err != nil {
+	if err := f.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { f.cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		// Stop it by its PID; a minute is a failsafe against a hung server.
-		f.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			f.cmd.Process.Kill()
-			<-done
-		}
-	})
-	f.waitUntil(t, "fail2ban-server answers ping", func() bool {
-		return exec.Command("fail2ban-client", "-s", f.sock(), "ping").Run() == nil
-	})
-	return f
+	t.Cleanup(f.Stop)
+	return &fail2ban{f}
 }
 
 func readDeploy(t *testing.T, name string) string {
@@ -95,43 +48,15 @@ func readDeploy(t *testing.T, name string) string {
 	return string(data)
 }
 
-func (f *fail2ban) sock() string { return filepath.Join(f.dir, "f2b.sock") }
-
-func (f *fail2ban) client(args ...string) (string, error) {
-	out, err := exec.Command("fail2ban-client", append([]string{"-s", f.sock()}, args...)...).CombinedOutput()
-	return string(out), err
-}
-
-var (
-	f2bTotalFailedRE = regexp.MustCompile(`Total failed:\s*(\d+)`)
-	f2bBannedRE      = regexp.MustCompile(`Banned IP list:[ \t]*(.*)`)
-)
-
-// status returns the os4x jail's total failures and banned addresses.
-func (f *fail2ban) status() (int, []string) {
-	out, err := f.client("status", "os4x")
-	m, b := f2bTotalFailedRE.FindStringSubmatch(out), f2bBannedRE.FindStringSubmatch(out)
-	if err != nil || m == nil || b == nil {
-		return -1, nil
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n, strings.Fields(b[1])
-}
-
-func (f *fail2ban) banned(addr string) bool {
-	_, bans := f.status()
-	for _, b := range bans {
-		if b == addr {
-			return true
-		}
-	}
-	return false
+func (f *fail2ban) failed() int {
+	n, _, _ := f.Status()
+	return n
 }
 
 func (f *fail2ban) waitFailed(t *testing.T, n int) {
 	t.Helper()
-	f.waitUntil(t, fmt.Sprintf("fail2ban total failed %d", n), func() bool { got, _ := f.status(); return got >= n })
-	if got, _ := f.status(); got != n {
+	f.waitUntil(t, fmt.Sprintf("fail2ban total failed %d", n), func() bool { return f.failed() >= n })
+	if got := f.failed(); got != n {
 		t.Fatalf("fail2ban total failed %d, want %d", got, n)
 	}
 }
@@ -143,8 +68,7 @@ func (f *fail2ban) waitUntil(t *testing.T, what string, cond func() bool) {
 			return
 		}
 	}
-	out, _ := os.ReadFile(filepath.Join(f.dir, "fail2ban.out"))
-	t.Fatalf("fail2ban never reached: %s\n%s", what, out)
+	t.Fatalf("fail2ban never reached: %s\n%s", what, f.ServerLog())
 }
 
 // startLogOnly runs `xdpban run --log-only` with the TLS listener in the
@@ -177,14 +101,14 @@ func TestE2EFail2banBansFromLogOnlyLog(t *testing.T) {
 		waitFailed(t, lab, n, uint64(i))
 		f.waitFailed(t, i)
 	}
-	if f.banned(attacker) {
+	if f.Banned(attacker) {
 		t.Fatal("fail2ban banned after 2 failures")
 	}
 	if !attack(t, lab, lab.ClientV4, lab.ServerV4) {
 		t.Fatal("log-only xdpban dropped a SYN")
 	}
-	f.waitUntil(t, "fail2ban bans "+attacker, func() bool { return f.banned(attacker) })
-	if got, _ := f.status(); got != 3 {
+	f.waitUntil(t, "fail2ban bans "+attacker, func() bool { return f.Banned(attacker) })
+	if got := f.failed(); got != 3 {
 		t.Errorf("fail2ban total failed %d, want 3", got)
 	}
 	if data, _ := os.ReadFile(bans); string(data) != "ban "+attacker+"\n" {
@@ -235,7 +159,7 @@ func TestE2EFail2banActionBansIntoXDP(t *testing.T) {
 		}
 		waitFailed(t, lab, logOnly, uint64(i))
 	}
-	f.waitUntil(t, "fail2ban bans "+attacker, func() bool { return f.banned(attacker) })
+	f.waitUntil(t, "fail2ban bans "+attacker, func() bool { return f.Banned(attacker) })
 	start, end := waitBanned(t, lab, enforcer, attacker+"/32")
 	r := mustStatus(t, lab, enforcer)
 	if end.Sub(start) != time.Hour {
@@ -251,7 +175,7 @@ func TestE2EFail2banActionBansIntoXDP(t *testing.T) {
 		t.Errorf("partner after the ban: %q, %v", got, err)
 	}
 
-	if out, err := f.client("set", "os4x", "unbanip", attacker); err != nil {
+	if out, err := f.Client("set", "os4x", "unbanip", attacker); err != nil {
 		t.Fatalf("fail2ban unban: %v\n%s", err, out)
 	}
 	waitUntil(t, "fail2ban's unban to reach XDP", func() bool {
