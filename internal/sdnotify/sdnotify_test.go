@@ -52,12 +52,20 @@ func fakeSystemd(t *testing.T) <-chan message {
 
 func next(t *testing.T, ch <-chan message) string {
 	t.Helper()
+	text, ok := within(ch, 5*time.Second)
+	if !ok {
+		t.Fatal("no notification within 5s")
+	}
+	return text
+}
+
+// within returns the first message ch delivers within d, if one comes.
+func within(ch <-chan message, d time.Duration) (string, bool) {
 	select {
 	case m := <-ch:
-		return m.text
-	case <-time.After(5 * time.Second):
-		t.Fatal("no notification within 5s")
-		return ""
+		return m.text, true
+	case <-time.After(d):
+		return "", false
 	}
 }
 
@@ -147,10 +155,8 @@ func TestWatchdogInterval(t *testing.T) {
 	for len(ch) > 0 {
 		<-ch
 	}
-	select {
-	case m := <-ch:
-		t.Errorf("ping after stop: %q", m.text)
-	case <-time.After(250 * time.Millisecond):
+	if text, ok := within(ch, 250*time.Millisecond); ok {
+		t.Errorf("ping after stop: %q", text)
 	}
 }
 
@@ -171,10 +177,8 @@ func TestWatchdogOff(t *testing.T) {
 			t.Fatalf("%s: Watchdog did not return when off", name)
 		}
 	}
-	select {
-	case m := <-ch:
-		t.Errorf("watchdog off sent %q", m.text)
-	case <-time.After(100 * time.Millisecond):
+	if text, ok := within(ch, 100*time.Millisecond); ok {
+		t.Errorf("watchdog off sent %q", text)
 	}
 }
 
@@ -195,10 +199,8 @@ func TestWatchdogFuncUnhealthy(t *testing.T) {
 		}
 		return nil
 	})
-	select {
-	case m := <-ch:
-		t.Fatalf("pinged while unhealthy: %q", m.text)
-	case <-time.After(300 * time.Millisecond):
+	if text, ok := within(ch, 300*time.Millisecond); ok {
+		t.Fatalf("pinged while unhealthy: %q", text)
 	}
 	if checks.Load() < 3 {
 		t.Errorf("health checked %d times in 300ms at a 50ms period", checks.Load())
