@@ -6,7 +6,6 @@ package sdnotify
 
 import (
 	"bufio"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,32 +50,19 @@ func stagedUnit(t *testing.T, unit string) string {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "xdpban")
-	copyFile(t, "/bin/true", bin)
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, unit)
 	staged := strings.ReplaceAll(string(text), installedBin, bin)
 	if err := os.WriteFile(path, []byte(staged), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestUnitsVerify: systemd-analyze verify passes with no output at all
@@ -212,10 +198,9 @@ func TestExampleConfigKeys(t *testing.T) {
 		switch {
 		case strings.HasPrefix(line, "#"):
 			prevComment = true
-		case line == "", strings.HasPrefix(line, " "):
-			if line == "" {
-				prevComment = false
-			}
+		case line == "":
+			prevComment = false
+		case strings.HasPrefix(line, " "): // a list item of the key above
 		default:
 			k, v, ok := strings.Cut(line, ":")
 			if !ok {
@@ -225,8 +210,9 @@ func TestExampleConfigKeys(t *testing.T) {
 				t.Errorf("%s: key %q twice", exampleConfig, k)
 			}
 			keys[k] = strings.TrimSpace(v)
+			// A comment covers the keys right after it (cert, key), so
+			// prevComment stays set until a blank line.
 			commented[k] = prevComment
-			// A comment covers the keys right after it (cert, key).
 		}
 	}
 	for _, k := range []string{
