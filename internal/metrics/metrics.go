@@ -77,32 +77,20 @@ type Metrics struct {
 // absent).
 func New(xdp XDPReader, jail JailReader) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "handshakes_total",
-			Help: "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.",
-		}, []string{"result", "code"}),
-		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "bans_total",
-			Help: "Bans put in force since start, by origin (listener, watch-log, manual, restore...).",
-		}, []string{"origin"}),
+		reg:        prometheus.NewRegistry(),
+		handshakes: counterVec("handshakes_total", "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.", "result", "code"),
+		bans:       counterVec("bans_total", "Bans put in force since start, by origin (listener, watch-log, manual, restore...).", "origin"),
 		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ban_latency_seconds",
 			Help:    "Time from the failing event that reached maxretry to the ban being in force.",
 			Buckets: LatencyBuckets,
 		}),
-		unbans: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "unbans_total",
-			Help: "Bans lifted since start, by reason (expired, manual...).",
-		}, []string{"reason"}),
+		unbans: counterVec("unbans_total", "Bans lifted since start, by reason (expired, manual...).", "reason"),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "bans_dropped_full_total",
 			Help: "Bans that could not be put in force, or were evicted, because the ban map was full.",
 		}),
-		hookFails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "hook_failures_total",
-			Help: "--on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).",
-		}, []string{"kind"}),
+		hookFails: counterVec("hook_failures_total", "--on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).", "kind"),
 	}
 	m.reg.MustRegister(
 		m.handshakes, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails,
@@ -113,6 +101,12 @@ func New(xdp XDPReader, jail JailReader) *Metrics {
 	// Show the ok series at zero from the start, so rate() has a baseline.
 	m.handshakes.WithLabelValues("ok", "")
 	return m
+}
+
+// counterVec is a counter family of ours with labels, as desc is for the
+// scrape-time families.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
 }
 
 // Registry returns the registry, for tests or for registering more collectors.
