@@ -31,12 +31,12 @@ type floodResult struct {
 // Flood measures figure 2: the same SYN flood against each receiver,
 // rounds times, interleaved, each in fresh namespaces.
 func Flood(ctx context.Context, r *Report, rounds int) error {
-	tx, err := TXProgram()
+	tx, err := txProgram()
 	if err != nil {
 		return err
 	}
 	defer tx.Close()
-	pass, err := PassProgram()
+	pass, err := passProgram()
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func timeOnce(prog *ebpf.Program, frame []byte, repeat int) (float64, uint32, er
 // other-port cases with 1, 10k and 1M bans, then random keys at 1M.
 func PerPacket(ctx context.Context, r *Report) error {
 	const repeat, rounds = 1_000_000, 11
-	floor, err := PassProgram()
+	floor, err := passProgram()
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,11 @@ func constProg(name string, typ ebpf.ProgramType, verdict int32) (*ebpf.Program,
 	return p, nil
 }
 
-// PassProgram returns a bare XDP_PASS program.
-func PassProgram() (*ebpf.Program, error) { return constProg("bench_pass", ebpf.XDP, xdpPass) }
+// passProgram returns a bare XDP_PASS program.
+func passProgram() (*ebpf.Program, error) { return constProg("bench_pass", ebpf.XDP, xdpPass) }
 
-// TXProgram returns a program that sends every frame back out (XDP_TX).
-func TXProgram() (*ebpf.Program, error) { return constProg("bench_tx", ebpf.XDP, xdpTX) }
+// txProgram returns a program that sends every frame back out (XDP_TX).
+func txProgram() (*ebpf.Program, error) { return constProg("bench_tx", ebpf.XDP, xdpTX) }
 
 // tcDropProgram drops every packet (TCX_DROP) where it is attached at tc.
 func tcDropProgram() (*ebpf.Program, error) { return constProg("bench_tc_drop", ebpf.SchedCLS, 2) }
