@@ -9,12 +9,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const groupBanLatency = "3. ban latency (3rd failed handshake → ban in force)"
@@ -86,10 +87,10 @@ func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string)
 	var f2b *fail2ban
 	if backend != "" {
 		extra = []string{"--log-only"}
-		if f2b, err = startFail2ban(ctx, runDir, daemonLog(runDir), backend); err != nil {
+		if f2b, err = startFail2ban(runDir, daemonLog(runDir), backend); err != nil {
 			return nil, 0, err
 		}
-		defer f2b.stop()
+		defer f2b.Stop()
 	}
 	d, err := startDaemon(ctx, kit.bin, runDir, p, kit.pki, "127.0.0.1:9", extra...)
 	if err != nil {
@@ -195,70 +196,32 @@ func percentile(xs []float64, p float64) float64 {
 	return xs[min(max(k, 0), len(xs)-1)]
 }
 
-// fail2ban is a fail2ban-server we started in the foreground with its own
-// configuration, socket, pid file and database under dir.
+// fail2ban is testutil's fail2ban-server with a dummy action that
+// appends "<epoch seconds.ns> <ip>" to a file when it bans.
 type fail2ban struct {
-	dir, stamps string
-	d           *daemon
+	*testutil.Fail2ban
+	stamps string
 }
 
 // startFail2ban runs fail2ban-server with the shipped os4x filter and
-// jail, watching logPath with backend, and a dummy action that appends
-// "<epoch seconds.ns> <ip>" to a file when it bans.
-func startFail2ban(ctx context.Context, dir, logPath, backend string) (*fail2ban, error) {
-	f := &fail2ban{dir: filepath.Join(dir, "f2b"), stamps: filepath.Join(dir, "f2b", "stamps")}
-	conf := filepath.Join(f.dir, "conf")
-	for _, d := range []string{"jail.d", "filter.d", "action.d"} {
-		if err := os.MkdirAll(filepath.Join(conf, d), 0o755); err != nil {
-			return nil, err
-		}
-	}
-	jail, err := os.ReadFile("deploy/fail2ban/jail.d/os4x.conf")
-	if err != nil {
-		return nil, err
-	}
-	filter, err := os.ReadFile("deploy/fail2ban/filter.d/os4x.conf")
-	if err != nil {
-		return nil, err
-	}
-	files := map[string]string{
-		"fail2ban.conf": "[Definition]\nloglevel = INFO\nlogtarget = " + filepath.Join(f.dir, "fail2ban.out") +
-			"\nsocket = " + f.sock() + "\npidfile = " + filepath.Join(f.dir, "f2b.pid") +
-			"\ndbfile = " + filepath.Join(f.dir, "f2b.sqlite3") + "\n",
-		"jail.conf":          "[DEFAULT]\nignoreself = false\nignoreip =\n",
-		"jail.d/os4x.conf":   string(jail),
-		"filter.d/os4x.conf": string(filter),
+// jail, watching logPath with backend.
+func startFail2ban(dir, logPath, backend string) (*fail2ban, error) {
+	dir = filepath.Join(dir, "f2b")
+	f := &fail2ban{stamps: filepath.Join(dir, "stamps")}
+	var err error
+	f.Fail2ban, err = testutil.NewFail2ban(dir, "deploy/fail2ban", map[string]string{
 		"jail.d/zz-bench.local": "[os4x]\nlogpath = " + logPath + "\nbackend = " + backend +
 			"\nmaxretry = 3\nfindtime = 10m\naction = stamp\n",
 		"action.d/stamp.conf": "[Definition]\nactionban = echo \"$(date +%%s.%%N) <ip>\" >> " + f.stamps + "\nactionunban =\n",
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(conf, name), []byte(body), 0o644); err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
 		return nil, err
 	}
-	if f.d, err = startProcess(exec.Command("fail2ban-server", "-f", "-x", "-c", conf, "-s", f.sock(), "-p", filepath.Join(f.dir, "f2b.pid"))); err != nil {
-		return nil, fmt.Errorf("start fail2ban-server: %w", err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ctx.Err() != nil {
-			break
-		}
-		if _, err := shOut(ctx, "", nil, "fail2ban-client", "-s", f.sock(), "status", "os4x"); err == nil {
-			return f, nil
-		}
-	}
-	f.stop()
-	out, _ := os.ReadFile(filepath.Join(f.dir, "fail2ban.out"))
-	return nil, fmt.Errorf("fail2ban-server not ready: %s %s", f.d.stderr.String(), out)
+	return f, f.Start()
 }
-
-func (f *fail2ban) sock() string { return filepath.Join(f.dir, "f2b.sock") }
-
-func (f *fail2ban) stop() { f.d.stop() }
 
 // waitBan polls the action's stamp file for addr and returns its stamp.
 func (f *fail2ban) waitBan(ctx context.Context, addr netip.Addr) (time.Time, error) {
