@@ -50,24 +50,29 @@ func writeHex(b *strings.Builder, c byte) {
 // EscapeName makes a partner name from a verified certificate safe to put
 // between the parentheses of a log line; UnescapeName reverses it.
 func EscapeName(name string) string {
+	var b strings.Builder
+	b.Grow(min(len(name), MaxNameLen) + 8)
+	writeName(&b, name)
+	return b.String()
+}
+
+// writeName writes EscapeName(name) to b.
+func writeName(b *strings.Builder, name string) {
 	cut := false
 	if len(name) > MaxNameLen {
 		name, cut = name[:MaxNameLen], true
 	}
-	var b strings.Builder
-	b.Grow(len(name) + 8)
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if nameSafe(c) {
 			b.WriteByte(c)
 			continue
 		}
-		writeHex(&b, c)
+		writeHex(b, c)
 	}
 	if cut {
 		b.WriteString("...")
 	}
-	return b.String()
 }
 
 // UnescapeName decodes the \xHH escapes of EscapeName. Text it did not
@@ -110,18 +115,24 @@ func unhex(c byte) int {
 // become parentheses so nothing can imitate the trailing timestamp, and the
 // length is capped.
 func escapeMessage(msg string) string {
+	var b strings.Builder
+	b.Grow(min(len(msg), maxMessageLen))
+	writeMessage(&b, msg)
+	return b.String()
+}
+
+// writeMessage writes escapeMessage(msg) to b.
+func writeMessage(b *strings.Builder, msg string) {
 	if len(msg) > maxMessageLen {
 		msg = msg[:maxMessageLen]
 	}
-	var b strings.Builder
-	b.Grow(len(msg))
 	for i := 0; i < len(msg); {
 		r, size := utf8.DecodeRuneInString(msg[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1, r == '\\', r < 0x20, r == 0x7f,
 			0x80 <= r && r < 0xa0, r == 0x2028, r == 0x2029, r == 0x85:
 			for j := 0; j < size; j++ {
-				writeHex(&b, msg[i+j])
+				writeHex(b, msg[i+j])
 			}
 		case r == '[':
 			b.WriteByte('(')
@@ -132,5 +143,4 @@ func escapeMessage(msg string) string {
 		}
 		i += size
 	}
-	return b.String()
 }

@@ -73,36 +73,44 @@ const (
 func Format(f event.Failure, mode TimeMode) string {
 	var b strings.Builder
 	b.Grow(160)
-	ts := f.Time.Format(timeLayout)
+	// scratch holds the timestamp, code and address on their way into b,
+	// so the line is the only allocation.
+	var scratch [64]byte
 	if mode == TimeStart {
-		b.WriteString("[" + ts + "] ")
+		b.WriteByte('[')
+		b.Write(f.Time.AppendFormat(scratch[:0], timeLayout))
+		b.WriteString("] ")
 	}
 	b.WriteString(prefix)
-	b.WriteString(strconv.FormatUint(uint64(f.Code), 10))
+	b.Write(strconv.AppendUint(scratch[:0], uint64(f.Code), 10))
 	b.WriteString(middle)
-	b.WriteString(formatAddr(f.Addr))
+	b.Write(appendAddr(scratch[:0], f.Addr))
 	if f.Name != "" {
-		b.WriteString(" (" + EscapeName(f.Name) + ")")
+		b.WriteString(" (")
+		writeName(&b, f.Name)
+		b.WriteByte(')')
 	}
 	b.WriteString(": ")
-	b.WriteString(escapeMessage(f.Message))
+	writeMessage(&b, f.Message)
 	// OS4X ends the reason with a full stop ("... a certificate."), and
 	// people grep for that exact text.
 	if !strings.HasSuffix(f.Message, ".") {
-		b.WriteString(".")
+		b.WriteByte('.')
 	}
 	if mode == TimeEnd {
-		b.WriteString(" [" + ts + "]")
+		b.WriteString(" [")
+		b.Write(f.Time.AppendFormat(scratch[:0], timeLayout))
+		b.WriteByte(']')
 	}
 	return b.String()
 }
 
-func formatAddr(a netip.Addr) string {
+func appendAddr(buf []byte, a netip.Addr) []byte {
 	if !a.IsValid() {
 		// Never happens for a TCP peer; keep the line parseable anyway.
-		return "0.0.0.0"
+		return append(buf, "0.0.0.0"...)
 	}
-	return a.Unmap().WithZone("").String()
+	return a.Unmap().WithZone("").AppendTo(buf)
 }
 
 // FormatTime renders t as the log's timestamp (without brackets).
