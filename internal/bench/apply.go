@@ -80,7 +80,7 @@ func Apply(ctx context.Context, r *Report) error {
 			}
 			xs = append(xs, float64(time.Since(start).Nanoseconds()))
 		}
-		ns := median(append([]float64(nil), xs...))
+		ns := median(xs)
 		r.Add(Figure{Group: groupApply, Name: w.name, Value: ns, Unit: "ns", Samples: xs})
 		if i == 0 {
 			xdpNs = ns

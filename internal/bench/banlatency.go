@@ -10,7 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +52,7 @@ func BanLatency(ctx context.Context, r *Report) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", sys.name, err)
 		}
-		med, p99 := median(append([]float64(nil), lat...)), percentile(lat, 99)
+		med, p99 := median(lat), percentile(lat, 99)
 		r.Add(Figure{Group: groupBanLatency, Name: sys.name + ": median", Value: med, Unit: "ns", Samples: lat})
 		r.Add(Figure{Group: groupBanLatency, Name: sys.name + ": p99", Value: p99, Unit: "ns"})
 		if missed > 0 {
@@ -140,7 +140,7 @@ func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string)
 		return nil, missed, fmt.Errorf("no attacker banned (daemon: %s)", d.stderr.String())
 	}
 	r.Progress("ban latency %-22s median %10s  p99 %10s  (%d banned)", name,
-		formatValue(median(append([]float64(nil), lat...)), "ns"), formatValue(percentile(lat, 99), "ns"), len(lat))
+		formatValue(median(lat), "ns"), formatValue(percentile(lat, 99), "ns"), len(lat))
 	return lat, missed, nil
 }
 
@@ -186,12 +186,12 @@ func waitDropped(ctx context.Context, src netip.Addr) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s not dropped within %s", src, banWait)
 }
 
-// percentile by nearest rank; xs is sorted in place.
+// percentile by nearest rank; xs is left in its order.
 func percentile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	sort.Float64s(xs)
+	xs = slices.Sorted(slices.Values(xs))
 	k := int(math.Ceil(p/100*float64(len(xs)))) - 1
 	return xs[min(max(k, 0), len(xs)-1)]
 }

@@ -76,10 +76,10 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		pps := pick(func(x floodResult) float64 { return x.pps })
 		soft := pick(func(x floodResult) float64 { return x.softirqNs })
 		cpu := pick(func(x floodResult) float64 { return x.cpuNs })
-		handled := median(append([]float64(nil), pps...))
+		handled := median(pps)
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: handled, Unit: "pkt/s", Samples: pps})
-		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(append([]float64(nil), soft...)), Unit: "ns/pkt", Samples: soft})
-		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(append([]float64(nil), cpu...)), Unit: "ns/pkt", Samples: cpu})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(soft), Unit: "ns/pkt", Samples: soft})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(cpu), Unit: "ns/pkt", Samples: cpu})
 		if i == 0 {
 			xdpHandled = handled
 			continue
@@ -91,7 +91,7 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 				ratios = append(ratios, results[0][k].pps/res.pps)
 			}
 		}
-		ratio := median(append([]float64(nil), ratios...))
+		ratio := median(ratios)
 		r.Add(Figure{Group: groupFlood, Name: "XDP handles × " + rc.name, Value: ratio, Unit: "x", Samples: ratios,
 			Num:  &Input{"xdpban XDP: handled (median)", xdpHandled, "pkt/s"},
 			Den:  &Input{rc.name + ": handled (median)", handled, "pkt/s"},

@@ -61,7 +61,7 @@ func PartnerUnderFlood(ctx context.Context, r *Report) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
-		med, p99 := median(append([]float64(nil), lat...)), percentile(lat, 99)
+		med, p99 := median(lat), percentile(lat, 99)
 		medians[c.name] = med
 		r.Add(Figure{Group: groupPartner, Name: c.name + ": median", Value: med, Unit: "ns"})
 		r.Add(Figure{Group: groupPartner, Name: c.name + ": p99", Value: p99, Unit: "ns"})

@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -148,12 +148,12 @@ func formatValue(v float64, unit string) string {
 	return fmt.Sprintf("%.1f %s", v, unit)
 }
 
-// median of xs (xs is sorted in place).
+// median of xs; xs is left in its order.
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	sort.Float64s(xs)
+	xs = slices.Sorted(slices.Values(xs)) // callers keep their samples in round order
 	n := len(xs)
 	if n%2 == 1 {
 		return xs[n/2]
