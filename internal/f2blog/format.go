@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
 )
@@ -112,6 +111,3 @@ func appendAddr(buf []byte, a netip.Addr) []byte {
 	}
 	return a.Unmap().WithZone("").AppendTo(buf)
 }
-
-// FormatTime renders t as the log's timestamp (without brackets).
-func FormatTime(t time.Time) string { return t.Format(timeLayout) }
