@@ -38,9 +38,8 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 				}
 				per[name] = packetCounts(ic)
 			}
-			total := packetCounts(c)
 			return metrics.XDPSnapshot{
-				Seen: total.Seen, Passed: total.Passed, Dropped: total.Dropped, ExpiredHits: total.ExpiredHits, ParseFailures: total.ParseFailures,
+				PacketCounts: packetCounts(c),
 				// The jail's count, not a walk of the map: a scrape must
 				// stay cheap with a million bans.
 				Bans: d.jail.Stats().CurrentlyBanned, MaxBans: int(d.dp.MaxBans()), Interfaces: d.o.Datapath.Interfaces,

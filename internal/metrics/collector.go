@@ -68,8 +68,7 @@ func (c *scrapeCollector) collectXDP(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.xdpUp, prometheus.GaugeValue, 1)
-	total := PacketCounts{s.Seen, s.Passed, s.Dropped, s.ExpiredHits, s.ParseFailures}
-	for _, r := range results(total) {
+	for _, r := range results(s.PacketCounts) {
 		ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(r.v), r.result)
 	}
 	for name, p := range s.PerInterface {

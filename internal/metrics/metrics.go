@@ -25,9 +25,9 @@ type XDPReader func() (XDPSnapshot, error)
 // all CPUs, the number of entries in the ban map and its capacity, and the
 // interfaces the program is attached to.
 type XDPSnapshot struct {
-	Seen, Passed, Dropped, ExpiredHits, ParseFailures uint64
-	Bans, MaxBans                                     int
-	Interfaces                                        []string
+	PacketCounts  // on all interfaces
+	Bans, MaxBans int
+	Interfaces    []string
 	// PerInterface holds each attached interface's own counters, by name.
 	PerInterface map[string]PacketCounts
 }

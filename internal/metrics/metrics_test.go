@@ -40,8 +40,8 @@ func scrape(t *testing.T, h http.Handler) string {
 
 func TestScrapeEveryFamily(t *testing.T) {
 	m := New(fixedXDP(XDPSnapshot{
-		Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1,
-		Bans: 25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
+		PacketCounts: PacketCounts{Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1},
+		Bans:         25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
 	}), fixedJail(JailSnapshot{
 		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6,
 	}))
@@ -172,7 +172,7 @@ xdpban_xdp_up 1
 func TestScrapeIsLive(t *testing.T) {
 	var dropped, failed atomic.Uint64
 	m := New(func() (XDPSnapshot, error) {
-		return XDPSnapshot{Dropped: dropped.Load(), MaxBans: 10}, nil
+		return XDPSnapshot{PacketCounts: PacketCounts{Dropped: dropped.Load()}, MaxBans: 10}, nil
 	}, func() JailSnapshot {
 		return JailSnapshot{TotalFailed: failed.Load()}
 	})
@@ -233,7 +233,7 @@ func TestFillRatioZeroCapacity(t *testing.T) {
 // family of their own, labelled by interface and result.
 func TestPerInterfacePackets(t *testing.T) {
 	m := New(fixedXDP(XDPSnapshot{
-		Seen: 30, Passed: 20, Dropped: 10, Interfaces: []string{"eth0", "eth1"},
+		PacketCounts: PacketCounts{Seen: 30, Passed: 20, Dropped: 10}, Interfaces: []string{"eth0", "eth1"},
 		PerInterface: map[string]PacketCounts{
 			"eth0": {Seen: 25, Passed: 16, Dropped: 9},
 			"eth1": {Seen: 5, Passed: 4, Dropped: 1, ParseFailures: 1},
