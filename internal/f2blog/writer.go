@@ -20,14 +20,16 @@ type Writer struct {
 	mu   sync.Mutex
 	path string
 	mode TimeMode
-	perm fs.FileMode
 	f    *os.File
 	ino  uint64
 }
 
+// logPerm is the mode a Writer creates its log with.
+const logPerm = 0o640
+
 // OpenWriter opens (creating, mode 0640) path for appending.
 func OpenWriter(path string, mode TimeMode) (*Writer, error) {
-	w := &Writer{path: path, mode: mode, perm: 0o640}
+	w := &Writer{path: path, mode: mode}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
@@ -35,7 +37,7 @@ func OpenWriter(path string, mode TimeMode) (*Writer, error) {
 }
 
 func (w *Writer) open() error {
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, w.perm)
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, logPerm)
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
@@ -63,12 +65,10 @@ func (w *Writer) Log(f event.Failure) (string, error) {
 		return line, err
 	}
 	// One write per line: with O_APPEND the kernel places it atomically at
-	// the end, even right after a copytruncate.
-	n, err := w.f.Write([]byte(line + "\n"))
-	if err == nil && n != len(line)+1 {
-		err = fmt.Errorf("short write %d of %d", n, len(line)+1)
-	}
-	if err != nil {
+	// the end, even right after a copytruncate. (*os.File).Write reports a
+	// short write as io.ErrShortWrite.
+	buf := make([]byte, 0, len(line)+1)
+	if _, err := w.f.Write(append(append(buf, line...), '\n')); err != nil {
 		return line, fmt.Errorf("write log: %w", err)
 	}
 	return line, nil
