@@ -2,6 +2,7 @@ package f2blog
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ type Tailer struct {
 	f     *os.File
 	ino   uint64
 	off   int64
-	first string // hash of the open file's first line, "" until complete
+	first string        // hash of the open file's first line, "" until complete
+	r     *bufio.Reader // maxLine buffer, reused by every readFrom
 }
 
 // NewTailer prepares to follow path, keeping its position in stateDir
@@ -96,7 +98,7 @@ func (t *Tailer) followRotation(evs *[]event.Failure) error {
 		}
 		t.f.Close()
 		t.f = nil
-		return t.open(0)
+		return t.open()
 	case st.Size() < t.off:
 		t.off, t.first = 0, ""
 	}
@@ -110,7 +112,7 @@ func (t *Tailer) resume(evs *[]event.Failure) error {
 	if err != nil {
 		return err
 	}
-	if err := t.open(0); err != nil || t.f == nil {
+	if err := t.open(); err != nil || t.f == nil {
 		return err
 	}
 	st, err := t.f.Stat()
@@ -136,8 +138,8 @@ func (t *Tailer) resume(evs *[]event.Failure) error {
 	return nil
 }
 
-// open opens the path at off; a missing file leaves t.f nil.
-func (t *Tailer) open(off int64) error {
+// open opens the path at offset 0; a missing file leaves t.f nil.
+func (t *Tailer) open() error {
 	f, err := os.Open(t.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -150,7 +152,7 @@ func (t *Tailer) open(off int64) error {
 		f.Close()
 		return fmt.Errorf("stat watched log: %w", err)
 	}
-	t.f, t.ino, t.off, t.first = f, inode(st), off, firstLineHash(f)
+	t.f, t.ino, t.off, t.first = f, inode(st), 0, firstLineHash(f)
 	return nil
 }
 
@@ -189,7 +191,13 @@ func (t *Tailer) findRotated(saved tailState) *os.File {
 // offset after the last complete line; a line still being written stays
 // for the next call.
 func (t *Tailer) readFrom(f *os.File, off int64) ([]event.Failure, int64, error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, off, 1<<62), maxLine)
+	src := io.NewSectionReader(f, off, 1<<62)
+	if t.r == nil {
+		t.r = bufio.NewReaderSize(src, maxLine)
+	} else {
+		t.r.Reset(src)
+	}
+	r := t.r
 	var evs []event.Failure
 	skipping := false
 	for {
@@ -227,7 +235,7 @@ func firstLineHash(f *os.File) string {
 	buf := make([]byte, 4096)
 	n, _ := f.ReadAt(buf, 0)
 	buf = buf[:n]
-	if i := strings.IndexByte(string(buf), '\n'); i >= 0 {
+	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 		return hashLine(buf[:i+1])
 	}
 	if n == len(buf) {
