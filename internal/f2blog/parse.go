@@ -15,6 +15,10 @@ import (
 // line; a watched log may hold other lines, which are skipped.
 var ErrNotFailure = errors.New("not a tls failure line")
 
+// errNotFailureLine is what Parse returns for such a line, made once: a
+// watched log's other lines are parsed and skipped one by one.
+var errNotFailureLine = fmt.Errorf("parse line: %w", ErrNotFailure)
+
 // Parse reads one line in any of the forms Format writes (timestamp at the
 // end, at the start or none; with or without a partner name; IPv4 or IPv6)
 // and OS4X's own undated form. A trailing CR/LF is ignored. The returned
@@ -42,11 +46,11 @@ func Parse(line string) (event.Failure, error) {
 
 	rest, ok := strings.CutPrefix(rest, prefix)
 	if !ok {
-		return event.Failure{}, fmt.Errorf("parse line: %w", ErrNotFailure)
+		return event.Failure{}, errNotFailureLine
 	}
 	codeText, rest, ok := strings.Cut(rest, middle)
 	if !ok {
-		return event.Failure{}, fmt.Errorf("parse line: %w", ErrNotFailure)
+		return event.Failure{}, errNotFailureLine
 	}
 	code, err := strconv.ParseUint(codeText, 10, 32)
 	if err != nil {
