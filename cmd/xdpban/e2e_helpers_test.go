@@ -39,18 +39,7 @@ func listenIn(t *testing.T, ns, addr string, handle func(net.Conn)) string {
 		}
 	})
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
+	testutil.AcceptLoop(ln, handle)
 	return ln.Addr().String()
 }
 

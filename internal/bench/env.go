@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/xdpban/xdpban/internal/testutil"
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -17,22 +16,10 @@ const (
 	namePrefix = "xdpbench-"
 )
 
-// ensureBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there.
-func ensureBPFFS() error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(bpffsRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
-		return nil
-	}
-	if err := unix.Mount("bpf", bpffsRoot, "bpf", 0, "mode=0700"); err != nil {
-		return fmt.Errorf("mount bpffs on %s: %w", bpffsRoot, err)
-	}
-	return nil
-}
-
 // newPinDir mounts bpffs if needed and returns a fresh pin directory path
 // under our prefix (not yet created), so Sweep finds it after a crash.
 func newPinDir() (string, error) {
-	if err := ensureBPFFS(); err != nil {
+	if err := testutil.MountBPFFS(); err != nil {
 		return "", err
 	}
 	return filepath.Join(bpffsRoot, namePrefix+testutil.RandomSuffix()), nil

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,16 +15,24 @@ import (
 // BPFFSRoot is where tests pin: the system's bpffs, mounted if missing.
 const BPFFSRoot = "/sys/fs/bpf"
 
-// EnsureBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there,
+// MountBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there,
 // as systemd does at boot on a normal machine.
-func EnsureBPFFS(tb testing.TB) {
-	tb.Helper()
+func MountBPFFS() error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(BPFFSRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
-		return
+		return nil
 	}
 	if err := unix.Mount("bpf", BPFFSRoot, "bpf", 0, "mode=0700"); err != nil {
-		tb.Fatalf("mount bpffs on %s: %v", BPFFSRoot, err)
+		return fmt.Errorf("mount bpffs on %s: %w", BPFFSRoot, err)
+	}
+	return nil
+}
+
+// EnsureBPFFS is MountBPFFS for a test.
+func EnsureBPFFS(tb testing.TB) {
+	tb.Helper()
+	if err := MountBPFFS(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
