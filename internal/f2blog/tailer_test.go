@@ -14,7 +14,6 @@ import (
 
 type tailFixture struct {
 	t        *testing.T
-	dir      string
 	path     string
 	stateDir string
 	w        *Writer
@@ -23,7 +22,7 @@ type tailFixture struct {
 
 func newTailFixture(t *testing.T) *tailFixture {
 	dir := t.TempDir()
-	fx := &tailFixture{t: t, dir: dir, path: filepath.Join(dir, "os4x.log"), stateDir: filepath.Join(dir, "state")}
+	fx := &tailFixture{t: t, path: filepath.Join(dir, "os4x.log"), stateDir: filepath.Join(dir, "state")}
 	w, err := OpenWriter(fx.path, TimeEnd)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +45,20 @@ func (fx *tailFixture) write(n int) {
 	}
 }
 
+// rotate renames the log away, as logrotate does without copytruncate.
+func (fx *tailFixture) rotate() {
+	if err := os.Rename(fx.path, fx.path+".1"); err != nil {
+		fx.t.Fatal(err)
+	}
+}
+
+// truncate empties the log in place, as logrotate's copytruncate does.
+func (fx *tailFixture) truncate() {
+	if err := os.Truncate(fx.path, 0); err != nil {
+		fx.t.Fatal(err)
+	}
+}
+
 func (fx *tailFixture) tailer() *Tailer {
 	tl, err := NewTailer(fx.path, fx.stateDir)
 	if err != nil {
@@ -53,6 +66,16 @@ func (fx *tailFixture) tailer() *Tailer {
 	}
 	fx.t.Cleanup(func() { tl.Close() })
 	return tl
+}
+
+// caughtUp returns a fixture whose tailer has read its first n failures.
+func caughtUp(t *testing.T, n int) (*tailFixture, *Tailer) {
+	t.Helper()
+	fx := newTailFixture(t)
+	tl := fx.tailer()
+	fx.write(n)
+	expect(t, tl, 1, n)
+	return fx, tl
 }
 
 // expect polls once and checks that exactly the failures numbered from..to
@@ -112,12 +135,9 @@ func TestTailerWaitsForCompleteLine(t *testing.T) {
 }
 
 func TestTailerFollowsRename(t *testing.T) {
-	fx := newTailFixture(t)
-	tl := fx.tailer()
-	fx.write(2)
-	expect(t, tl, 1, 2)
+	fx, tl := caughtUp(t, 2)
 	fx.write(1) // 3 lands in the file that is about to be renamed
-	os.Rename(fx.path, fx.path+".1")
+	fx.rotate()
 	fx.write(2) // the writer notices and starts a new file: 4, 5
 	expect(t, tl, 3, 5)
 	fx.write(1)
@@ -125,28 +145,18 @@ func TestTailerFollowsRename(t *testing.T) {
 }
 
 func TestTailerFollowsCopytruncate(t *testing.T) {
-	fx := newTailFixture(t)
-	tl := fx.tailer()
-	fx.write(3)
-	expect(t, tl, 1, 3)
-	if err := os.Truncate(fx.path, 0); err != nil {
-		t.Fatal(err)
-	}
+	fx, tl := caughtUp(t, 3)
+	fx.truncate()
 	fx.write(1)
 	expect(t, tl, 4, 4)
 	// Truncated and refilled beyond the old offset between two polls.
-	if err := os.Truncate(fx.path, 0); err != nil {
-		t.Fatal(err)
-	}
+	fx.truncate()
 	fx.write(3)
 	expect(t, tl, 5, 7)
 }
 
 func TestTailerResumesAfterRestart(t *testing.T) {
-	fx := newTailFixture(t)
-	tl := fx.tailer()
-	fx.write(2)
-	expect(t, tl, 1, 2)
+	fx, tl := caughtUp(t, 2)
 	tl.Close()
 	fx.write(2) // written while we were down
 	tl = fx.tailer()
@@ -154,25 +164,19 @@ func TestTailerResumesAfterRestart(t *testing.T) {
 }
 
 func TestTailerResumesAcrossRotationWhileDown(t *testing.T) {
-	fx := newTailFixture(t)
-	tl := fx.tailer()
-	fx.write(2)
-	expect(t, tl, 1, 2)
+	fx, tl := caughtUp(t, 2)
 	tl.Close()
 	fx.write(1) // 3: still in the old file
-	os.Rename(fx.path, fx.path+".1")
+	fx.rotate()
 	fx.write(2) // 4, 5: new file
 	tl = fx.tailer()
 	expect(t, tl, 3, 5)
 }
 
 func TestTailerResumesAfterCopytruncateWhileDown(t *testing.T) {
-	fx := newTailFixture(t)
-	tl := fx.tailer()
-	fx.write(3)
-	expect(t, tl, 1, 3)
+	fx, tl := caughtUp(t, 3)
 	tl.Close()
-	os.Truncate(fx.path, 0)
+	fx.truncate()
 	fx.write(4) // longer than before: only the first-line hash tells
 	tl = fx.tailer()
 	expect(t, tl, 4, 7)

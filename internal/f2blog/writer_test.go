@@ -23,6 +23,14 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
 
+// expectLines checks that path holds n lines, the first one from addr.
+func expectLines(t *testing.T, path string, n int, addr string) {
+	t.Helper()
+	if got := readLines(t, path); len(got) != n || !strings.Contains(got[0], addr+":") {
+		t.Errorf("%s: want %d lines, the first from %s: %q", path, n, addr, got)
+	}
+}
+
 func openTestWriter(t *testing.T) (*Writer, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "fail2ban.log")
@@ -67,12 +75,8 @@ func TestWriterFollowsRenameOnWrite(t *testing.T) {
 	}
 	mustLog(t, w, "198.18.0.2")
 	mustLog(t, w, "198.18.0.3")
-	if got := readLines(t, path+".1"); len(got) != 1 || !strings.Contains(got[0], "198.18.0.1:") {
-		t.Errorf("rotated file: %q", got)
-	}
-	if got := readLines(t, path); len(got) != 2 || !strings.Contains(got[0], "198.18.0.2:") {
-		t.Errorf("new file: %q", got)
-	}
+	expectLines(t, path+".1", 1, "198.18.0.1") // the rotated file
+	expectLines(t, path, 2, "198.18.0.2")      // the new file
 }
 
 func TestWriterRecreatesRemovedFile(t *testing.T) {
@@ -82,9 +86,7 @@ func TestWriterRecreatesRemovedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLog(t, w, "198.18.0.2")
-	if got := readLines(t, path); len(got) != 1 || !strings.Contains(got[0], "198.18.0.2:") {
-		t.Errorf("got %q", got)
-	}
+	expectLines(t, path, 1, "198.18.0.2")
 }
 
 func TestWriterCopytruncateKeepsLinesWhole(t *testing.T) {
@@ -99,9 +101,7 @@ func TestWriterCopytruncateKeepsLinesWhole(t *testing.T) {
 	if strings.IndexByte(string(data), 0) >= 0 {
 		t.Fatalf("append mode lost: file has a hole: %q", data)
 	}
-	if got := readLines(t, path); len(got) != 1 || !strings.Contains(got[0], "198.18.0.3:") {
-		t.Errorf("got %q", got)
-	}
+	expectLines(t, path, 1, "198.18.0.3")
 }
 
 func TestWriterReopen(t *testing.T) {
