@@ -12,8 +12,8 @@ import (
 
 // Config is what the listener needs; the daemon fills it from flags.
 type Config struct {
-	// ListenAddr is where to accept TLS, e.g. ":6619" (used by
-	// ListenAndServe; Serve takes a listener instead).
+	// ListenAddr is where to accept TLS, e.g. ":6619". The daemon listens
+	// on it and hands the listener to Serve.
 	ListenAddr string
 	// CertFile and KeyFile hold the server certificate chain and key (PEM).
 	CertFile, KeyFile string

@@ -65,15 +65,6 @@ func (l *Listener) Reload() error {
 	return nil
 }
 
-// ListenAndServe listens on cfg.ListenAddr and serves until Shutdown.
-func (l *Listener) ListenAndServe() error {
-	ln, err := net.Listen("tcp", l.cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	return l.Serve(ln)
-}
-
 // Serve accepts on ln until Shutdown (then returns ErrClosed) or a
 // permanent accept error. It takes ownership of ln.
 func (l *Listener) Serve(ln net.Listener) error {
