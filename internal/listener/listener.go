@@ -102,16 +102,16 @@ func (l *Listener) Serve(ln net.Listener) error {
 		}
 		// Limits are applied here, in accept order, so a flood cannot race
 		// past them in goroutines that have not registered yet.
-		go l.handle(c, l.hs.begin(c, peerAddr(c)), base)
+		peer := peerAddr(c)
+		go l.handle(c, peer, l.hs.begin(c, peer), base)
 	}
 }
 
-// handle runs one connection: limits, sniffing, handshake, forwarding.
-// h is nil when the handshake limits were full.
-func (l *Listener) handle(c net.Conn, h *handshake, base *tls.Config) {
+// handle runs one connection from peer: limits, sniffing, handshake,
+// forwarding. h is nil when the handshake limits were full.
+func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, base *tls.Config) {
 	defer l.untrack(c)
 	defer c.Close()
-	peer := peerAddr(c)
 	if h == nil {
 		l.fail(peer, CodeOverLimit, "")
 		return
