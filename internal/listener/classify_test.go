@@ -41,7 +41,7 @@ func expectOne(t *testing.T, r *rig, code uint32) {
 
 // goClient runs a handshake with cfg and reads once, so a server-side
 // rejection after the client's Finished (TLS 1.3) is seen, then closes.
-func goClient(t *testing.T, addr string, cfg *tls.Config) error {
+func goClient(addr string, cfg *tls.Config) error {
 	c, err := tls.Dial("tcp", addr, cfg)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func TestGoodPartnerIsForwarded(t *testing.T) {
 	p := newPKI(t)
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		r := startRig(t, p, nil)
-		cfg := r.clientConfig(p, &p.partner)
+		cfg := r.clientConfig(&p.partner)
 		cfg.MinVersion, cfg.MaxVersion = v, v
 		c, err := tls.Dial("tcp", r.addr, cfg)
 		if err != nil {
@@ -108,9 +108,9 @@ func TestGoClientFailureClasses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := startRig(t, p, nil)
-			cfg := r.clientConfig(p, &p.partner)
+			cfg := r.clientConfig(&p.partner)
 			tc.setup(cfg)
-			if err := goClient(t, r.addr, cfg); err == nil {
+			if err := goClient(r.addr, cfg); err == nil {
 				t.Fatal("handshake succeeded")
 			}
 			expectOne(t, r, tc.code)
@@ -124,11 +124,11 @@ func TestRevokedPartner(t *testing.T) {
 	crlFile := p.dir + "/ca.crl"
 	writeFile(t, crlFile, p.ca.crl(t, rc.SerialNumber))
 	r := startRig(t, p, func(c *Config) { c.CRLFile = crlFile })
-	if err := goClient(t, r.addr, r.clientConfig(p, &revoked)); err == nil {
+	if err := goClient(r.addr, r.clientConfig(&revoked)); err == nil {
 		t.Fatal("revoked partner accepted")
 	}
 	// A partner that is not revoked still gets in with the CRL in force.
-	if err := goClient(t, r.addr, r.clientConfig(p, &p.partner)); err != nil {
+	if err := goClient(r.addr, r.clientConfig(&p.partner)); err != nil {
 		t.Fatalf("good partner with crl: %v", err)
 	}
 	expectOne(t, r, CodeVerifyFailed)
@@ -140,7 +140,7 @@ func TestStaleCRLFailsClosed(t *testing.T) {
 	crlFile := p.dir + "/other.crl"
 	writeFile(t, crlFile, other.crl(t)) // no CRL from our CA at all
 	r := startRig(t, p, func(c *Config) { c.CRLFile = crlFile })
-	if err := goClient(t, r.addr, r.clientConfig(p, &p.partner)); err == nil {
+	if err := goClient(r.addr, r.clientConfig(&p.partner)); err == nil {
 		t.Fatal("accepted without a CRL for the issuer")
 	}
 	expectOne(t, r, CodeVerifyFailed)
@@ -153,14 +153,14 @@ func TestAllowList(t *testing.T) {
 		c.AllowCN = []string{"ACME GmbH"}
 		c.AllowSAN = []string{"oftp.partner.example"}
 	})
-	if err := goClient(t, r.addr, r.clientConfig(p, &p.partner)); err != nil {
+	if err := goClient(r.addr, r.clientConfig(&p.partner)); err != nil {
 		t.Errorf("allowed CN: %v", err)
 	}
-	if err := goClient(t, r.addr, r.clientConfig(p, &bySAN)); err != nil {
+	if err := goClient(r.addr, r.clientConfig(&bySAN)); err != nil {
 		t.Errorf("allowed SAN: %v", err)
 	}
 	denied, _ := p.ca.issue(t, leafOpts{cn: "Stranger Ltd", eku: clientEKU})
-	if err := goClient(t, r.addr, r.clientConfig(p, &denied)); err == nil {
+	if err := goClient(r.addr, r.clientConfig(&denied)); err == nil {
 		t.Fatal("stranger accepted")
 	}
 	expectOne(t, r, CodeVerifyFailed)

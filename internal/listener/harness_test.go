@@ -42,6 +42,7 @@ func newPKI(t *testing.T) *pki {
 // failures it reported.
 type rig struct {
 	t       *testing.T
+	p       *pki
 	l       *Listener
 	addr    string
 	logPath string
@@ -55,7 +56,7 @@ type rig struct {
 func startRig(t *testing.T, p *pki, tweak func(*Config)) *rig {
 	t.Helper()
 	backend := startEcho(t)
-	r := &rig{t: t, logPath: filepath.Join(t.TempDir(), "fail2ban.log")}
+	r := &rig{t: t, p: p, logPath: filepath.Join(t.TempDir(), "fail2ban.log")}
 	w, err := f2blog.OpenWriter(r.logPath, f2blog.TimeEnd)
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +126,9 @@ func (r *rig) settle() []event.Failure {
 	return append([]event.Failure(nil), r.failures...)
 }
 
-func (r *rig) clientConfig(p *pki, cert *tls.Certificate) *tls.Config {
-	c := &tls.Config{RootCAs: p.serverPool, ServerName: "localhost"}
+// clientConfig trusts the rig's server and presents cert (nil: none).
+func (r *rig) clientConfig(cert *tls.Certificate) *tls.Config {
+	c := &tls.Config{RootCAs: r.p.serverPool, ServerName: "localhost"}
 	if cert != nil {
 		c.Certificates = []tls.Certificate{*cert}
 	}

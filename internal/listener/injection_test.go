@@ -27,11 +27,11 @@ func TestHostileSubjectNames(t *testing.T) {
 	r := startRig(t, p, func(c *Config) { c.AllowCN = []string{"ACME GmbH"} })
 	for _, cn := range hostileCNs {
 		cert, _ := p.ca.issue(t, leafOpts{cn: cn, eku: clientEKU})
-		if err := goClient(t, r.addr, r.clientConfig(p, &cert)); err == nil {
+		if err := goClient(r.addr, r.clientConfig(&cert)); err == nil {
 			t.Fatalf("%q accepted", cn)
 		}
 	}
-	if err := goClient(t, r.addr, r.clientConfig(p, nil)); err == nil {
+	if err := goClient(r.addr, r.clientConfig(nil)); err == nil {
 		t.Fatal("no-cert client accepted")
 	}
 	fs := r.settle()

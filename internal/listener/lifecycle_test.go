@@ -15,9 +15,9 @@ import (
 )
 
 // dialPartner opens a forwarded connection and checks one echo.
-func dialPartner(t *testing.T, r *rig, p *pki, cert *tls.Certificate) *tls.Conn {
+func dialPartner(t *testing.T, r *rig, cert *tls.Certificate) *tls.Conn {
 	t.Helper()
-	c, err := tls.Dial("tcp", r.addr, r.clientConfig(p, cert))
+	c, err := tls.Dial("tcp", r.addr, r.clientConfig(cert))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestOverLimitClosedAndCounted(t *testing.T) {
 func TestCloseHandshakesOnBan(t *testing.T) {
 	p := newPKI(t)
 	r := startRig(t, p, nil)
-	partner := dialPartner(t, r, p, &p.partner)
+	partner := dialPartner(t, r, &p.partner)
 	pending, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestCloseHandshakesOnBan(t *testing.T) {
 func TestReloadKeepsEstablished(t *testing.T) {
 	p := newPKI(t)
 	r := startRig(t, p, nil)
-	old := dialPartner(t, r, p, &p.partner)
+	old := dialPartner(t, r, &p.partner)
 
 	// Rotate to a new client CA: old partners' certificates stop working
 	// for new connections, the established one goes on.
@@ -95,11 +95,11 @@ func TestReloadKeepsEstablished(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, _ := newCA.issue(t, leafOpts{cn: "Next", eku: clientEKU})
-	dialPartner(t, r, p, &next).Close()
+	dialPartner(t, r, &next).Close()
 	echo(t, old, "after reload")
-	stale := r.clientConfig(p, nil)
+	stale := r.clientConfig(nil)
 	stale.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &p.partner, nil }
-	if err := goClient(t, r.addr, stale); err == nil {
+	if err := goClient(r.addr, stale); err == nil {
 		t.Error("old CA still accepted after reload")
 	}
 
@@ -108,7 +108,7 @@ func TestReloadKeepsEstablished(t *testing.T) {
 	if err := r.l.Reload(); err == nil {
 		t.Error("reload accepted a broken CA file")
 	}
-	dialPartner(t, r, p, &next).Close()
+	dialPartner(t, r, &next).Close()
 	old.Close()
 	expectOne(t, r, CodeVerifyFailed)
 }
@@ -116,7 +116,7 @@ func TestReloadKeepsEstablished(t *testing.T) {
 func TestShutdownDrainsThenForces(t *testing.T) {
 	p := newPKI(t)
 	r := startRig(t, p, nil)
-	c := dialPartner(t, r, p, &p.partner)
+	c := dialPartner(t, r, &p.partner)
 	done := make(chan error, 1)
 	go func() { done <- r.l.Shutdown(context.Background()) }()
 	// Draining: the partner is still served while Shutdown waits.
@@ -132,7 +132,7 @@ func TestShutdownDrainsThenForces(t *testing.T) {
 	}
 
 	r2 := startRig(t, p, nil)
-	c2 := dialPartner(t, r2, p, &p.partner)
+	c2 := dialPartner(t, r2, &p.partner)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := r2.l.Shutdown(ctx); err != context.Canceled {
@@ -146,7 +146,7 @@ func TestShutdownDrainsThenForces(t *testing.T) {
 func TestIdleTimeoutCloses(t *testing.T) {
 	p := newPKI(t)
 	r := startRig(t, p, func(c *Config) { c.IdleTimeout = 100e6 })
-	c := dialPartner(t, r, p, &p.partner)
+	c := dialPartner(t, r, &p.partner)
 	// Nothing is sent: the listener closes both sides, the client sees the
 	// end of the stream instead of hanging.
 	if _, err := io.ReadAll(c); err != nil {
@@ -180,7 +180,7 @@ func TestBackendProxyProtocol(t *testing.T) {
 		c.BackendAddr = ln.Addr().String()
 		c.BackendProxyProtocol = true
 	})
-	c := dialPartner(t, r, p, &p.partner)
+	c := dialPartner(t, r, &p.partner)
 	h := <-got
 	if h == nil || h.Version != 2 || h.SourceAddr.String() != c.LocalAddr().String() || h.DestinationAddr.String() != r.addr {
 		t.Fatalf("header %+v, client %v, listener %v", h, c.LocalAddr(), r.addr)
