@@ -1,12 +1,13 @@
 package f2blog
 
 import (
-	"github.com/xdpban/xdpban/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 // f2bServer is testutil's fail2ban-server with the shipped filter and
