@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: formatting, vet, staleness of the generated
+# Runs the whole test suite: make lint, staleness of the generated
 # BPF bindings, and every Go test including the kernel and namespace ones.
 # As root (always in CI) a skipped test fails the run: the kernel tests
 # skip only without privileges, so a skip there means lost coverage.
@@ -7,12 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 fail=0
-unformatted=$(gofmt -l $(git ls-files '*.go'))
-if [[ -n $unformatted ]]; then
-	echo "gofmt: these files need formatting:"; echo "$unformatted"; fail=1
-fi
-go vet ./... || fail=1
-go tool staticcheck ./... || fail=1
+make --no-print-directory lint || fail=1
 
 # The committed BPF object and bindings must be what the pinned clang makes.
 if make --no-print-directory generate >/dev/null; then
