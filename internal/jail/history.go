@@ -46,27 +46,3 @@ func (h *MemHistory) RecordBan(b Ban) error {
 	h.bans[b.Prefix] = ts
 	return nil
 }
-
-// Purge forgets bans that started before before, as fail2ban's dbpurgeage
-// does, and returns how many it forgot.
-func (h *MemHistory) Purge(before time.Time) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for p, ts := range h.bans {
-		keep := ts[:0]
-		for _, t := range ts {
-			if t.Before(before) {
-				n++
-				continue
-			}
-			keep = append(keep, t)
-		}
-		if len(keep) == 0 {
-			delete(h.bans, p)
-		} else {
-			h.bans[p] = keep
-		}
-	}
-	return n
-}
