@@ -32,8 +32,7 @@ var ErrLocked = errors.New("state store is in use by a running xdpban daemon")
 // Store is the bbolt file holding active bans and ban history. It is safe
 // for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db *bolt.DB
 }
 
 // Warning reports that the store file could not be read and was replaced
@@ -88,7 +87,7 @@ func openChecked(path string) (s *Store, cause, err error) {
 	case err != nil:
 		return nil, err, nil
 	}
-	s = &Store{db: db, path: path}
+	s = &Store{db: db}
 	if cause := s.verify(); cause != nil {
 		db.Close()
 		return nil, cause, nil
@@ -142,9 +141,6 @@ func (s *Store) verify() (err error) {
 		})
 	})
 }
-
-// Path returns the store file's path.
-func (s *Store) Path() string { return s.path }
 
 // Close releases the file and its lock.
 func (s *Store) Close() error {
