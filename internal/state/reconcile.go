@@ -15,10 +15,11 @@ import (
 func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep, toKernel []jail.Ban) {
 	// Sized up front and maps built only when needed: at a million bans
 	// slice growth and map building are most of the start-up time.
-	keep = make([]jail.Ban, 0, len(kernel))
+	size := len(kernel)
 	if kernelFresh {
-		keep = make([]jail.Ban, 0, len(kernel)+len(store))
+		size += len(store)
 	}
+	keep = make([]jail.Ban, 0, size)
 	var stored map[netip.Prefix]jail.Ban
 	if len(kernel) > 0 {
 		stored = make(map[netip.Prefix]jail.Ban, len(store))
@@ -26,10 +27,17 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 			stored[b.Prefix.Masked()] = b
 		}
 	}
-	inKernel := make(map[netip.Prefix]bool, len(kernel))
+	// Only a fresh map sends the store's bans on to the kernel, and only
+	// then is it asked which the kernel holds already.
+	var inKernel map[netip.Prefix]bool
+	if kernelFresh && len(kernel) > 0 {
+		inKernel = make(map[netip.Prefix]bool, len(kernel))
+	}
 	for _, k := range kernel {
 		p := k.Prefix.Masked()
-		inKernel[p] = true
+		if inKernel != nil {
+			inKernel[p] = true
+		}
 		if !holds(k, now) {
 			continue
 		}
@@ -56,7 +64,7 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 		p := b.Prefix.Masked()
 		// After a clean reboot the kernel holds nothing: skip a million
 		// map lookups that cannot hit.
-		if len(inKernel) > 0 && inKernel[p] {
+		if inKernel != nil && inKernel[p] {
 			continue
 		}
 		b.Prefix = p
