@@ -14,7 +14,6 @@ type activeBans struct {
 	lenCount [2][129]int // [0] IPv4, [1] IPv6
 	lens     [2][]int    // lengths with a non-zero count, longest first
 	ends     endHeap     // ends of timed bans, for Expire
-	bulk     bool        // restoring: ends are ordered once at the end
 }
 
 func newActiveBans() activeBans {

@@ -71,29 +71,18 @@ func (h endHeap) init() {
 	}
 }
 
-// track remembers when b ends (permanent bans never do). In bulk mode
-// (a restore) entries are only appended; endBulk orders them once.
+// track remembers when b ends (permanent bans never do). A push sifts
+// up a level or two on average, so a restore pushes too: ordering a
+// million ends at once instead is faster by some 5 ms, of a restore
+// that takes most of a second.
 func (s *activeBans) track(b Ban) {
 	if b.End.IsZero() {
 		return
 	}
-	e := endEntry{end: b.End.UnixNano(), p: b.Prefix}
-	if s.bulk {
-		s.ends = append(s.ends, e)
-		return
-	}
-	s.ends.push(e)
+	s.ends.push(endEntry{end: b.End.UnixNano(), p: b.Prefix})
 	if len(s.ends) > 2*len(s.byPrefix)+1024 {
 		s.rebuildEnds()
 	}
-}
-
-// beginBulk and endBulk bracket a restore of many bans.
-func (s *activeBans) beginBulk() { s.bulk = true }
-
-func (s *activeBans) endBulk() {
-	s.bulk = false
-	s.ends.init()
 }
 
 func (s *activeBans) rebuildEnds() {

@@ -84,8 +84,6 @@ func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 	now := j.now()
 	j.ignore.refresh(now)
 	j.bans.reserve(len(bans))
-	j.bans.beginBulk()
-	defer j.bans.endBulk()
 	var errs []error
 	for _, b := range bans {
 		if !b.Prefix.IsValid() || !b.activeAt(now) {
