@@ -130,13 +130,13 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		j.track.touch(i)
 	} else {
 		var dropped bool
-		i, dropped = j.track.add(k, j.priorBans(p, now))
+		i, dropped = j.track.add(k, j.cfg.retryWeight(j.priorBans(p, now)))
 		if dropped {
 			j.stats.DroppedTracked++
 		}
 	}
 	ts := t.UnixNano()
-	w := j.cfg.retryWeight(int(j.track.recs[i].prior))
+	w := int(j.track.recs[i].weight)
 	if !j.track.wouldBan(i, ts, w, j.cfg.MaxRetry, j.findTime) {
 		j.track.insert(i, ts, w)
 		j.mu.Unlock()

@@ -17,7 +17,7 @@ type record struct {
 	prev, next int32 // LRU list, least recently failing first
 	last       int64 // newest failure time, unix ns, for expiry
 	n          uint16
-	prior      uint8 // earlier bans within dbpurgeage, for retryWeight
+	weight     uint16 // failures one failure counts as: retryWeight, at most MaxRetryLimit
 }
 
 // tracker keeps the recent failure times of up to max addresses: for each,
@@ -57,9 +57,10 @@ func (t *tracker) get(k addrKey) (int32, bool) {
 	return i, ok
 }
 
-// add creates an empty record for k at the recent end, dropping the least
-// recently failing record first when full; dropped reports that.
-func (t *tracker) add(k addrKey, prior int) (i int32, dropped bool) {
+// add creates an empty record for k, whose failures count weight times,
+// at the recent end, dropping the least recently failing record first
+// when full; dropped reports that.
+func (t *tracker) add(k addrKey, weight int) (i int32, dropped bool) {
 	if len(t.index) >= t.max && t.head != none {
 		t.remove(t.head)
 		dropped = true
@@ -72,7 +73,7 @@ func (t *tracker) add(k addrKey, prior int) (i int32, dropped bool) {
 		t.recs = append(t.recs, record{})
 		t.times = append(t.times, make([]int64, t.stride)...)
 	}
-	t.recs[i] = record{key: k, prev: none, next: none, prior: uint8(min(prior, 255))}
+	t.recs[i] = record{key: k, prev: none, next: none, weight: uint16(weight)}
 	t.index[k] = i
 	t.pushBack(i)
 	return i, dropped
