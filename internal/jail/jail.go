@@ -14,14 +14,13 @@ import (
 // Jail counts failures and bans through an Enforcer. It is safe for
 // concurrent use by several event sources.
 type Jail struct {
-	cfg      Config
-	enf      Enforcer
-	now      func() time.Time
-	rnd      func() float64
-	history  History
-	onBan    func(Ban, []event.Failure)
-	onUnban  func(Ban)
-	findTime int64
+	cfg     Config
+	enf     Enforcer
+	now     func() time.Time
+	rnd     func() float64
+	history History
+	onBan   func(Ban, []event.Failure)
+	onUnban func(Ban)
 
 	// mu guards everything below. Hooks run outside it, in the order of
 	// tickets drawn under it, so they see bans and unbans in the order
@@ -70,14 +69,13 @@ func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
 		return nil, errors.New("new jail: no enforcer")
 	}
 	j := &Jail{
-		cfg:      cfg,
-		enf:      enf,
-		now:      time.Now,
-		rnd:      rand.Float64,
-		findTime: int64(cfg.FindTime),
-		track:    newTracker(cfg.MaxTracked, cfg.MaxRetry),
-		ignore:   newIgnoreList(cfg),
-		bans:     newActiveBans(),
+		cfg:    cfg,
+		enf:    enf,
+		now:    time.Now,
+		rnd:    rand.Float64,
+		track:  newTracker(cfg.MaxTracked, cfg.MaxRetry),
+		ignore: newIgnoreList(cfg),
+		bans:   newActiveBans(),
 	}
 	j.hookCnd = sync.NewCond(&j.hookMu)
 	for _, o := range opts {
@@ -122,7 +120,7 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		j.mu.Unlock()
 		return nil, nil
 	}
-	j.track.expire(now.UnixNano()-j.findTime, 2)
+	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
 
 	k, p := keyOf(a, j.cfg.IPv6Prefix)
 	i, ok := j.track.get(k)
@@ -137,7 +135,7 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	}
 	ts := t.UnixNano()
 	w := int(j.track.recs[i].weight)
-	if !j.track.wouldBan(i, ts, w, j.cfg.MaxRetry, j.findTime) {
+	if !j.track.wouldBan(i, ts, w, int64(j.cfg.FindTime)) {
 		j.track.insert(i, ts, w)
 		j.mu.Unlock()
 		return nil, nil

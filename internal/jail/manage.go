@@ -113,7 +113,7 @@ func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 func (j *Jail) Expire() []Ban {
 	j.mu.Lock()
 	now := j.now()
-	j.track.expire(now.UnixNano()-j.findTime, -1)
+	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), -1)
 	out := j.bans.popEnded(now)
 	for _, b := range out {
 		if err := j.enf.Unban(b.Prefix); err != nil {

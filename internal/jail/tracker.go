@@ -138,7 +138,8 @@ func (t *tracker) insert(i int32, ts int64, w int) {
 // wouldBan reports whether w more failures at ts give record i maxretry
 // failures within findtime: the maxretry newest times, which always
 // include ts because at most maxretry-1 are stored, span at most findtime.
-func (t *tracker) wouldBan(i int32, ts int64, w, maxRetry int, findTime int64) bool {
+func (t *tracker) wouldBan(i int32, ts int64, w int, findTime int64) bool {
+	maxRetry := t.stride + 1
 	if w >= maxRetry {
 		return true
 	}
