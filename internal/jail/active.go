@@ -27,13 +27,14 @@ func family(a netip.Addr) int {
 	return 1
 }
 
-// add stores b, replacing any ban of the same prefix.
-func (s *activeBans) add(b Ban) {
+// add stores b, replacing any ban of the same prefix, and reports
+// whether it replaced one.
+func (s *activeBans) add(b Ban) (replaced bool) {
 	n := len(s.byPrefix)
 	s.byPrefix[b.Prefix] = b
 	s.track(b)
 	if len(s.byPrefix) == n {
-		return // replaced
+		return true
 	}
 	f, bits := family(b.Prefix.Addr()), b.Prefix.Bits()
 	s.lenCount[f][bits]++
@@ -41,6 +42,7 @@ func (s *activeBans) add(b Ban) {
 		s.lens[f] = append(s.lens[f], bits)
 		slices.SortFunc(s.lens[f], func(x, y int) int { return y - x })
 	}
+	return false
 }
 
 // remove deletes the ban of p and returns it.

@@ -40,10 +40,9 @@ func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 			j.track.remove(i)
 		}
 	}
-	if _, replaced := j.bans.byPrefix[p]; !replaced {
+	if replaced := j.bans.add(b); !replaced {
 		j.stats.TotalBanned++
 	}
-	j.bans.add(b)
 	return b, j.afterBan(b, nil)
 }
 
