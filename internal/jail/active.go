@@ -65,7 +65,7 @@ func (s *activeBans) remove(p netip.Prefix) (Ban, bool) {
 func (s *activeBans) covering(a netip.Addr, now time.Time) (Ban, bool) {
 	for _, bits := range s.lens[family(a)] {
 		p, _ := a.Prefix(bits)
-		if b, ok := s.byPrefix[p]; ok && b.activeAt(now) {
+		if b, ok := s.byPrefix[p]; ok && b.ActiveAt(now) {
 			return b, true
 		}
 	}

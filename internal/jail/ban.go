@@ -53,8 +53,8 @@ type Ban struct {
 // Permanent reports whether the ban never lapses.
 func (b Ban) Permanent() bool { return b.End.IsZero() }
 
-// activeAt reports whether the ban still holds at now.
-func (b Ban) activeAt(now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
+// ActiveAt reports whether the ban still holds at now.
+func (b Ban) ActiveAt(now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
 
 // Stats are the jail's counters, named as fail2ban-client status names them.
 type Stats struct {

@@ -101,7 +101,7 @@ func (s *activeBans) popEnded(now time.Time) []Ban {
 	for len(s.ends) > 0 && s.ends[0].end <= now.UnixNano() {
 		e := s.ends.pop()
 		b, ok := s.byPrefix[e.p]
-		if !ok || b.End.IsZero() || b.End.UnixNano() != e.end || b.activeAt(now) {
+		if !ok || b.End.IsZero() || b.End.UnixNano() != e.end || b.ActiveAt(now) {
 			continue // lifted, replaced, or made permanent since
 		}
 		s.remove(e.p)

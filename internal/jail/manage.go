@@ -85,7 +85,7 @@ func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 	j.bans.reserve(len(bans))
 	var errs []error
 	for _, b := range bans {
-		if !b.Prefix.IsValid() || !b.activeAt(now) {
+		if !b.Prefix.IsValid() || !b.ActiveAt(now) {
 			dropped++
 			continue
 		}
@@ -132,7 +132,7 @@ func (j *Jail) Bans() []Ban {
 	now := j.now()
 	out := make([]Ban, 0, j.bans.len())
 	for _, b := range j.bans.byPrefix {
-		if b.activeAt(now) {
+		if b.ActiveAt(now) {
 			out = append(out, b)
 		}
 	}

@@ -38,7 +38,7 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 		if inKernel != nil {
 			inKernel[p] = true
 		}
-		if !holds(k, now) {
+		if !k.ActiveAt(now) {
 			continue
 		}
 		b, ok := stored[p]
@@ -58,7 +58,7 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 	}
 	toKernel = make([]jail.Ban, 0, len(store))
 	for _, b := range store {
-		if !holds(b, now) {
+		if !b.ActiveAt(now) {
 			continue
 		}
 		p := b.Prefix.Masked()
@@ -73,5 +73,3 @@ func Reconcile(store, kernel []jail.Ban, kernelFresh bool, now time.Time) (keep,
 	}
 	return keep, toKernel
 }
-
-func holds(b jail.Ban, now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
