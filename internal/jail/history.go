@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// memHistoryLimit bounds the ban times kept per prefix: past 21 the
-// default formula no longer grows, so older entries only feed Ban.Count.
-const memHistoryLimit = 64
+// HistoryLimit bounds the ban times a History needs to keep per prefix:
+// past 21 the default formula no longer grows, so older entries only feed
+// Ban.Count. MemHistory and the state store both keep this many.
+const HistoryLimit = 64
 
 // MemHistory is a History in memory, for log-only use without a state
 // store and for tests. It forgets everything on restart.
@@ -40,8 +41,8 @@ func (h *MemHistory) RecordBan(b Ban) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ts := append(h.bans[b.Prefix], b.Start)
-	if len(ts) > memHistoryLimit {
-		ts = append(ts[:0], ts[len(ts)-memHistoryLimit:]...)
+	if len(ts) > HistoryLimit {
+		ts = append(ts[:0], ts[len(ts)-HistoryLimit:]...)
 	}
 	h.bans[b.Prefix] = ts
 	return nil

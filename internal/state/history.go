@@ -11,10 +11,6 @@ import (
 	"github.com/xdpban/xdpban/internal/jail"
 )
 
-// historyLimit bounds the ban times kept per prefix: fail2ban's formula
-// stops growing after 20 earlier bans, so older ones only feed Ban.Count.
-const historyLimit = 64
-
 // The Store is the jail's History.
 var _ jail.History = (*Store)(nil)
 
@@ -60,8 +56,8 @@ func (s *Store) RecordBan(b jail.Ban) error {
 			return nil
 		}
 		ts = slices.Insert(ts, i, start)
-		if len(ts) > historyLimit {
-			ts = ts[len(ts)-historyLimit:]
+		if len(ts) > jail.HistoryLimit {
+			ts = ts[len(ts)-jail.HistoryLimit:]
 		}
 		return bk.Put(k, encodeTimes(ts))
 	})
