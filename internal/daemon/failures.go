@@ -69,11 +69,10 @@ func (d *daemon) fail(ev event.Failure) {
 	}
 }
 
-// afterBan runs after every ban the jail makes (failures or manual).
+// afterBan runs after every ban the jail makes (failures or manual). The
+// store already has it: the jail's history write (state.Store.RecordBan)
+// keeps the active ban in the same transaction.
 func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
-	if err := d.store.SaveBan(b); err != nil {
-		d.log.Error("save ban", "prefix", b.Prefix, "err", err)
-	}
 	dur := "permanent"
 	if !b.Permanent() {
 		dur = b.End.Sub(b.Start).String()
@@ -93,7 +92,7 @@ func (d *daemon) afterUnban(b jail.Ban) {
 		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
 	}
 	reason := "manual"
-	if !b.Permanent() && !b.End.After(time.Now()) {
+	if !b.ActiveAt(time.Now()) {
 		reason = "expired"
 	}
 	d.metrics.Unban(reason)

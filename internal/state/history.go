@@ -37,8 +37,9 @@ func (s *Store) BanCount(p netip.Prefix, since time.Time) (int, error) {
 	return n, nil
 }
 
-// RecordBan adds b's start to p's history. Recording the same start
-// twice keeps one, so a retried call cannot count a ban twice.
+// RecordBan records that b started, for bantime.increment, and keeps b
+// as an active ban, in one transaction: the jail calls it for every ban it
+// makes, so the daemon needs no second write (and fsync) per ban.
 func (s *Store) RecordBan(b jail.Ban) error {
 	k, err := prefixKey(b.Prefix)
 	if err != nil {
@@ -46,6 +47,9 @@ func (s *Store) RecordBan(b jail.Ban) error {
 	}
 	start := b.Start.UnixNano()
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketBans).Put(k, encodeBan(b)); err != nil {
+			return err
+		}
 		bk := tx.Bucket(bucketHistory)
 		ts, err := decodeTimes(bk.Get(k))
 		if err != nil {
