@@ -1,7 +1,7 @@
 # xdpban — see `make help`.
 
 CLANG ?= clang-14
-BPF_CFLAGS ?= -O2 -g -Wall -Werror
+BPF_CFLAGS ?= -O2 -g -Wall -Werror -mcpu=v3
 GO ?= go
 BIN ?= bin/xdpban
 BENCH_JSON ?= bench/results.json

@@ -27,6 +27,14 @@ volatile const __u32 all_ports = 0;
 volatile const __u8 port_bitmap[8192] = {};
 /* IPv6 source mask in network order, from the configured ban prefix. */
 volatile const __u32 ipv6_mask[4] = { ~0U, ~0U, ~0U, ~0U };
+/*
+ * The clock, from jiffies: now = jiffies * clock_tick_ns + clock_base_ns
+ * reproduces CLOCK_MONOTONIC_COARSE (or trails it by one tick), the clock
+ * userspace writes ban ends on. The loader measures both constants with
+ * xdpban_clock below; see internal/xdp/clock.go for why not a helper.
+ */
+volatile const __u64 clock_tick_ns = 0;
+volatile const __u64 clock_base_ns = 0;
 
 /*
  * The ban list. Never an LRU map: eviction would silently unban someone.
@@ -41,6 +49,16 @@ struct {
 	__type(value, struct ban_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdpban_bans SEC(".maps");
+
+/* One element: the ban filter (see xdpban.h), mapped by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ban_filter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdpban_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,18 +200,97 @@ static __always_inline void count(struct stats *st, enum stat_index i)
 		st->count[i]++;
 }
 
+static __always_inline __u64 coarse_now(void)
+{
+	/* bpf_jiffies64() is inlined by the verifier into one load. */
+	return bpf_jiffies64() * clock_tick_ns + clock_base_ns;
+}
+
+static __always_inline struct ban_filter *ban_filter(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xdpban_filter, &zero);
+}
+
 /*
- * decide returns XDP_DROP only for a packet from a banned, unexpired source
- * that is aimed at a protected port; everything else passes.
+ * filter_release counts a deleted key out of its filter slot. The counter
+ * shares a 32-bit word with three others that userspace may change at the
+ * same moment, hence compare-and-swap. Giving up after a few lost races
+ * leaves the counter high, which is safe.
  */
-static __always_inline int decide(struct xdp_md *ctx, struct stats *st)
+static __always_inline void filter_release(__u32 slot)
+{
+	struct ban_filter *f = ban_filter();
+	__u32 shift = (slot & 3) * 8;
+	__u32 *word;
+
+	if (!f)
+		return;
+	word = (__u32 *)&f->count[slot & ~3U];
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 old = *(volatile __u32 *)word;
+		__u32 n = (old >> shift) & 0xFF;
+
+		if (n == 0 || n == XDPBAN_FILTER_SATURATED)
+			return;
+		if (__sync_val_compare_and_swap(word, old, old - (1U << shift)) == old)
+			return;
+	}
+}
+
+/*
+ * verdict decides for a source key of a packet aimed at a protected port:
+ * XDP_DROP only while the source is banned and the ban has not expired.
+ */
+static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
+{
+	__u32 slot = filter_slot((__u32 *)key->addr);
+	struct ban_filter *f = ban_filter();
+	struct ban_value *ban;
+	__u64 end;
+
+	if (f && !f->count[slot])
+		return XDP_PASS; /* nothing banned hashes here */
+	ban = bpf_map_lookup_elem(&xdpban_bans, key);
+	if (!ban)
+		return XDP_PASS;
+
+	/*
+	 * The clock is read only on a hit, i.e. only for banned sources. Ends
+	 * are kept by the tick (1-10 ms): a ban ends that much late, never early.
+	 */
+	end = ban->expires_ns;
+	if (end && coarse_now() >= end) {
+		count(st, STAT_EXPIRED);
+		if (bpf_map_delete_elem(&xdpban_bans, key) == 0)
+			filter_release(slot);
+		return XDP_PASS;
+	}
+	/*
+	 * Plain increments, not __sync_fetch_and_add: the two locked adds cost
+	 * 8 ns of a 25 ns hit (measured with make bench) and bounce the entry's
+	 * cache line between CPUs exactly when a flood arrives on several
+	 * queues. The per-ban counters may then miss a few packets; the
+	 * per-CPU STAT_DROPPED counter stays exact.
+	 */
+	ban->packets++;
+	ban->bytes += ctx->data_end - ctx->data;
+	return XDP_DROP;
+}
+
+/*
+ * decide_slow is the general parser: VLAN tags, IPv4 options, IPv6 and its
+ * extension headers, short and malformed packets.
+ */
+static __always_inline int decide_slow(struct xdp_md *ctx, struct stats *st)
 {
 	struct cursor c = {
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct pkt pkt = {};
-	struct ban_value *ban;
 	struct tcphdr *tcp;
 	__be16 proto;
 	int err;
@@ -210,8 +307,8 @@ static __always_inline int decide(struct xdp_md *ctx, struct stats *st)
 		goto malformed;
 
 	/*
-	 * The port check comes before the map lookup so that traffic to other
-	 * ports costs no hash lookup at all.
+	 * The port check comes before the ban check so that traffic to other
+	 * ports costs nothing more.
 	 */
 	if (!all_ports) {
 		if (pkt.l4proto != IPPROTO_TCP || pkt.later_fragment)
@@ -222,36 +319,41 @@ static __always_inline int decide(struct xdp_md *ctx, struct stats *st)
 		if (!port_protected(bpf_ntohs(tcp->dest)))
 			return XDP_PASS;
 	}
-
-	ban = bpf_map_lookup_elem(&xdpban_bans, &pkt.key);
-	if (!ban)
-		return XDP_PASS;
-
-	/*
-	 * The clock is read only on a hit, i.e. only for banned sources, and
-	 * it is the coarse one: bpf_ktime_get_boot_ns() measured 25 ns per
-	 * call on KVM guests, more than the rest of the path (see
-	 * internal/xdp/clock.go). Userspace writes ends on CLOCK_MONOTONIC.
-	 */
-	if (ban->expires_ns && bpf_ktime_get_coarse_ns() >= ban->expires_ns) {
-		count(st, STAT_EXPIRED);
-		bpf_map_delete_elem(&xdpban_bans, &pkt.key);
-		return XDP_PASS;
-	}
-	/*
-	 * Plain increments, not __sync_fetch_and_add: the two locked adds cost
-	 * 8 ns of a 25 ns hit (measured with make bench) and bounce the entry's
-	 * cache line between CPUs exactly when a flood arrives on several
-	 * queues. The per-ban counters may then miss a few packets; the
-	 * per-CPU STAT_DROPPED counter stays exact.
-	 */
-	ban->packets++;
-	ban->bytes += ctx->data_end - ctx->data;
-	return XDP_DROP;
+	return verdict(ctx, &pkt.key, st);
 
 malformed:
 	count(st, STAT_PARSE_FAIL);
 	return XDP_PASS;
+}
+
+/*
+ * decide returns XDP_DROP only for a packet from a banned, unexpired source
+ * that is aimed at a protected port; everything else passes. The common
+ * frame, untagged IPv4 without options carrying a whole TCP header, takes
+ * a straight path with one bounds check; decide_slow sees everything else
+ * and gives the same answer for this frame too (the verdict tests run both).
+ */
+static __always_inline int decide(struct xdp_md *ctx, struct stats *st)
+{
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	struct tcphdr *tcp = (void *)(ip + 1);
+	struct ban_key key;
+	__u32 *k = (__u32 *)key.addr;
+
+	if ((void *)(tcp + 1) > (void *)(long)ctx->data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl_version != 0x45)
+		return decide_slow(ctx, st);
+	if (!all_ports && (ip->protocol != IPPROTO_TCP ||
+			   (ip->frag_off & bpf_htons(IP_OFFSET_MASK)) ||
+			   !port_protected(bpf_ntohs(tcp->dest))))
+		return XDP_PASS;
+	k[0] = 0;
+	k[1] = 0;
+	k[2] = bpf_htonl(0x0000FFFF);
+	k[3] = ip->saddr;
+	return verdict(ctx, &key, st);
 }
 
 SEC("xdp")
@@ -267,4 +369,24 @@ int xdpban(struct xdp_md *ctx)
 	verdict = decide(ctx, st);
 	count(st, verdict == XDP_DROP ? STAT_DROPPED : STAT_PASSED);
 	return verdict;
+}
+
+/*
+ * xdpban_clock is never attached: the loader runs it (BPF_PROG_TEST_RUN) to
+ * read jiffies and CLOCK_MONOTONIC_COARSE together, to derive the clock
+ * constants above. It writes three values over the test frame: the coarse
+ * clock, jiffies, and the coarse clock again (equal when no tick fell
+ * between the reads).
+ */
+SEC("xdp")
+int xdpban_clock(struct xdp_md *ctx)
+{
+	__u64 *out = (void *)(long)ctx->data;
+
+	if ((void *)(out + 3) > (void *)(long)ctx->data_end)
+		return XDP_ABORTED;
+	out[0] = bpf_ktime_get_coarse_ns();
+	out[1] = bpf_jiffies64();
+	out[2] = bpf_ktime_get_coarse_ns();
+	return XDP_PASS;
 }

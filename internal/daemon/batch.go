@@ -16,13 +16,16 @@ const restoreChunk = 65536
 // in chunks from a second goroutine, so the kernel's inserts (a million
 // of them take most of a second) overlap with the jail's own restore
 // instead of following it. Bans the kernel already holds with the same end
-// are left alone, so their drop counters survive a restart.
+// are left alone, so their drop counters survive a restart; those it holds
+// with another end are updated one by one, which keeps their counters too
+// (a batch would overwrite them).
 type restoreBatch struct {
 	maps     *xdp.Maps
 	inKernel map[netip.Prefix]time.Time
 	chunk    []xdp.BanSpec
 	chunks   chan []xdp.BanSpec
 	done     chan error
+	errs     []error // of the one-by-one updates
 }
 
 func newRestoreBatch(maps *xdp.Maps, kernel []jail.Ban) *restoreBatch {
@@ -48,7 +51,12 @@ func newRestoreBatch(maps *xdp.Maps, kernel []jail.Ban) *restoreBatch {
 }
 
 func (b *restoreBatch) add(p netip.Prefix, until time.Time) {
-	if end, ok := b.inKernel[p]; ok && end.Sub(until).Abs() < time.Millisecond {
+	if end, ok := b.inKernel[p]; ok {
+		if end.Sub(until).Abs() >= time.Millisecond {
+			if err := b.maps.Ban(p, until); err != nil {
+				b.errs = append(b.errs, err)
+			}
+		}
 		return
 	}
 	if b.chunk == nil {
@@ -67,5 +75,5 @@ func (b *restoreBatch) finish() error {
 		b.chunks <- b.chunk
 	}
 	close(b.chunks)
-	return <-b.done
+	return errors.Join(append(b.errs, <-b.done)...)
 }

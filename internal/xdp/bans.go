@@ -40,18 +40,65 @@ func (m *Maps) Ban(p netip.Prefix, until time.Time) error {
 		return err
 	}
 	now := nowPair()
-	var val xdpbanBanValue
-	if err := m.bans.Lookup(&key, &val); err != nil {
-		val = xdpbanBanValue{CreatedNs: uint64(now.mono)}
-	}
-	val.ExpiresNs = now.toMono(until)
-	if err := m.bans.Update(&key, &val, ebpf.UpdateAny); err != nil {
-		if errors.Is(err, ebpf.ErrKeyNotExist) || isFull(err) {
-			return fmt.Errorf("ban %s: %w (%d bans; raise --max-bans or unban some)", p, ErrFull, m.maxBans)
+	return m.banError(p, m.banKey(&key, now.toMono(until), uint64(now.mono)))
+}
+
+// banKey sets key's end to end, keeping its counters, or inserts it as
+// created at created.
+func (m *Maps) banKey(key *xdpbanBanKey, end, created uint64) error {
+	// An entry can appear (another writer) or vanish (the program removes
+	// it once expired) between our calls; each turn takes one of the two
+	// paths, and a race sends it to the other. Three turns need two races
+	// in a row that cannot both happen to one key in microseconds.
+	for range 3 {
+		var val xdpbanBanValue
+		if err := m.bans.Lookup(key, &val); err == nil {
+			val.ExpiresNs = end
+			err := m.bans.Update(key, &val, ebpf.UpdateExist)
+			if !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return err
+			}
+			continue // removed meanwhile: insert it anew
 		}
-		return permissionHint("ban "+p.String(), err)
+		err := m.insert(key, &xdpbanBanValue{ExpiresNs: end, CreatedNs: created})
+		if !errors.Is(err, ebpf.ErrKeyExist) {
+			return err
+		}
 	}
+	return errKeepsChanging
+}
+
+var errKeepsChanging = errors.New("its entry kept changing while we wrote it; run the ban again")
+
+// insert adds a key that is not in the map, counting it into the filter
+// first so that the program never sees it banned but filtered out.
+func (m *Maps) insert(key *xdpbanBanKey, val *xdpbanBanValue) error {
+	m.filter.acquire(key)
+	err := m.bans.Update(key, val, ebpf.UpdateNoExist)
+	if err != nil {
+		m.filter.release(key)
+	}
+	return err
+}
+
+// remove deletes a key and, when this call removed it, counts it out of
+// the filter.
+func (m *Maps) remove(key *xdpbanBanKey) error {
+	if err := m.bans.Delete(key); err != nil {
+		return err
+	}
+	m.filter.release(key)
 	return nil
+}
+
+func (m *Maps) banError(p netip.Prefix, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isFull(err):
+		return fmt.Errorf("ban %s: %w (%d bans; raise --max-bans or unban some)", p, ErrFull, m.maxBans)
+	}
+	return permissionHint("ban "+p.String(), err)
 }
 
 // BanEvicting bans like Ban, but when the map is full it first removes the
@@ -102,7 +149,7 @@ func (m *Maps) Unban(p netip.Prefix) error {
 	if err != nil {
 		return err
 	}
-	if err := m.bans.Delete(&key); err != nil {
+	if err := m.remove(&key); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("unban %s: %w", p, ErrNotBanned)
 		}
@@ -175,7 +222,7 @@ func (m *Maps) Sweep() (int, error) {
 	n := 0
 	for i := range expired {
 		// The program may have removed it meanwhile; that is fine.
-		if err := m.bans.Delete(&expired[i]); err == nil {
+		if err := m.remove(&expired[i]); err == nil {
 			n++
 		}
 	}

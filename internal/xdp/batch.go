@@ -18,19 +18,16 @@ type BanSpec struct {
 
 // BanBatch writes many bans with batched updates: restoring a million bans
 // after a reboot takes one syscall per 64k bans instead of one per ban.
-// The drop counters of the written entries start at zero, so it is for
-// bans that are not in the map yet. A full map fails with ErrFull, with
-// the bans before the failing chunk written.
+// It is for bans that are not in the map yet: their drop counters start at
+// zero (use Ban for one that is). A full map fails with ErrFull, with the
+// bans before the failing one written.
 func (m *Maps) BanBatch(bans []BanSpec) (int, error) {
 	now := nowPair()
 	keys := make([]xdpbanBanKey, 0, min(len(bans), batchChunk))
 	vals := make([]xdpbanBanValue, 0, cap(keys))
 	written := 0
 	flush := func() error {
-		if len(keys) == 0 {
-			return nil
-		}
-		n, err := m.bans.BatchUpdate(keys, vals, nil)
+		n, err := m.insertBatch(keys, vals)
 		written += n
 		keys, vals = keys[:0], vals[:0]
 		if err != nil {
@@ -55,4 +52,26 @@ func (m *Maps) BanBatch(bans []BanSpec) (int, error) {
 		}
 	}
 	return written, flush()
+}
+
+// insertBatch inserts keys with the filter rule of insert: all are counted
+// in first, and those the kernel did not write are counted out again. The
+// kernel's batch update cannot refuse existing keys (BPF_NOEXIST is not a
+// batch flag), so a key that was in the map is overwritten and leaves its
+// filter counter one high: harmless (that slot costs a lookup), and why
+// BanBatch is for keys not in the map yet.
+func (m *Maps) insertBatch(keys []xdpbanBanKey, vals []xdpbanBanValue) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	for i := range keys {
+		m.filter.acquire(&keys[i])
+	}
+	n, err := m.bans.BatchUpdate(keys, vals, nil)
+	if err != nil {
+		for i := n; i < len(keys); i++ {
+			m.filter.release(&keys[i])
+		}
+	}
+	return n, err
 }

@@ -57,16 +57,27 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPinnedLayout(cfg.PinDir); err != nil {
+		return nil, err
+	}
+	clock, err := calibrateClock(spec.Programs[xdpbanProgXdpbanClock])
+	if err != nil {
+		return nil, err
+	}
 	maxBans, err := pinnedCapacity(cfg)
 	if err != nil {
 		return nil, err
 	}
 	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = maxBans
-	if err := setConstants(spec, cfg); err != nil {
+	if err := setConstants(spec, cfg, clock); err != nil {
 		return nil, err
 	}
 
-	var objs xdpbanObjects
+	// Only the datapath: xdpban_clock has done its job.
+	var objs struct {
+		Xdpban *ebpf.Program `ebpf:"xdpban"`
+		xdpbanMaps
+	}
 	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
 		Maps: ebpf.MapOptions{PinPath: cfg.PinDir},
 	})
@@ -74,10 +85,15 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, loadError(err)
 	}
 	d := &Datapath{
-		Maps:  &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta, pinDir: cfg.PinDir},
+		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
+			filterMap: objs.XdpbanFilter, pinDir: cfg.PinDir},
 		prog:  objs.Xdpban,
 		lock:  lock,
 		links: map[string]link.Link{},
+	}
+	if err := d.mapFilter(); err != nil {
+		d.Close()
+		return nil, err
 	}
 	if err := d.checkPrefixChange(cfg); err != nil {
 		d.Close()
@@ -115,15 +131,17 @@ func pinnedCapacity(cfg Config) (uint32, error) {
 	return info.MaxEntries, nil
 }
 
-func setConstants(spec *ebpf.CollectionSpec, cfg Config) error {
+func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock) error {
 	var all uint32
 	if cfg.Ports.All {
 		all = 1
 	}
 	for name, v := range map[string]any{
-		xdpbanVarAllPorts:   all,
-		xdpbanVarPortBitmap: cfg.Ports.bitmap(),
-		xdpbanVarIpv6Mask:   ipv6Mask(cfg.IPv6Prefix),
+		xdpbanVarAllPorts:    all,
+		xdpbanVarPortBitmap:  cfg.Ports.bitmap(),
+		xdpbanVarIpv6Mask:    ipv6Mask(cfg.IPv6Prefix),
+		xdpbanVarClockTickNs: clock.tickNs,
+		xdpbanVarClockBaseNs: clock.baseNs,
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("set %s: %w", name, err)

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,16 +11,17 @@ import (
 )
 
 // layoutVersion mirrors XDPBAN_LAYOUT_VERSION in bpf/xdpban.h.
-const layoutVersion = 3
+const layoutVersion = 4
 
 // Maps is a handle on the pinned maps: all that ban, unban and status need,
 // with or without a running daemon.
 type Maps struct {
-	bans, stats, meta *ebpf.Map
-	pinDir            string
-	ipv6Prefix        int
-	ports             Ports
-	maxBans           uint32
+	bans, stats, meta, filterMap *ebpf.Map
+	filter                       *banFilter // nil on read-only handles
+	pinDir                       string
+	ipv6Prefix                   int
+	ports                        Ports
+	maxBans                      uint32
 }
 
 // OpenPinned opens the maps pinned under pinDir. Read-only handles are for
@@ -36,10 +38,16 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 	for _, p := range []struct {
 		name string
 		dst  **ebpf.Map
-	}{{xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanStats, &m.stats}, {xdpbanMapXdpbanMeta, &m.meta}} {
+	}{{xdpbanMapXdpbanMeta, &m.meta}, {xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanStats, &m.stats}, {xdpbanMapXdpbanFilter, &m.filterMap}} {
 		mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, p.name), opts)
 		if err != nil {
 			m.Close()
+			if errors.Is(err, os.ErrNotExist) && p.dst != &m.meta {
+				// Maps an older xdpban did not have: say so, not "not loaded".
+				if err := checkPinnedLayout(pinDir); err != nil {
+					return nil, err
+				}
+			}
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("open %s: %w", pinDir, ErrNotLoaded)
 			}
@@ -51,7 +59,22 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 		m.Close()
 		return nil, err
 	}
+	if !readOnly {
+		if err := m.mapFilter(); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+func (m *Maps) mapFilter() error {
+	f, err := mapFilter(m.filterMap)
+	if err != nil {
+		return err
+	}
+	m.filter = f
+	return nil
 }
 
 func (m *Maps) readMeta() error {
@@ -101,13 +124,34 @@ func (m *Maps) MaxBans() uint32 { return m.maxBans }
 
 // Close releases the file descriptors; the pins stay.
 func (m *Maps) Close() error {
-	var errs []error
-	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta} {
+	errs := []error{m.filter.close()}
+	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta, m.filterMap} {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkPinnedLayout reads the layout of the maps pinned under pinDir, if
+// any, and refuses one that is not ours: before loading, so that nothing
+// is added to an old xdpban's pins.
+func checkPinnedLayout(pinDir string) error {
+	mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, xdpbanMapXdpbanMeta), &ebpf.LoadPinOptions{ReadOnly: true})
+	if err != nil {
+		return nil // nothing pinned (or unreadable: loading will say why)
+	}
+	defer mp.Close()
+	var version uint32 // the first field of every layout's meta
+	buf := make([]byte, mp.ValueSize())
+	if err := mp.Lookup(uint32(0), buf); err != nil || len(buf) < 4 {
+		return nil
+	}
+	version = binary.LittleEndian.Uint32(buf)
+	if version == 0 {
+		return nil // written by nothing yet
+	}
+	return checkLayout(xdpbanMeta{LayoutVersion: version})
 }
 
 // checkLayout refuses maps pinned by an xdpban with other structs.

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type xdpbanBanFilter struct {
+	_     structs.HostLayout
+	Count [2097152]uint8
+}
+
 type xdpbanBanKey struct {
 	_    structs.HostLayout
 	Addr [16]uint8
@@ -45,13 +50,17 @@ type xdpbanStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	xdpbanMapXdpbanBans  = "xdpban_bans"
-	xdpbanMapXdpbanMeta  = "xdpban_meta"
-	xdpbanMapXdpbanStats = "xdpban_stats"
-	xdpbanProgXdpban     = "xdpban"
-	xdpbanVarAllPorts    = "all_ports"
-	xdpbanVarIpv6Mask    = "ipv6_mask"
-	xdpbanVarPortBitmap  = "port_bitmap"
+	xdpbanMapXdpbanBans   = "xdpban_bans"
+	xdpbanMapXdpbanFilter = "xdpban_filter"
+	xdpbanMapXdpbanMeta   = "xdpban_meta"
+	xdpbanMapXdpbanStats  = "xdpban_stats"
+	xdpbanProgXdpban      = "xdpban"
+	xdpbanProgXdpbanClock = "xdpban_clock"
+	xdpbanVarAllPorts     = "all_ports"
+	xdpbanVarClockBaseNs  = "clock_base_ns"
+	xdpbanVarClockTickNs  = "clock_tick_ns"
+	xdpbanVarIpv6Mask     = "ipv6_mask"
+	xdpbanVarPortBitmap   = "port_bitmap"
 )
 
 // loadXdpban returns the embedded CollectionSpec for xdpban.
@@ -96,25 +105,29 @@ type xdpbanSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanProgramSpecs struct {
-	Xdpban *ebpf.ProgramSpec `ebpf:"xdpban"`
+	Xdpban      *ebpf.ProgramSpec `ebpf:"xdpban"`
+	XdpbanClock *ebpf.ProgramSpec `ebpf:"xdpban_clock"`
 }
 
 // xdpbanMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanMapSpecs struct {
-	XdpbanBans  *ebpf.MapSpec `ebpf:"xdpban_bans"`
-	XdpbanMeta  *ebpf.MapSpec `ebpf:"xdpban_meta"`
-	XdpbanStats *ebpf.MapSpec `ebpf:"xdpban_stats"`
+	XdpbanBans   *ebpf.MapSpec `ebpf:"xdpban_bans"`
+	XdpbanFilter *ebpf.MapSpec `ebpf:"xdpban_filter"`
+	XdpbanMeta   *ebpf.MapSpec `ebpf:"xdpban_meta"`
+	XdpbanStats  *ebpf.MapSpec `ebpf:"xdpban_stats"`
 }
 
 // xdpbanVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanVariableSpecs struct {
-	AllPorts   *ebpf.VariableSpec `ebpf:"all_ports"`
-	Ipv6Mask   *ebpf.VariableSpec `ebpf:"ipv6_mask"`
-	PortBitmap *ebpf.VariableSpec `ebpf:"port_bitmap"`
+	AllPorts    *ebpf.VariableSpec `ebpf:"all_ports"`
+	ClockBaseNs *ebpf.VariableSpec `ebpf:"clock_base_ns"`
+	ClockTickNs *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
+	Ipv6Mask    *ebpf.VariableSpec `ebpf:"ipv6_mask"`
+	PortBitmap  *ebpf.VariableSpec `ebpf:"port_bitmap"`
 }
 
 // xdpbanObjects contains all objects after they have been loaded into the kernel.
@@ -137,14 +150,16 @@ func (o *xdpbanObjects) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanMaps struct {
-	XdpbanBans  *ebpf.Map `ebpf:"xdpban_bans"`
-	XdpbanMeta  *ebpf.Map `ebpf:"xdpban_meta"`
-	XdpbanStats *ebpf.Map `ebpf:"xdpban_stats"`
+	XdpbanBans   *ebpf.Map `ebpf:"xdpban_bans"`
+	XdpbanFilter *ebpf.Map `ebpf:"xdpban_filter"`
+	XdpbanMeta   *ebpf.Map `ebpf:"xdpban_meta"`
+	XdpbanStats  *ebpf.Map `ebpf:"xdpban_stats"`
 }
 
 func (m *xdpbanMaps) Close() error {
 	return _XdpbanClose(
 		m.XdpbanBans,
+		m.XdpbanFilter,
 		m.XdpbanMeta,
 		m.XdpbanStats,
 	)
@@ -154,21 +169,25 @@ func (m *xdpbanMaps) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanVariables struct {
-	AllPorts   *ebpf.Variable `ebpf:"all_ports"`
-	Ipv6Mask   *ebpf.Variable `ebpf:"ipv6_mask"`
-	PortBitmap *ebpf.Variable `ebpf:"port_bitmap"`
+	AllPorts    *ebpf.Variable `ebpf:"all_ports"`
+	ClockBaseNs *ebpf.Variable `ebpf:"clock_base_ns"`
+	ClockTickNs *ebpf.Variable `ebpf:"clock_tick_ns"`
+	Ipv6Mask    *ebpf.Variable `ebpf:"ipv6_mask"`
+	PortBitmap  *ebpf.Variable `ebpf:"port_bitmap"`
 }
 
 // xdpbanPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanPrograms struct {
-	Xdpban *ebpf.Program `ebpf:"xdpban"`
+	Xdpban      *ebpf.Program `ebpf:"xdpban"`
+	XdpbanClock *ebpf.Program `ebpf:"xdpban_clock"`
 }
 
 func (p *xdpbanPrograms) Close() error {
 	return _XdpbanClose(
 		p.Xdpban,
+		p.XdpbanClock,
 	)
 }
 

@@ -1,0 +1,99 @@
+package xdp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// Mirrors of XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED in bpf/xdpban.h.
+const (
+	filterBits      = 21
+	filterSlots     = 1 << filterBits
+	filterSaturated = 255
+)
+
+// banFilter is the program's ban filter (see bpf/xdpban.h), mapped into
+// this process so that its counters change with atomic operations that the
+// program's compare-and-swap sees. The rule that keeps it safe: count a
+// key in before inserting it and out after deleting it, so a counter is
+// never below the number of bans that hash to its slot.
+type banFilter struct {
+	mem []byte
+}
+
+// mapFilter maps the pinned filter map read-write.
+func mapFilter(m *ebpf.Map) (*banFilter, error) {
+	if int(m.ValueSize()) != filterSlots {
+		return nil, fmt.Errorf("ban filter has %d slots, this xdpban uses %d: %w", m.ValueSize(), filterSlots, ErrIncompatible)
+	}
+	mem, err := unix.Mmap(m.FD(), 0, filterSlots, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, permissionHint("map the ban filter", err)
+	}
+	return &banFilter{mem: mem}, nil
+}
+
+// filterSlotOf mirrors filter_slot() in bpf/xdpban.h: the key's words as a
+// little-endian host loads them, folded, then a multiplicative hash.
+func filterSlotOf(k *xdpbanBanKey) uint32 {
+	a := k.Addr[:]
+	w := binary.LittleEndian.Uint32(a[0:]) ^ binary.LittleEndian.Uint32(a[4:]) ^
+		binary.LittleEndian.Uint32(a[8:]) ^ binary.LittleEndian.Uint32(a[12:])
+	return (w * 0x9E3779B1) >> (32 - filterBits)
+}
+
+// word returns the aligned 32-bit word holding slot's counter and the
+// counter's bit offset in it (little-endian, as the program sees it).
+func (f *banFilter) word(slot uint32) (*uint32, uint32) {
+	return (*uint32)(unsafe.Pointer(&f.mem[slot&^3])), (slot & 3) * 8
+}
+
+// acquire counts a key in. Call it before the key is inserted.
+func (f *banFilter) acquire(k *xdpbanBanKey) {
+	w, shift := f.word(filterSlotOf(k))
+	for {
+		old := atomic.LoadUint32(w)
+		if (old>>shift)&0xFF == filterSaturated {
+			return // stays set for good: safe, only slower
+		}
+		if atomic.CompareAndSwapUint32(w, old, old+1<<shift) {
+			return
+		}
+	}
+}
+
+// release counts a key out. Call it after the key was deleted, and only
+// when this process's delete removed it.
+func (f *banFilter) release(k *xdpbanBanKey) {
+	w, shift := f.word(filterSlotOf(k))
+	for {
+		old := atomic.LoadUint32(w)
+		n := (old >> shift) & 0xFF
+		if n == 0 || n == filterSaturated {
+			return
+		}
+		if atomic.CompareAndSwapUint32(w, old, old-1<<shift) {
+			return
+		}
+	}
+}
+
+// count reads the counter of k's slot.
+func (f *banFilter) count(k *xdpbanBanKey) uint8 {
+	w, shift := f.word(filterSlotOf(k))
+	return uint8(atomic.LoadUint32(w) >> shift)
+}
+
+func (f *banFilter) close() error {
+	if f == nil || f.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(f.mem)
+	f.mem = nil
+	return err
+}
