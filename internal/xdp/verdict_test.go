@@ -87,6 +87,8 @@ func TestVerdicts(t *testing.T) {
 		{name: "second protected port", ports: Ports{List: []uint16{443, 6619}}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: tcpTo(banned4, server4, 443), want: xdpDrop},
 		{name: "all ports: any tcp port", ports: Ports{All: true}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: tcpTo(banned4, server4, 22), want: xdpDrop},
 		{name: "all ports: udp", ports: Ports{All: true}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: frame{src: banned4, dst: server4, proto: 17, dport: 53}, want: xdpDrop},
+		{name: "all ports: udp long enough for the straight path", ports: Ports{All: true}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: frame{src: banned4, dst: server4, proto: 17, dport: 53, payload: 64}, want: xdpDrop},
+		{name: "udp long enough for the straight path", bans: []ban{{"198.18.5.5", time.Hour}}, pkt: frame{src: banned4, dst: server4, proto: 17, dport: 6619, payload: 64}, want: xdpPass},
 		{name: "all ports: icmp", ports: Ports{All: true}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: frame{src: banned4, dst: server4, proto: 1}, want: xdpDrop},
 		{name: "all ports: other source", ports: Ports{All: true}, bans: []ban{{"198.18.5.5", time.Hour}}, pkt: tcpTo(other4, server4, 22), want: xdpPass},
 		{name: "v4 options", bans: []ban{{"198.18.5.5", time.Hour}}, pkt: frame{src: banned4, dst: server4, proto: 6, dport: 6619, ipOptions: 40}, want: xdpDrop},
