@@ -2,10 +2,12 @@ package xdp
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -203,31 +205,81 @@ func TestFilterSaturates(t *testing.T) {
 	}
 }
 
-// TestOldLayoutGetsNoNewPins checks that loading over the pins of an older
-// xdpban is refused before anything is added to them.
-func TestOldLayoutGetsNoNewPins(t *testing.T) {
-	d := loadTest(t, Config{})
-	dir := d.PinDir()
+// setPinnedLayout rewrites the layout version in the pinned meta map and
+// removes the ban filter, as an older xdpban's pins have it.
+func setPinnedLayout(t *testing.T, d *Datapath, version uint32) {
+	t.Helper()
 	var meta xdpbanMeta
 	if err := d.meta.Lookup(uint32(0), &meta); err != nil {
 		t.Fatal(err)
 	}
-	meta.LayoutVersion = layoutVersion - 1
+	meta.LayoutVersion = version
 	if err := d.meta.Put(uint32(0), &meta); err != nil {
 		t.Fatal(err)
 	}
-	filterPin := filepath.Join(dir, xdpbanMapXdpbanFilter)
-	if err := os.Remove(filterPin); err != nil {
+	if err := os.Remove(filepath.Join(d.PinDir(), xdpbanMapXdpbanFilter)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOldLayoutGetsNoNewPins checks that loading over the pins of an
+// xdpban too old to upgrade is refused before anything is added to them.
+func TestOldLayoutGetsNoNewPins(t *testing.T) {
+	d := loadTest(t, Config{})
+	dir := d.PinDir()
+	setPinnedLayout(t, d, 2)
 	d.Close()
-	if _, err := Load(Config{PinDir: dir}); err == nil {
-		t.Fatal("load over an older layout succeeded")
+	if _, err := Load(Config{PinDir: dir}); !errors.Is(err, ErrIncompatible) {
+		t.Fatalf("load over layout 2: %v, want ErrIncompatible", err)
 	}
-	if _, err := os.Stat(filterPin); !os.IsNotExist(err) {
-		t.Errorf("load over an older layout pinned %s: %v", filterPin, err)
+	if _, err := os.Stat(filepath.Join(dir, xdpbanMapXdpbanFilter)); !os.IsNotExist(err) {
+		t.Errorf("load over an older layout pinned the filter: %v", err)
 	}
-	if _, err := OpenPinned(dir, false); err == nil {
-		t.Error("opening an older layout's pins succeeded")
+	if _, err := OpenPinned(dir, false); !errors.Is(err, ErrIncompatible) {
+		t.Errorf("open layout 2 pins: %v, want ErrIncompatible", err)
+	}
+}
+
+// TestUpgradeFromLayout3 checks the in-place upgrade: the bans of layout 3
+// pins stay, are counted into the new filter and keep being dropped.
+func TestUpgradeFromLayout3(t *testing.T) {
+	d := loadTest(t, Config{})
+	dir := d.PinDir()
+	a, b := collidingPair(t)
+	for _, p := range []netip.Prefix{a, b, netip.PrefixFrom(banned4, 32)} {
+		if err := d.Ban(p, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPinnedLayout(t, d, 3)
+	d.Close()
+	if _, err := OpenPinned(dir, false); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "xdpban run") {
+		t.Errorf("a command on layout 3 pins: %v, want ErrIncompatible naming xdpban run", err)
+	}
+
+	up, err := Load(Config{PinDir: dir})
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer up.Close()
+	if !up.Migrated() {
+		t.Error("Migrated() false after an upgrade")
+	}
+	if n := filterCount(t, up.Maps, a); n != 2 {
+		t.Errorf("two upgraded bans in one slot: counter %d, want 2", n)
+	}
+	for _, pkt := range [][]byte{tcpTo(a.Addr(), server6, 6619).build(), tcpTo(banned4, server4, 6619).build()} {
+		if v := run(t, up.Program(), pkt); v != xdpDrop {
+			t.Errorf("upgraded ban: verdict %d, want drop", v)
+		}
+	}
+	up.Close()
+	again, err := Load(Config{PinDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.Migrated() {
+		t.Error("a second start upgraded again")
 	}
 }

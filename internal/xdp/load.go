@@ -15,10 +15,11 @@ import (
 // daemon. Closing it leaves the pins, so enforcement goes on without us.
 type Datapath struct {
 	*Maps
-	prog  *ebpf.Program
-	lock  *os.File
-	links map[string]link.Link
-	fresh bool // this Load created the pin directory
+	prog     *ebpf.Program
+	lock     *os.File
+	links    map[string]link.Link
+	fresh    bool // this Load created the pin directory
+	migrated bool // this Load upgraded pins of an older layout
 }
 
 // Load loads the program with cfg, reusing the maps pinned under
@@ -57,6 +58,10 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
+	migrated, err := migrateLayout(cfg.PinDir, spec)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkPinnedLayout(cfg.PinDir); err != nil {
 		return nil, err
 	}
@@ -85,6 +90,7 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, loadError(err)
 	}
 	d := &Datapath{
+		migrated: migrated,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
 			filterMap: objs.XdpbanFilter, pinDir: cfg.PinDir},
 		prog:  objs.Xdpban,
@@ -190,6 +196,10 @@ func loadError(err error) error {
 	}
 	return permissionHint("load xdp program", err)
 }
+
+// Migrated reports that this Load upgraded the pins of an older xdpban in
+// place (their bans stayed in force).
+func (d *Datapath) Migrated() bool { return d.migrated }
 
 // Abandon closes the Datapath after a failed start. Pins that this Load
 // created are removed, so a start that fails leaves nothing behind; pins

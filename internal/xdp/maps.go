@@ -1,7 +1,6 @@
 package xdp
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -133,29 +132,22 @@ func (m *Maps) Close() error {
 	return errors.Join(errs...)
 }
 
-// checkPinnedLayout reads the layout of the maps pinned under pinDir, if
-// any, and refuses one that is not ours: before loading, so that nothing
-// is added to an old xdpban's pins.
+// checkPinnedLayout refuses maps pinned under pinDir with a layout that is
+// not ours: before loading, so that nothing is added to them.
 func checkPinnedLayout(pinDir string) error {
-	mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, xdpbanMapXdpbanMeta), &ebpf.LoadPinOptions{ReadOnly: true})
-	if err != nil {
-		return nil // nothing pinned (or unreadable: loading will say why)
-	}
-	defer mp.Close()
-	var version uint32 // the first field of every layout's meta
-	buf := make([]byte, mp.ValueSize())
-	if err := mp.Lookup(uint32(0), buf); err != nil || len(buf) < 4 {
-		return nil
-	}
-	version = binary.LittleEndian.Uint32(buf)
-	if version == 0 {
-		return nil // written by nothing yet
+	version, err := pinnedLayout(pinDir)
+	if err != nil || version == 0 {
+		return err
 	}
 	return checkLayout(xdpbanMeta{LayoutVersion: version})
 }
 
 // checkLayout refuses maps pinned by an xdpban with other structs.
 func checkLayout(meta xdpbanMeta) error {
+	if meta.LayoutVersion == migratableLayout {
+		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (start `xdpban run` once: it upgrades them in place and keeps the bans)",
+			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+	}
 	if meta.LayoutVersion != layoutVersion {
 		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
 			meta.LayoutVersion, layoutVersion, ErrIncompatible)
