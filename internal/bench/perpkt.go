@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -42,6 +43,16 @@ func PerPacket(ctx context.Context, r *Report) error {
 	}
 	defer dp.Close()
 	prog := dp.Program()
+	banMap, err := ebpf.LoadPinnedMap(filepath.Join(dp.pinDir, "xdpban_bans"), nil)
+	if err != nil {
+		return fmt.Errorf("open ban map: %w", err)
+	}
+	defer banMap.Close()
+	naive, err := naiveProgram(banMap)
+	if err != nil {
+		return err
+	}
+	defer naive.Close()
 
 	hitSrc := banAddr(0)
 	frames := []struct {
@@ -70,6 +81,11 @@ func PerPacket(ctx context.Context, r *Report) error {
 		floorNs := make([]float64, 0, rounds)
 		caseNs := make([][]float64, len(frames))
 		ratios := make([][]float64, len(frames))
+		// The naive program on the hit and the miss frame: its ratio to the
+		// floor, and xdpban's ratio to it, per round.
+		naiveNs := make([][]float64, 2)
+		naiveRatios := make([][]float64, 2)
+		vsNaive := make([][]float64, 2)
 		label := banCount(n)
 		for range rounds {
 			fl, _, err := timeOnce(floor, frames[0].frame, repeat)
@@ -87,6 +103,19 @@ func PerPacket(ctx context.Context, r *Report) error {
 				}
 				caseNs[i] = append(caseNs[i], ns)
 				ratios[i] = append(ratios[i], ns/fl)
+				if i >= len(naiveNs) {
+					continue
+				}
+				nv, ret, err := timeOnce(naive, f.frame, repeat)
+				if err != nil {
+					return err
+				}
+				if ret != f.verdict {
+					return fmt.Errorf("per-packet naive %s with %s: verdict %d, want %d", f.name, label, ret, f.verdict)
+				}
+				naiveNs[i] = append(naiveNs[i], nv)
+				naiveRatios[i] = append(naiveRatios[i], nv/fl)
+				vsNaive[i] = append(vsNaive[i], ns/nv)
 			}
 		}
 		floorMed := median(floorNs)
@@ -98,6 +127,18 @@ func PerPacket(ctx context.Context, r *Report) error {
 			r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(ratios[i]), Unit: "x",
 				Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
 				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: ratios[i]})
+		}
+		for i := range naiveNs {
+			name := fmt.Sprintf("naive lookup program, %s, %s", frames[i].name, label)
+			ns := median(naiveNs[i])
+			r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt", Samples: naiveNs[i]})
+			r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(naiveRatios[i]), Unit: "x",
+				Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
+				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: naiveRatios[i]})
+			xname := fmt.Sprintf("%s, %s", frames[i].name, label)
+			r.Add(Figure{Group: groupPerPacket, Name: fmt.Sprintf("xdpban / naive lookup program, %s", xname), Value: median(vsNaive[i]), Unit: "x",
+				Num: &Input{xname, median(caseNs[i]), "ns/pkt"}, Den: &Input{name, ns, "ns/pkt"},
+				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: vsNaive[i]})
 		}
 	}
 	return randomKeys(ctx, r, floor, prog)
