@@ -50,16 +50,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdpban_bans SEC(".maps");
 
-/* One element: the ban filter (see xdpban.h), mapped by userspace. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct ban_filter);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xdpban_filter SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XDPBAN_STATS_SLOTS);
@@ -206,12 +196,13 @@ static __always_inline __u64 coarse_now(void)
 	return bpf_jiffies64() * clock_tick_ns + clock_base_ns;
 }
 
-static __always_inline struct ban_filter *ban_filter(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&xdpban_filter, &zero);
-}
+/*
+ * The ban filter (see xdpban.h) is a global in a data section of its own:
+ * the loader turns it into a one-element array map, which the program
+ * addresses directly (no lookup) and userspace maps with mmap. The loader
+ * pins it as xdpban_filter beside the other maps.
+ */
+struct ban_filter xdpban_filter SEC(".data.xdpban_filter");
 
 /*
  * filter_release counts a deleted key out of its filter slot. The counter
@@ -221,13 +212,9 @@ static __always_inline struct ban_filter *ban_filter(void)
  */
 static __always_inline void filter_release(__u32 slot)
 {
-	struct ban_filter *f = ban_filter();
+	__u32 *word = (__u32 *)&xdpban_filter.count[slot & ~3U];
 	__u32 shift = (slot & 3) * 8;
-	__u32 *word;
 
-	if (!f)
-		return;
-	word = (__u32 *)&f->count[slot & ~3U];
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		__u32 old = *(volatile __u32 *)word;
@@ -247,11 +234,10 @@ static __always_inline void filter_release(__u32 slot)
 static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
 {
 	__u32 slot = filter_slot((__u32 *)key->addr);
-	struct ban_filter *f = ban_filter();
 	struct ban_value *ban;
 	__u64 end;
 
-	if (f && !f->count[slot])
+	if (!xdpban_filter.count[slot])
 		return XDP_PASS; /* nothing banned hashes here */
 	ban = bpf_map_lookup_elem(&xdpban_bans, key);
 	if (!ban)
@@ -365,7 +351,6 @@ int xdpban(struct xdp_md *ctx)
 	struct stats *st = bpf_map_lookup_elem(&xdpban_stats, &slot);
 	int verdict;
 
-	count(st, STAT_SEEN);
 	verdict = decide(ctx, st);
 	count(st, verdict == XDP_DROP ? STAT_DROPPED : STAT_PASSED);
 	return verdict;

@@ -57,7 +57,7 @@ struct ban_value {
 
 struct ban_filter {
 	__u8 count[XDPBAN_FILTER_SLOTS];
-};
+} __attribute__((aligned(8)));
 
 /*
  * filter_slot folds the key's four 32-bit words (as the host loads them)
@@ -70,10 +70,13 @@ static inline __u32 filter_slot(const __u32 *w)
 	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1U) >> (32 - XDPBAN_FILTER_BITS);
 }
 
-/* Indexes of the per-CPU counters. */
+/*
+ * Indexes of the per-CPU counters. Every packet ends in exactly one of
+ * passed and dropped, so the packets seen are their sum: one increment
+ * per packet instead of two.
+ */
 enum stat_index {
-	STAT_SEEN = 0,    /* every packet the program ran on */
-	STAT_PASSED,      /* returned XDP_PASS */
+	STAT_PASSED = 0,  /* returned XDP_PASS */
 	STAT_DROPPED,     /* returned XDP_DROP because of a ban */
 	STAT_EXPIRED,     /* matched a ban that had expired (entry removed) */
 	STAT_PARSE_FAIL,  /* truncated or malformed headers (always passed) */

@@ -3,12 +3,31 @@ package xdp
 import (
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
+
+// filterSection is the data section that holds the filter in the object;
+// the loader pins the map made from it as filterPinName.
+const (
+	filterSection = ".data.xdpban_filter"
+	filterPinName = "xdpban_filter"
+)
+
+// filterPin is where the ban filter is pinned.
+func filterPin(pinDir string) string { return filepath.Join(pinDir, filterPinName) }
+
+// filterSpec is the filter's map as the loader creates it: mapped by
+// userspace, pinned by hand (a data section carries no pinning flag).
+func filterSpec(spec *ebpf.CollectionSpec) *ebpf.MapSpec {
+	ms := spec.Maps[filterSection].Copy()
+	ms.Flags |= unix.BPF_F_MMAPABLE
+	return ms
+}
 
 // Mirrors of XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED in bpf/xdpban.h.
 const (

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,7 +216,7 @@ func setPinnedLayout(t *testing.T, d *Datapath, version uint32) {
 	if err := d.meta.Put(uint32(0), &meta); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(d.PinDir(), xdpbanMapXdpbanFilter)); err != nil {
+	if err := os.Remove(filterPin(d.PinDir())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -232,7 +231,7 @@ func TestOldLayoutGetsNoNewPins(t *testing.T) {
 	if _, err := Load(Config{PinDir: dir}); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("load over layout 2: %v, want ErrIncompatible", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, xdpbanMapXdpbanFilter)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filterPin(dir)); !os.IsNotExist(err) {
 		t.Errorf("load over an older layout pinned the filter: %v", err)
 	}
 	if _, err := OpenPinned(dir, false); !errors.Is(err, ErrIncompatible) {

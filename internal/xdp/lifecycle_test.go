@@ -57,6 +57,10 @@ func TestRestartKeepsBans(t *testing.T) {
 	if d.MaxBans() != 64 {
 		t.Errorf("max bans after restart %d, want 64", d.MaxBans())
 	}
+	// The restarted program uses the pinned ban filter, with the ban in it.
+	if v := run(t, d.Program(), tcpTo(testBan.Addr(), server4, 6619).build()); v != xdpDrop {
+		t.Errorf("ban made before the restart: verdict %d, want drop", v)
+	}
 }
 
 func TestIncompatiblePins(t *testing.T) {

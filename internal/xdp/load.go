@@ -78,21 +78,38 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, err
 	}
 
+	spec.Maps[filterSection] = filterSpec(spec)
+	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: cfg.PinDir}}
+	pinnedFilter, err := ebpf.LoadPinnedMap(filterPin(cfg.PinDir), nil)
+	switch {
+	case err == nil:
+		defer pinnedFilter.Close()
+		opts.MapReplacements = map[string]*ebpf.Map{filterSection: pinnedFilter}
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, permissionHint("open the pinned ban filter", err)
+	}
+
 	// Only the datapath: xdpban_clock has done its job.
 	var objs struct {
 		Xdpban *ebpf.Program `ebpf:"xdpban"`
+		Filter *ebpf.Map     `ebpf:".data.xdpban_filter"`
 		xdpbanMaps
 	}
-	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
-		Maps: ebpf.MapOptions{PinPath: cfg.PinDir},
-	})
-	if err != nil {
+	if err := spec.LoadAndAssign(&objs, opts); err != nil {
 		return nil, loadError(err)
+	}
+	if pinnedFilter == nil {
+		if err := objs.Filter.Pin(filterPin(cfg.PinDir)); err != nil {
+			objs.Filter.Close()
+			objs.Xdpban.Close()
+			objs.xdpbanMaps.Close()
+			return nil, permissionHint("pin the ban filter", err)
+		}
 	}
 	d := &Datapath{
 		migrated: migrated,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
-			filterMap: objs.XdpbanFilter, pinDir: cfg.PinDir},
+			filterMap: objs.Filter, pinDir: cfg.PinDir},
 		prog:  objs.Xdpban,
 		lock:  lock,
 		links: map[string]link.Link{},

@@ -37,7 +37,7 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 	for _, p := range []struct {
 		name string
 		dst  **ebpf.Map
-	}{{xdpbanMapXdpbanMeta, &m.meta}, {xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanStats, &m.stats}, {xdpbanMapXdpbanFilter, &m.filterMap}} {
+	}{{xdpbanMapXdpbanMeta, &m.meta}, {xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanStats, &m.stats}, {filterPinName, &m.filterMap}} {
 		mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, p.name), opts)
 		if err != nil {
 			m.Close()

@@ -45,14 +45,16 @@ func migrateLayout(pinDir string, spec *ebpf.CollectionSpec) (bool, error) {
 	if err != nil || version != migratableLayout {
 		return false, err
 	}
-	filterPin := filepath.Join(pinDir, xdpbanMapXdpbanFilter)
-	if err := os.Remove(filterPin); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(filterPin(pinDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, permissionHint("remove a half-made ban filter", err)
 	}
 	m := &Maps{pinDir: pinDir}
 	defer m.Close()
-	if m.filterMap, err = ebpf.NewMapWithOptions(spec.Maps[xdpbanMapXdpbanFilter], ebpf.MapOptions{PinPath: pinDir}); err != nil {
+	if m.filterMap, err = ebpf.NewMap(filterSpec(spec)); err != nil {
 		return false, permissionHint("create the ban filter", err)
+	}
+	if err := m.filterMap.Pin(filterPin(pinDir)); err != nil {
+		return false, permissionHint("pin the ban filter", err)
 	}
 	if err := m.mapFilter(); err != nil {
 		return false, err

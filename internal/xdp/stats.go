@@ -18,8 +18,7 @@ type Counters struct {
 }
 
 const (
-	statSeen = iota
-	statPassed
+	statPassed = iota
 	statDropped
 	statExpired
 	statParseFail
@@ -30,7 +29,7 @@ const (
 const statsSlots = 1024
 
 func (c *Counters) add(s *xdpbanStats) {
-	c.Seen += s.Count[statSeen]
+	c.Seen += s.Count[statPassed] + s.Count[statDropped] // see enum stat_index
 	c.Passed += s.Count[statPassed]
 	c.Dropped += s.Count[statDropped]
 	c.Expired += s.Count[statExpired]

@@ -42,7 +42,7 @@ type xdpbanMeta struct {
 
 type xdpbanStats struct {
 	_     structs.HostLayout
-	Count [5]uint64
+	Count [4]uint64
 	Pad   [3]uint64
 }
 
@@ -51,7 +51,6 @@ type xdpbanStats struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	xdpbanMapXdpbanBans   = "xdpban_bans"
-	xdpbanMapXdpbanFilter = "xdpban_filter"
 	xdpbanMapXdpbanMeta   = "xdpban_meta"
 	xdpbanMapXdpbanStats  = "xdpban_stats"
 	xdpbanProgXdpban      = "xdpban"
@@ -61,6 +60,7 @@ const (
 	xdpbanVarClockTickNs  = "clock_tick_ns"
 	xdpbanVarIpv6Mask     = "ipv6_mask"
 	xdpbanVarPortBitmap   = "port_bitmap"
+	xdpbanVarXdpbanFilter = "xdpban_filter"
 )
 
 // loadXdpban returns the embedded CollectionSpec for xdpban.
@@ -113,21 +113,21 @@ type xdpbanProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanMapSpecs struct {
-	XdpbanBans   *ebpf.MapSpec `ebpf:"xdpban_bans"`
-	XdpbanFilter *ebpf.MapSpec `ebpf:"xdpban_filter"`
-	XdpbanMeta   *ebpf.MapSpec `ebpf:"xdpban_meta"`
-	XdpbanStats  *ebpf.MapSpec `ebpf:"xdpban_stats"`
+	XdpbanBans  *ebpf.MapSpec `ebpf:"xdpban_bans"`
+	XdpbanMeta  *ebpf.MapSpec `ebpf:"xdpban_meta"`
+	XdpbanStats *ebpf.MapSpec `ebpf:"xdpban_stats"`
 }
 
 // xdpbanVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanVariableSpecs struct {
-	AllPorts    *ebpf.VariableSpec `ebpf:"all_ports"`
-	ClockBaseNs *ebpf.VariableSpec `ebpf:"clock_base_ns"`
-	ClockTickNs *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
-	Ipv6Mask    *ebpf.VariableSpec `ebpf:"ipv6_mask"`
-	PortBitmap  *ebpf.VariableSpec `ebpf:"port_bitmap"`
+	AllPorts     *ebpf.VariableSpec `ebpf:"all_ports"`
+	ClockBaseNs  *ebpf.VariableSpec `ebpf:"clock_base_ns"`
+	ClockTickNs  *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
+	Ipv6Mask     *ebpf.VariableSpec `ebpf:"ipv6_mask"`
+	PortBitmap   *ebpf.VariableSpec `ebpf:"port_bitmap"`
+	XdpbanFilter *ebpf.VariableSpec `ebpf:"xdpban_filter"`
 }
 
 // xdpbanObjects contains all objects after they have been loaded into the kernel.
@@ -150,16 +150,14 @@ func (o *xdpbanObjects) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanMaps struct {
-	XdpbanBans   *ebpf.Map `ebpf:"xdpban_bans"`
-	XdpbanFilter *ebpf.Map `ebpf:"xdpban_filter"`
-	XdpbanMeta   *ebpf.Map `ebpf:"xdpban_meta"`
-	XdpbanStats  *ebpf.Map `ebpf:"xdpban_stats"`
+	XdpbanBans  *ebpf.Map `ebpf:"xdpban_bans"`
+	XdpbanMeta  *ebpf.Map `ebpf:"xdpban_meta"`
+	XdpbanStats *ebpf.Map `ebpf:"xdpban_stats"`
 }
 
 func (m *xdpbanMaps) Close() error {
 	return _XdpbanClose(
 		m.XdpbanBans,
-		m.XdpbanFilter,
 		m.XdpbanMeta,
 		m.XdpbanStats,
 	)
@@ -169,11 +167,12 @@ func (m *xdpbanMaps) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanVariables struct {
-	AllPorts    *ebpf.Variable `ebpf:"all_ports"`
-	ClockBaseNs *ebpf.Variable `ebpf:"clock_base_ns"`
-	ClockTickNs *ebpf.Variable `ebpf:"clock_tick_ns"`
-	Ipv6Mask    *ebpf.Variable `ebpf:"ipv6_mask"`
-	PortBitmap  *ebpf.Variable `ebpf:"port_bitmap"`
+	AllPorts     *ebpf.Variable `ebpf:"all_ports"`
+	ClockBaseNs  *ebpf.Variable `ebpf:"clock_base_ns"`
+	ClockTickNs  *ebpf.Variable `ebpf:"clock_tick_ns"`
+	Ipv6Mask     *ebpf.Variable `ebpf:"ipv6_mask"`
+	PortBitmap   *ebpf.Variable `ebpf:"port_bitmap"`
+	XdpbanFilter *ebpf.Variable `ebpf:"xdpban_filter"`
 }
 
 // xdpbanPrograms contains all programs after they have been loaded into the kernel.
