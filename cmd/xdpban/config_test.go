@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -45,5 +47,61 @@ func TestShippedConfigLoads(t *testing.T) {
 	}
 	if got.Jail.MaxRetry != 5 {
 		t.Errorf("XDPBAN_MAXRETRY=5 gave %d: the file must not win", got.Jail.MaxRetry)
+	}
+}
+
+// TestExampleConfigHasEveryFlag: deploy/xdpban.yaml shows every flag of
+// `xdpban run` as a key (the flags are the contract; --config is the one
+// that cannot be a key), each after a comment, repeatable ones as lists.
+// A new flag without its example key fails here.
+func TestExampleConfigHasEveryFlag(t *testing.T) {
+	const example = "../../deploy/xdpban.yaml"
+	raw, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{} // key -> value on its line
+	commented := map[string]bool{}
+	prevComment := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#"):
+			prevComment = true
+		case line == "":
+			prevComment = false
+		case strings.HasPrefix(line, " "): // a list item of the key above
+		default:
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				t.Fatalf("%s: not a key: %q", example, line)
+			}
+			if _, dup := keys[k]; dup {
+				t.Errorf("%s: key %q twice", example, k)
+			}
+			keys[k] = strings.TrimSpace(v)
+			// A comment covers the keys right after it (cert, key), so
+			// prevComment stays set until a blank line.
+			commented[k] = prevComment
+		}
+	}
+	if _, ok := keys["config"]; ok {
+		t.Errorf("%s: key config is a flag only", example)
+	}
+	for _, f := range runFlags() {
+		k := f.Names()[0]
+		if k == "config" {
+			continue
+		}
+		v, ok := keys[k]
+		if !ok {
+			t.Errorf("%s: no key for --%s", example, k)
+			continue
+		}
+		if !commented[k] {
+			t.Errorf("%s: key %q has no comment above it", example, k)
+		}
+		if _, repeatable := f.(*cli.StringSliceFlag); repeatable && v != "" && v != "[]" {
+			t.Errorf("%s: repeatable key %q is not a YAML list", example, k)
+		}
 	}
 }

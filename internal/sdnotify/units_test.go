@@ -16,9 +16,8 @@ import (
 )
 
 const (
-	unitDir       = "../../deploy/systemd"
-	exampleConfig = "../../deploy/xdpban.yaml"
-	installedBin  = "/usr/local/bin/xdpban"
+	unitDir      = "../../deploy/systemd"
+	installedBin = "/usr/local/bin/xdpban"
 )
 
 // maxExposure is the highest `systemd-analyze security` score accepted per
@@ -180,64 +179,5 @@ func TestUnitsPrivileges(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(lo["ReadWritePaths"], " "), "/sys/fs/bpf") {
 		t.Error("xdpban-logonly.service: writes bpffs, which log-only never needs")
-	}
-}
-
-// TestExampleConfigKeys: deploy/xdpban.yaml holds every key of the
-// user-facing contract of `xdpban run`, each after a comment, and repeatable
-// keys as lists.
-func TestExampleConfigKeys(t *testing.T) {
-	raw, err := os.ReadFile(exampleConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := map[string]string{} // key -> value on its line
-	commented := map[string]bool{}
-	prevComment := false
-	for _, line := range strings.Split(string(raw), "\n") {
-		switch {
-		case strings.HasPrefix(line, "#"):
-			prevComment = true
-		case line == "":
-			prevComment = false
-		case strings.HasPrefix(line, " "): // a list item of the key above
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				t.Fatalf("%s: not a key: %q", exampleConfig, line)
-			}
-			if _, dup := keys[k]; dup {
-				t.Errorf("%s: key %q twice", exampleConfig, k)
-			}
-			keys[k] = strings.TrimSpace(v)
-			// A comment covers the keys right after it (cert, key), so
-			// prevComment stays set until a blank line.
-			commented[k] = prevComment
-		}
-	}
-	for _, k := range []string{
-		"iface", "xdp-mode", "ports", "listen", "cert", "key", "client-ca", "backend",
-		"fail2ban-log", "watch-log", "maxretry", "findtime", "bantime", "bantime-increment",
-		"bantime-factor", "bantime-maxtime", "ignoreip", "log-only", "state-dir", "pin-dir",
-		"metrics", "ipv6-prefix", "max-bans", "on-ban", "on-unban", "handshake-timeout",
-		"allow-cn", "allow-san", "crl", "backend-proxy-protocol", "fail2ban-log-time",
-	} {
-		v, ok := keys[k]
-		if !ok {
-			t.Errorf("%s: key %q missing", exampleConfig, k)
-			continue
-		}
-		if !commented[k] {
-			t.Errorf("%s: key %q has no comment above it", exampleConfig, k)
-		}
-		switch k {
-		case "iface", "watch-log", "ignoreip", "allow-cn", "allow-san":
-			if v != "" && v != "[]" {
-				t.Errorf("%s: repeatable key %q is not a YAML list", exampleConfig, k)
-			}
-		}
-	}
-	if _, ok := keys["config"]; ok {
-		t.Errorf("%s: key config is a flag only", exampleConfig)
 	}
 }
