@@ -64,7 +64,7 @@ func runFlags() []cli.Flag {
 		str("handshake-timeout", "10s", "time a client has to finish the TLS handshake"),
 		str("idle-timeout", "30m", "close a forwarded connection idle this long"),
 		integer("max-handshakes", 1024, "concurrent handshakes overall (more are refused and count as failures)"),
-		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address"),
+		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address (IPv6: per --ipv6-prefix, as bans are)"),
 		boolean("count-scans", false, "count connections closed without a byte (port scans, health checks) as failures"),
 		// The fail2ban log.
 		str("fail2ban-log", "/var/log/xdpban/tls.log", "write one OS4X-format line per failed handshake to `PATH`; \"\" disables"),

@@ -153,6 +153,7 @@ func listenerConfig(c *cli.Context) (*listener.Config, error) {
 		BackendProxyProtocol:   c.Bool("backend-proxy-protocol"),
 		MaxHandshakes:          c.Int("max-handshakes"),
 		MaxHandshakesPerSource: c.Int("max-handshakes-per-source"),
+		SourcePrefixV6:         c.Int("ipv6-prefix"),
 		CountScans:             c.Bool("count-scans"),
 	}
 	for _, key := range []string{"cert", "key", "client-ca", "backend"} {

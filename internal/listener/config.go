@@ -44,6 +44,9 @@ type Config struct {
 	// MaxHandshakesPerSource per source address (default 8). A connection
 	// over either limit is closed at once and counts as a failure.
 	MaxHandshakes, MaxHandshakesPerSource int
+	// SourcePrefixV6 is the prefix length at which IPv6 sources count as
+	// one for MaxHandshakesPerSource: the ban prefix (default 128).
+	SourcePrefixV6 int
 	// CountScans makes a connection closed without sending a byte (a
 	// connect scan, a load balancer's health check; by FIN: EOF 167772454,
 	// by RST: ECONNRESET) a failure.
@@ -83,6 +86,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxHandshakesPerSource <= 0 {
 		c.MaxHandshakesPerSource = defaultMaxPerSource
 	}
+	if c.SourcePrefixV6 == 0 {
+		c.SourcePrefixV6 = 128
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,6 +101,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BackendAddr == "" {
 		errs = append(errs, errors.New("backend is required"))
+	}
+	if c.SourcePrefixV6 < 1 || c.SourcePrefixV6 > 128 {
+		errs = append(errs, fmt.Errorf("IPv6 source prefix %d: must be 1 to 128", c.SourcePrefixV6))
 	}
 	if c.OnFailure == nil {
 		errs = append(errs, errors.New("failure callback is required"))

@@ -43,7 +43,7 @@ func New(cfg Config) (*Listener, error) {
 	}
 	l := &Listener{
 		cfg:       cfg,
-		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource),
+		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource, cfg.SourcePrefixV6),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}

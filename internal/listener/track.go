@@ -17,28 +17,45 @@ type handshake struct {
 // tracker bounds concurrent handshakes overall and per source, so slow or
 // half-open connections cannot use up memory or file descriptors, and
 // knows which connections are still in handshake for CloseHandshakes.
+// An IPv6 source is its prefix of v6Bits, as the jail and the map count
+// it: one host of a /64 holds every address in it, and would otherwise
+// get maxPer handshakes per address.
 type tracker struct {
 	mu        sync.Mutex
 	max       int
 	maxPer    int
-	perSource map[netip.Addr]int
+	v6Bits    int
+	perSource map[netip.Prefix]int
 	live      map[*handshake]struct{}
 }
 
-func newTracker(max, maxPer int) *tracker {
-	return &tracker{max: max, maxPer: maxPer, perSource: map[netip.Addr]int{}, live: map[*handshake]struct{}{}}
+func newTracker(max, maxPer, v6Bits int) *tracker {
+	return &tracker{max: max, maxPer: maxPer, v6Bits: v6Bits, perSource: map[netip.Prefix]int{}, live: map[*handshake]struct{}{}}
+}
+
+// source is what the per-source limit counts a: itself for IPv4, its
+// prefix for IPv6.
+func (t *tracker) source(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := a.BitLen()
+	if a.Is6() {
+		bits = t.v6Bits
+	}
+	p, _ := a.Prefix(bits)
+	return p
 }
 
 // begin registers c, or returns nil when a limit is full.
 func (t *tracker) begin(c net.Conn, a netip.Addr) *handshake {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.live) >= t.max || t.perSource[a] >= t.maxPer {
+	src := t.source(a)
+	if len(t.live) >= t.max || t.perSource[src] >= t.maxPer {
 		return nil
 	}
 	h := &handshake{conn: c, addr: a}
 	t.live[h] = struct{}{}
-	t.perSource[a]++
+	t.perSource[src]++
 	return h
 }
 
@@ -49,8 +66,9 @@ func (t *tracker) end(h *handshake) {
 		return
 	}
 	delete(t.live, h)
-	if t.perSource[h.addr]--; t.perSource[h.addr] <= 0 {
-		delete(t.perSource, h.addr)
+	src := t.source(h.addr)
+	if t.perSource[src]--; t.perSource[src] <= 0 {
+		delete(t.perSource, src)
 	}
 }
 
