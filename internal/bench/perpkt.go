@@ -28,6 +28,35 @@ func timeOnce(prog *ebpf.Program, frame []byte, repeat int) (float64, uint32, er
 	return float64(el.Nanoseconds()) / float64(repeat), ret, nil
 }
 
+// series is one case's times over the rounds and its per-round ratios to
+// the floor of the same round.
+type series struct {
+	ns, ratios []float64
+}
+
+func (s *series) add(ns, floor float64) {
+	s.ns = append(s.ns, ns)
+	s.ratios = append(s.ratios, ns/floor)
+}
+
+// report adds the case's median time and its median ratio to the floor.
+func (s *series) report(r *Report, name string, floorMed float64) {
+	ns := median(s.ns)
+	r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt", Samples: s.ns})
+	r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(s.ratios), Unit: "x",
+		Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
+		Note: fmt.Sprintf("median of %d interleaved per-round ratios", len(s.ratios)), Samples: s.ratios})
+}
+
+// timeVerdict is timeOnce for a program that must return want.
+func timeVerdict(prog *ebpf.Program, frame []byte, repeat int, want uint32) (float64, error) {
+	ns, ret, err := timeOnce(prog, frame, repeat)
+	if err == nil && ret != want {
+		err = fmt.Errorf("verdict %d, want %d", ret, want)
+	}
+	return ns, err
+}
+
 // PerPacket measures figure 1: the floor, then xdpban's hit, miss and
 // other-port cases with 1, 10k and 1M bans, then random keys at 1M.
 func PerPacket(ctx context.Context, r *Report) error {
@@ -77,16 +106,13 @@ func PerPacket(ctx context.Context, r *Report) error {
 		filled = n
 		// Rounds interleave the floor and the cases, and each ratio is the
 		// median of per-round ratios: on a shared machine a burst of load
-		// then moves both sides of a ratio alike.
-		floorNs := make([]float64, 0, rounds)
-		caseNs := make([][]float64, len(frames))
-		ratios := make([][]float64, len(frames))
-		// The naive program on the hit and the miss frame: its ratio to the
-		// floor, and xdpban's ratio to it, per round.
-		naiveNs := make([][]float64, 2)
-		naiveRatios := make([][]float64, 2)
-		vsNaive := make([][]float64, 2)
+		// then moves both sides of a ratio alike. The naive program runs on
+		// the hit and the miss frame in the same rounds.
 		label := banCount(n)
+		floorNs := make([]float64, 0, rounds)
+		cases := make([]series, len(frames))
+		naives := make([]series, 2)
+		vsNaive := make([][]float64, len(naives))
 		for range rounds {
 			fl, _, err := timeOnce(floor, frames[0].frame, repeat)
 			if err != nil {
@@ -94,50 +120,33 @@ func PerPacket(ctx context.Context, r *Report) error {
 			}
 			floorNs = append(floorNs, fl)
 			for i, f := range frames {
-				ns, ret, err := timeOnce(prog, f.frame, repeat)
+				ns, err := timeVerdict(prog, f.frame, repeat, f.verdict)
 				if err != nil {
-					return err
+					return fmt.Errorf("per-packet %s with %s: %w", f.name, label, err)
 				}
-				if ret != f.verdict {
-					return fmt.Errorf("per-packet %s with %s: verdict %d, want %d", f.name, label, ret, f.verdict)
-				}
-				caseNs[i] = append(caseNs[i], ns)
-				ratios[i] = append(ratios[i], ns/fl)
-				if i >= len(naiveNs) {
+				cases[i].add(ns, fl)
+				if i >= len(naives) {
 					continue
 				}
-				nv, ret, err := timeOnce(naive, f.frame, repeat)
+				nv, err := timeVerdict(naive, f.frame, repeat, f.verdict)
 				if err != nil {
-					return err
+					return fmt.Errorf("per-packet naive %s with %s: %w", f.name, label, err)
 				}
-				if ret != f.verdict {
-					return fmt.Errorf("per-packet naive %s with %s: verdict %d, want %d", f.name, label, ret, f.verdict)
-				}
-				naiveNs[i] = append(naiveNs[i], nv)
-				naiveRatios[i] = append(naiveRatios[i], nv/fl)
+				naives[i].add(nv, fl)
 				vsNaive[i] = append(vsNaive[i], ns/nv)
 			}
 		}
 		floorMed := median(floorNs)
 		r.Add(Figure{Group: groupPerPacket, Name: "floor: bare XDP_PASS (" + label + " run)", Value: floorMed, Unit: "ns/pkt", Samples: floorNs})
 		for i, f := range frames {
-			name := fmt.Sprintf("%s, %s", f.name, label)
-			ns := median(caseNs[i])
-			r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt", Samples: caseNs[i]})
-			r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(ratios[i]), Unit: "x",
-				Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
-				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: ratios[i]})
+			cases[i].report(r, fmt.Sprintf("%s, %s", f.name, label), floorMed)
 		}
-		for i := range naiveNs {
-			name := fmt.Sprintf("naive lookup program, %s, %s", frames[i].name, label)
-			ns := median(naiveNs[i])
-			r.Add(Figure{Group: groupPerPacket, Name: name, Value: ns, Unit: "ns/pkt", Samples: naiveNs[i]})
-			r.Add(Figure{Group: groupPerPacket, Name: name + " / floor", Value: median(naiveRatios[i]), Unit: "x",
-				Num: &Input{name, ns, "ns/pkt"}, Den: &Input{"floor", floorMed, "ns/pkt"},
-				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: naiveRatios[i]})
-			xname := fmt.Sprintf("%s, %s", frames[i].name, label)
-			r.Add(Figure{Group: groupPerPacket, Name: fmt.Sprintf("xdpban / naive lookup program, %s", xname), Value: median(vsNaive[i]), Unit: "x",
-				Num: &Input{xname, median(caseNs[i]), "ns/pkt"}, Den: &Input{name, ns, "ns/pkt"},
+		for i := range naives {
+			name := fmt.Sprintf("%s, %s", frames[i].name, label)
+			naiveName := "naive lookup program, " + name
+			naives[i].report(r, naiveName, floorMed)
+			r.Add(Figure{Group: groupPerPacket, Name: "xdpban / naive lookup program, " + name, Value: median(vsNaive[i]), Unit: "x",
+				Num: &Input{name, median(cases[i].ns), "ns/pkt"}, Den: &Input{naiveName, median(naives[i].ns), "ns/pkt"},
 				Note: fmt.Sprintf("median of %d interleaved per-round ratios", rounds), Samples: vsNaive[i]})
 		}
 	}
