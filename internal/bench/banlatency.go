@@ -54,9 +54,13 @@ func BanLatency(ctx context.Context, r *Report) error {
 		{"fail2ban, backend=pyinotify", "pyinotify", banAttackersF2B},
 		{"fail2ban, backend=polling", "polling", banAttackersF2B},
 	}
+	split, err := splitCPUs()
+	if err != nil {
+		return err
+	}
 	var xdpMedian float64
 	for _, sys := range systems {
-		lat, missed, err := banLatencyOnce(ctx, r, kit, sys.backend, sys.attackers)
+		lat, missed, err := banLatencyOnce(ctx, r, kit, split, sys.backend, sys.attackers)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sys.name, err)
 		}
@@ -76,13 +80,14 @@ func BanLatency(ctx context.Context, r *Report) error {
 	}
 	r.Note("ban latency: %d attackers (distinct addresses) for xdpban, %d per fail2ban backend (each ban takes fail2ban a large fraction of a second, so there its p99 is the largest sample), each failing 3 TLS handshakes without a client certificate in a row; t0 = when the client sees its 3rd failure (the server's alert), read on a socket its thread waits on in ppoll, not through Go's netpoller", banAttackersXDP, banAttackersF2B)
 	r.Note("ban latency: xdpban = `xdpban run` (maxretry 3) in a namespace, ban in force = start of the first bare SYN from that address (raw socket, answered by the server's kernel without the daemon accepting anything) that gets no SYN-ACK within 20 ms, confirmed by a real connect to the port timing out after 100 ms; SYNs back to back from the attacker's thread, so the resolution is one answered SYN; the bench's own garbage collector is off while an attacker is timed")
+	r.Note("ban latency: CPUs: %s (`xdpban run` under taskset, so its Go runtime sizes GOMAXPROCS to them)", split)
 	r.Note("ban latency: fail2ban = fail2ban-server %s with the shipped os4x filter (maxretry 3) reading the log that `xdpban run --log-only` writes for the same handshakes; ban = the time a dummy action stamps (date +%%s.%%N) when fail2ban runs it, before any firewall change, so a lower bound", fail2banVersion(ctx))
 	return nil
 }
 
 // banLatencyOnce runs one system in a fresh lab and returns the latency of
 // each attacker's ban in ns.
-func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string, attackers int) ([]float64, int, error) {
+func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, split *cpuSplit, backend string, attackers int) ([]float64, int, error) {
 	p, err := newLab(ctx, attackers)
 	if err != nil {
 		return nil, 0, err
@@ -101,11 +106,15 @@ func banLatencyOnce(ctx context.Context, r *Report, kit *labKit, backend string,
 		}
 		defer f2b.Stop()
 	}
-	d, err := startDaemon(ctx, kit.bin, runDir, p, kit.pki, "127.0.0.1:9", extra...)
+	d, err := startDaemonOn(ctx, split.daemonCPUs(), kit.bin, runDir, p, kit.pki, "127.0.0.1:9", extra...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer d.stop()
+	if err := split.pinProcess(); err != nil {
+		return nil, 0, err
+	}
+	defer split.unpin()
 	name := "xdpban"
 	if backend != "" {
 		name = "fail2ban " + backend

@@ -30,6 +30,12 @@ type daemon struct {
 // finds them after a crash), the lab PKI, and extra flags. It returns once
 // the listener accepts connections from the client side.
 func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PKI, backend string, extra ...string) (*daemon, error) {
+	return startDaemonOn(ctx, "", bin, dir, p, pki, backend, extra...)
+}
+
+// startDaemonOn is startDaemon with the daemon confined to the CPUs in
+// cpus (a taskset list; "" leaves it free).
+func startDaemonOn(ctx context.Context, cpus, bin, dir string, p *pair, pki *testutil.PKI, backend string, extra ...string) (*daemon, error) {
 	pinDir, err := newPinDir()
 	if err != nil {
 		return nil, err
@@ -40,7 +46,11 @@ func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PK
 		"--fail2ban-log", daemonLog(dir), "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
 		"--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "control.sock"),
 		"--pin-dir", pinDir, "--metrics", "")
-	d, err := startProcess(exec.Command("nsenter", append(args, extra...)...))
+	args = append(append([]string{"nsenter"}, args...), extra...)
+	if cpus != "" {
+		args = append([]string{"taskset", "--cpu-list", cpus}, args...)
+	}
+	d, err := startProcess(exec.Command(args[0], args[1:]...))
 	if err != nil {
 		return nil, fmt.Errorf("start xdpban run: %w", err)
 	}
