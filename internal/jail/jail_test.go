@@ -449,3 +449,110 @@ func TestSlowHookDoesNotBlockCounting(t *testing.T) {
 		t.Fatal("third failure did not ban")
 	}
 }
+
+// blockingHistory is a History whose RecordBan (the store's write and
+// fsync, in the daemon) blocks until released.
+type blockingHistory struct {
+	*MemHistory
+	entered chan netip.Prefix
+	release chan struct{}
+}
+
+func (h *blockingHistory) RecordBan(b Ban) error {
+	h.entered <- b.Prefix
+	<-h.release
+	return h.MemHistory.RecordBan(b)
+}
+
+// signalEnforcer tells on banned of every ban it holds.
+type signalEnforcer struct {
+	*fakeEnforcer
+	banned chan netip.Prefix
+}
+
+func (e signalEnforcer) Ban(p netip.Prefix, until time.Time) error {
+	err := e.fakeEnforcer.Ban(p, until)
+	if err == nil {
+		e.banned <- p
+	}
+	return err
+}
+
+// hangGuard bounds waits for events that must happen at once, so that a
+// regression fails the test instead of hanging it; it is not a timing
+// requirement.
+const hangGuard = 30 * time.Second
+
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(hangGuard):
+		t.Fatalf("no %s after %s", what, hangGuard)
+		panic("unreachable")
+	}
+}
+
+// TestMapBanDoesNotWaitForTheHistoryWrite: the enforcer (the XDP map) has
+// a ban while its history write (the store) still blocks, and a second
+// address's ban lands in the enforcer while the first's write blocks too:
+// the store follows the map, off the ban path, and one slow write holds
+// up no other ban.
+func TestMapBanDoesNotWaitForTheHistoryWrite(t *testing.T) {
+	h := &blockingHistory{MemHistory: NewMemHistory(), entered: make(chan netip.Prefix, 4), release: make(chan struct{})}
+	enf := signalEnforcer{newEnforcer(), make(chan netip.Prefix, 4)}
+	var hooked []netip.Prefix
+	j, err := New(testConfig(), enf, WithHistory(h), WithOnBan(func(b Ban, _ []event.Failure) { hooked = append(hooked, b.Prefix) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Ban, 2)
+	banFrom := func(addr string) {
+		var last *Ban
+		for range 3 {
+			last, _ = j.Fail(fail(addr, time.Time{}))
+		}
+		done <- last
+	}
+
+	go banFrom("198.18.13.1")
+	if p := waitFor(t, enf.banned, "map ban of the first address"); p != pfx("198.18.13.1/32") {
+		t.Fatalf("banned %v", p)
+	}
+	if p := waitFor(t, h.entered, "history write of the first ban"); p != pfx("198.18.13.1/32") {
+		t.Fatalf("history write of %v", p)
+	}
+	// The first history write is blocked; a second address bans anyway.
+	go banFrom("198.18.13.2")
+	if p := waitFor(t, enf.banned, "map ban of the second address while the first history write blocks"); p != pfx("198.18.13.2/32") {
+		t.Fatalf("banned %v", p)
+	}
+	if s := j.Stats(); s.CurrentlyBanned != 2 {
+		t.Fatalf("jail holds %d bans while the history write blocks, want 2", s.CurrentlyBanned)
+	}
+	select {
+	case <-done:
+		t.Fatal("a ban returned before its history was written")
+	default:
+	}
+
+	// Released, both bans reach the history, in the order they were made.
+	close(h.release)
+	for range 2 {
+		if b := waitFor(t, done, "end of a banning failure"); b == nil {
+			t.Fatal("the third failure did not ban")
+		}
+	}
+	if p := waitFor(t, h.entered, "history write of the second ban"); p != pfx("198.18.13.2/32") {
+		t.Fatalf("history write of %v", p)
+	}
+	for _, p := range []netip.Prefix{pfx("198.18.13.1/32"), pfx("198.18.13.2/32")} {
+		if n, _ := h.BanCount(p, time.Time{}); n != 1 {
+			t.Errorf("history holds %d bans of %v, want 1", n, p)
+		}
+	}
+	if len(hooked) != 2 || hooked[0] != pfx("198.18.13.1/32") || hooked[1] != pfx("198.18.13.2/32") {
+		t.Errorf("ban hooks ran for %v, want the first address, then the second", hooked)
+	}
+}
