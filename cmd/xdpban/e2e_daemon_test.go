@@ -95,7 +95,7 @@ func TestE2EBanAfterMaxretry(t *testing.T) {
 	if attack(t, l.Lab, l.ClientV4, l.ServerV4) {
 		t.Error("attacker could still start a handshake after the ban")
 	}
-	lines := failureLines(t, l.log)
+	lines := logLines(t, l.log, 3)
 	// Exactly OS4X's wording, full stop included, then the timestamp.
 	re := regexp.MustCompile(`^TLS error ` + noCertCode + ` during connect try from ` + regexp.QuoteMeta(attacker) +
 		`: peer did not return a certificate\. \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\]$`)
@@ -153,7 +153,7 @@ func TestE2ENoBanWhenSpreadBeyondFindtime(t *testing.T) {
 	if !l.reachable(t, l.ClientV4) {
 		t.Error("attacker dropped without a ban")
 	}
-	if n := len(failureLines(t, l.log)); n != 3 {
+	if n := len(logLines(t, l.log, 3)); n != 3 {
 		t.Errorf("fail2ban log has %d lines, want 3", n)
 	}
 }
@@ -177,7 +177,7 @@ func TestE2EIgnoreIPNeverBanned(t *testing.T) {
 	if !l.reachable(t, l.ClientV4) {
 		t.Error("ignoreip address cannot reach the protected port")
 	}
-	if n := len(failureLines(t, l.log)); n != 5 {
+	if n := len(logLines(t, l.log, 5)); n != 5 {
 		t.Errorf("fail2ban log has %d lines, want all 5 failures", n)
 	}
 	// The ignore list is not a blanket off switch: another address bans.

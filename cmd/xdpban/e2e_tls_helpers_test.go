@@ -192,6 +192,20 @@ func waitBanned(t *testing.T, lab *testutil.Lab, n node, prefix string) (start, 
 }
 
 // failureLines returns the lines of a fail2ban log.
+// logLines waits until the fail2ban log at path holds at least want lines
+// and returns them: the daemon writes a failure's line after the jail has
+// counted it (and, for the failure that bans, after the ban), so status
+// may show a failure before its line is in the file.
+func logLines(t *testing.T, path string, want int) []string {
+	t.Helper()
+	var lines []string
+	waitUntil(t, fmt.Sprintf("%d lines in %s", want, path), func() bool {
+		lines = failureLines(t, path)
+		return len(lines) >= want
+	})
+	return lines
+}
+
 func failureLines(t *testing.T, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)

@@ -35,11 +35,13 @@ type daemon struct {
 	enf    *xdpEnforcer
 	jail   *jail.Jail
 	writer *f2blog.Writer
-	lst    *listener.Listener
-	tcp    net.Listener
-	ctl    net.Listener
-	hooks  *hooks
-	fails  failureCounts
+	// failLog is writer, as onFailure uses it; nil without a log.
+	failLog failureLog
+	lst     *listener.Listener
+	tcp     net.Listener
+	ctl     net.Listener
+	hooks   *hooks
+	fails   failureCounts
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
@@ -120,7 +122,7 @@ func (d *daemon) start() error {
 		if err != nil {
 			return err
 		}
-		d.writer = w
+		d.writer, d.failLog = w, w
 	}
 	ctl, err := control.Listen(o.ControlSock)
 	if err != nil {

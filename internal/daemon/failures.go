@@ -38,19 +38,34 @@ func (c *failureCounts) snapshot() map[string]int {
 	return out
 }
 
+// failureLog is where onFailure writes a failure's line for fail2ban: the
+// f2blog.Writer of --fail2ban-log.
+type failureLog interface {
+	// Line formats the failure's line without writing it.
+	Line(event.Failure) string
+	// WriteLine appends a line that Line formatted.
+	WriteLine(string) error
+}
+
 // onFailure receives every failed handshake of the listener: first the
-// log line (what stock fail2ban reads), then the jail.
+// jail, then the log line (what stock fail2ban reads). The ban is in the
+// map before the line's write(2), which may sleep (dirty page throttling
+// while the gateway writes a large transfer, a journal commit): a ban
+// never waits for the disk. A failure that bans is written after its ban
+// is stored; the line carries the failure's own time, so fail2ban counts
+// it the same, and the jail hands the formatted line to the ban hook.
 func (d *daemon) onFailure(ev event.Failure) {
 	d.fails.add(ev.Code)
 	d.metrics.Handshake(false, ev.Code)
-	if d.writer != nil {
-		line, err := d.writer.Log(ev)
-		if err != nil {
-			d.log.Error("write fail2ban log", "err", err)
-		}
-		ev.Line = line
+	if d.failLog != nil {
+		ev.Line = d.failLog.Line(ev)
 	}
 	d.fail(ev)
+	if d.failLog != nil {
+		if err := d.failLog.WriteLine(ev.Line); err != nil {
+			d.log.Error("write fail2ban log", "err", err)
+		}
+	}
 }
 
 // fail hands a failure to the jail. A ban also ends the address's
@@ -69,9 +84,12 @@ func (d *daemon) fail(ev event.Failure) {
 	}
 }
 
-// afterBan runs after every ban the jail makes (failures or manual). The
-// store already has it: the jail's history write (state.Store.RecordBan)
-// keeps the active ban in the same transaction.
+// afterBan runs after every ban the jail makes (failures or manual), once
+// the ban is in the map. The store already has it: the jail's history
+// write (state.Store.RecordBan), which follows the map write, keeps the
+// active ban in the same transaction. A crash between the two leaves the
+// ban in the pinned map only, which the next start adopts (see
+// state.Reconcile).
 func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	dur := "permanent"
 	if !b.Permanent() {

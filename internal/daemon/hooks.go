@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,14 +62,18 @@ func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
 	}
 	now := time.Now()
 	h.run("on-ban", h.onBan, func() []string {
-		// Read off the ban path, in the hook's goroutine.
+		// Read off the ban path, in the hook's goroutine. The failure
+		// that completed the count is written to the log only after the
+		// ban (which must not wait for the disk), so it may be missing.
 		lines := matchingLines(h.logs, b.Prefix.Addr())
-		if len(lines) == 0 {
-			for _, f := range fs {
-				if f.Line != "" {
-					lines = append(lines, f.Line)
-				}
+		for _, f := range fs {
+			logged := slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSuffix(l, "\r") == f.Line })
+			if f.Line != "" && !logged {
+				lines = append(lines, f.Line)
 			}
+		}
+		if len(lines) > maxMatches {
+			lines = lines[len(lines)-maxMatches:]
 		}
 		return banEnv("ban", b, lines, now)
 	})

@@ -133,3 +133,27 @@ func TestOnBanMatchesComeFromTheLogs(t *testing.T) {
 		t.Errorf("XDPBAN_MATCHES:\n%s\nwant the three failures:\n%s", got, strings.Join(lines, "\n"))
 	}
 }
+
+// The failure that completes the count is written to the log after the
+// ban, so the hook may run before its line is there: it is added from the
+// failure, once.
+func TestOnBanMatchesIncludeTheFailureNotYetLogged(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := 0; i < 3; i++ {
+		lines = append(lines, fmt.Sprintf("TLS error 167772359 during connect try from 198.18.0.2: peer did not return a certificate. [2026-11-25T10:00:0%d.000+00:00]", i))
+	}
+	for _, logged := range []int{2, 3} {
+		logFile, out := filepath.Join(dir, fmt.Sprintf("tls%d.log", logged)), filepath.Join(dir, fmt.Sprintf("matches%d", logged))
+		if err := os.WriteFile(logFile, []byte(strings.Join(lines[:logged], "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h := newHooks(`printf '%s' "$XDPBAN_MATCHES" > `+out, "", 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		h.logs = []string{logFile}
+		h.ban(jail.Ban{Prefix: netip.MustParsePrefix("198.18.0.2/32"), Origin: jail.OriginJail, Count: 1},
+			[]event.Failure{{Addr: netip.MustParseAddr("198.18.0.2"), Line: lines[2]}})
+		if got := waitFile(t, out); got != strings.Join(lines, "\n") {
+			t.Errorf("%d lines logged: XDPBAN_MATCHES:\n%s\nwant the three failures once:\n%s", logged, got, strings.Join(lines, "\n"))
+		}
+	}
+}

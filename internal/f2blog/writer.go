@@ -55,23 +55,32 @@ func (w *Writer) open() error {
 
 // Log writes f as one line and returns the line (without newline).
 func (w *Writer) Log(f event.Failure) (string, error) {
-	line := Format(f, w.mode)
+	line := w.Line(f)
+	return line, w.WriteLine(line)
+}
+
+// Line formats f as Log writes it, without writing anything: a caller can
+// hand the line on before it is written.
+func (w *Writer) Line(f event.Failure) string { return Format(f, w.mode) }
+
+// WriteLine appends line (from Line, without newline) to the log.
+func (w *Writer) WriteLine(line string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
-		return line, fmt.Errorf("write log: %w", os.ErrClosed)
+		return fmt.Errorf("write log: %w", os.ErrClosed)
 	}
 	if err := w.followRename(); err != nil {
-		return line, err
+		return err
 	}
 	// One write per line: with O_APPEND the kernel places it atomically at
 	// the end, even right after a copytruncate. (*os.File).Write reports a
 	// short write as io.ErrShortWrite.
 	buf := make([]byte, 0, len(line)+1)
 	if _, err := w.f.Write(append(append(buf, line...), '\n')); err != nil {
-		return line, fmt.Errorf("write log: %w", err)
+		return fmt.Errorf("write log: %w", err)
 	}
-	return line, nil
+	return nil
 }
 
 // followRename reopens the path when the file was renamed or removed since
