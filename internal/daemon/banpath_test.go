@@ -14,6 +14,9 @@ import (
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/state"
+	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 // These tests pin the order of a ban's steps: the map write first, then
@@ -190,5 +193,61 @@ func TestFailuresAreLoggedAndBanned(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 3 || !strings.Contains(lines[2], "from 198.18.23.1: ") {
 		t.Errorf("log:\n%s\nwant the three failures", b)
+	}
+}
+
+// TestRestartAdoptsABanTheStoreMissed: the store is written after the
+// map, so a crash between the two leaves a ban in the pinned map only. The
+// next start adopts it with the end the kernel enforces, and stores it.
+func TestRestartAdoptsABanTheStoreMissed(t *testing.T) {
+	testutil.RequireRoot(t)
+	pin, dir := testutil.PinDir(t), t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := netip.MustParsePrefix("198.18.24.1/32")
+	end := time.Now().Add(time.Hour).Truncate(time.Second)
+
+	// The run that crashed: its ban reached the map, not the store.
+	dp, err := xdp.Load(xdp.Config{PinDir: pin, MaxBans: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&xdpEnforcer{maps: dp.Maps, log: log}).Ban(p, end); err != nil {
+		t.Fatal(err)
+	}
+	dp.Close()
+
+	// The restart, wired as startJail does.
+	if dp, err = xdp.Load(xdp.Config{PinDir: pin, MaxBans: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	defer dp.Abandon()
+	d := &daemon{o: Options{StateDir: dir, Jail: jail.DefaultConfig()}, log: log, dp: dp}
+	d.o.Jail.IgnoreSelf = false
+	d.metrics = d.newMetrics()
+	if d.store, _, err = state.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer d.store.Close()
+	d.enf = &xdpEnforcer{maps: dp.Maps, log: log}
+	if d.jail, err = jail.New(d.o.Jail, d.enf, jail.WithHistory(d.store)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.restore(); err != nil {
+		t.Fatal(err)
+	}
+
+	bans := d.jail.Bans()
+	if len(bans) != 1 || bans[0].Prefix != p || bans[0].End.Sub(end).Abs() > time.Millisecond {
+		t.Fatalf("jail after restart: %+v, want %v until %v", bans, p, end)
+	}
+	stored, err := d.store.ActiveBans()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].Prefix != p || stored[0].End.Sub(end).Abs() > time.Millisecond {
+		t.Fatalf("store after restart: %+v, want %v until %v", stored, p, end)
+	}
+	if m, err := dp.List(); err != nil || len(m) != 1 || m[0].Prefix != p {
+		t.Fatalf("map after restart: %+v, %v", m, err)
 	}
 }
