@@ -46,33 +46,43 @@ func (m *Maps) Ban(p netip.Prefix, until time.Time) error {
 // banKey sets key's end to end, keeping its counters, or inserts it as
 // created at created.
 func (m *Maps) banKey(key *xdpbanBanKey, end, created uint64) error {
-	// An entry can appear (another writer) or vanish (the program removes
-	// it once expired) between our calls; each turn takes one of the two
-	// paths, and a race sends it to the other. Three turns need two races
-	// in a row that cannot both happen to one key in microseconds.
+	// Insert first: the jail's bans are new addresses, and an insert is one
+	// syscall where looking first costs two. An entry can appear (another
+	// writer) or vanish (the program removes it once expired) between our
+	// calls; each turn takes one of the two paths, and a race sends it to
+	// the other. Three turns need two races in a row that cannot both
+	// happen to one key in microseconds.
 	for range 3 {
-		var val xdpbanBanValue
-		if err := m.bans.Lookup(key, &val); err == nil {
-			val.ExpiresNs = end
-			err := m.bans.Update(key, &val, ebpf.UpdateExist)
-			if !errors.Is(err, ebpf.ErrKeyNotExist) {
-				return err
-			}
-			continue // removed meanwhile: insert it anew
-		}
 		err := m.insert(key, &xdpbanBanValue{ExpiresNs: end, CreatedNs: created})
 		if !errors.Is(err, ebpf.ErrKeyExist) {
+			return err
+		}
+		var val xdpbanBanValue
+		if err := m.bans.Lookup(key, &val); err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				continue // removed meanwhile: insert it anew
+			}
+			return err
+		}
+		val.ExpiresNs = end
+		if err := m.bans.Update(key, &val, ebpf.UpdateExist); !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return err
 		}
 	}
 	return errKeepsChanging
 }
 
+// errReadOnly: the maps were opened to look only (OpenPinned readOnly).
+var errReadOnly = errors.New("the pinned maps were opened read-only")
+
 var errKeepsChanging = errors.New("its entry kept changing while we wrote it; run the ban again")
 
 // insert adds a key that is not in the map, counting it into the filter
 // first so that the program never sees it banned but filtered out.
 func (m *Maps) insert(key *xdpbanBanKey, val *xdpbanBanValue) error {
+	if m.filter == nil {
+		return errReadOnly
+	}
 	m.filter.acquire(key)
 	err := m.bans.Update(key, val, ebpf.UpdateNoExist)
 	if err != nil {
@@ -84,6 +94,9 @@ func (m *Maps) insert(key *xdpbanBanKey, val *xdpbanBanValue) error {
 // remove deletes a key and, when this call removed it, counts it out of
 // the filter.
 func (m *Maps) remove(key *xdpbanBanKey) error {
+	if m.filter == nil {
+		return errReadOnly
+	}
 	if err := m.bans.Delete(key); err != nil {
 		return err
 	}

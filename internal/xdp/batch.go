@@ -64,6 +64,9 @@ func (m *Maps) insertBatch(keys []xdpbanBanKey, vals []xdpbanBanValue) (int, err
 	if len(keys) == 0 {
 		return 0, nil
 	}
+	if m.filter == nil {
+		return 0, errReadOnly
+	}
 	for i := range keys {
 		m.filter.acquire(&keys[i])
 	}

@@ -79,3 +79,36 @@ func fillBench(b *testing.B, d *Datapath, n int) {
 		}
 	}
 }
+
+// BenchmarkBan measures Maps.Ban, the daemon's per-ban path into the map:
+// a new address each time, and a ban of an address already banned.
+func BenchmarkBan(b *testing.B) {
+	d := loadTest(b, Config{MaxBans: 1 << 20})
+	until := time.Now().Add(time.Hour)
+	addr := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18 + byte(i>>16), byte(i >> 8), byte(i)}), 32)
+	}
+	const span = 1 << 17 // addresses of 198.18.0.0/15
+	b.Run("new", func(b *testing.B) {
+		for i := range b.N {
+			if i%span == 0 { // start from an empty map, outside the timing
+				b.StopTimer()
+				for j := range span {
+					d.Unban(addr(j))
+				}
+				b.StartTimer()
+			}
+			if err := d.Ban(addr(i%span), until); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("again", func(b *testing.B) {
+		p := addr(0)
+		for range b.N {
+			if err := d.Ban(p, until); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -36,8 +36,14 @@ func TestRestartKeepsBans(t *testing.T) {
 	if m.MaxBans() != 64 || m.Ports().String() != "6619" || m.IPv6Prefix() != 128 {
 		t.Errorf("meta: max %d ports %s prefix %d", m.MaxBans(), m.Ports(), m.IPv6Prefix())
 	}
-	if err := m.Ban(testBan, time.Time{}); err == nil {
+	if err := m.Ban(netip.MustParsePrefix("198.18.7.8/32"), time.Time{}); err == nil {
 		t.Error("ban through a read-only handle succeeded")
+	}
+	if err := m.Unban(testBan); err == nil {
+		t.Error("unban through a read-only handle succeeded")
+	}
+	if _, err := m.BanBatch([]BanSpec{{Prefix: netip.MustParsePrefix("198.18.7.9/32")}}); err == nil {
+		t.Error("batch ban through a read-only handle succeeded")
 	}
 	m.Close()
 
