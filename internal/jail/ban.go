@@ -67,6 +67,9 @@ type Stats struct {
 	DroppedTracked uint64
 	// Ignored counts failures from ignoreip or ignoreself addresses.
 	Ignored uint64
+	// BanErrors counts bans decided on failures that the enforcer could
+	// not put in force (the failures are kept: the next one tries again).
+	BanErrors uint64
 	// EnforcerErrors counts failed unbans of expired bans, which Expire
 	// cannot return; the kernel stops enforcing them at End regardless.
 	EnforcerErrors uint64

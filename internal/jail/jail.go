@@ -164,6 +164,7 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	}
 	if err := j.enf.Ban(p, b.End); err != nil {
 		// Keep the failures so the next one tries again.
+		j.stats.BanErrors++
 		j.track.insert(i, ts, w)
 		j.mu.Unlock()
 		return nil, fmt.Errorf("ban %v: %w", p, err)

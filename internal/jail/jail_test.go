@@ -369,6 +369,9 @@ func TestEnforcerErrorKeepsFailures(t *testing.T) {
 	if len(j.Bans()) != 0 {
 		t.Fatal("ban recorded though the enforcer failed")
 	}
+	if n := j.Stats().BanErrors; n != 1 {
+		t.Errorf("BanErrors %d after one refused ban, want 1 (it feeds xdpban_jail_enforcer_errors_total)", n)
+	}
 	enf.fail = nil
 	if bans := failN(t, j, clk, "198.18.5.1", time.Second); len(bans) != 1 {
 		t.Fatal("next failure did not retry the ban")

@@ -48,6 +48,8 @@ type JailSnapshot struct {
 	CurrentlyBanned int
 	DroppedTracked  uint64
 	Ignored         uint64
+	BanErrors       uint64 // bans the enforcer refused
+	UnbanErrors     uint64 // expired bans the enforcer failed to remove
 }
 
 // LatencyBuckets are the upper bounds, in seconds, of the ban latency

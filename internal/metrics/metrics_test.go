@@ -44,6 +44,7 @@ func TestScrapeEveryFamily(t *testing.T) {
 		Bans:         25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
 	}), fixedJail(JailSnapshot{
 		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6,
+		BanErrors: 7, UnbanErrors: 8,
 	}))
 	m.Handshake(true, 0)
 	m.Handshake(true, 0)
@@ -89,6 +90,10 @@ xdpban_jail_banned_current 3
 # HELP xdpban_jail_banned_total Bans made by the jail since start.
 # TYPE xdpban_jail_banned_total counter
 xdpban_jail_banned_total 9
+# HELP xdpban_jail_enforcer_errors_total Map writes that failed, by operation: ban (a ban decided on failures that could not be put in force; the next failure retries) and unban (an expired ban left in the map; the kernel no longer enforces it).
+# TYPE xdpban_jail_enforcer_errors_total counter
+xdpban_jail_enforcer_errors_total{op="ban"} 7
+xdpban_jail_enforcer_errors_total{op="unban"} 8
 # HELP xdpban_jail_failed_current Addresses (or IPv6 prefixes) with failures being tracked within findtime.
 # TYPE xdpban_jail_failed_current gauge
 xdpban_jail_failed_current 4
@@ -123,8 +128,8 @@ xdpban_xdp_up 1
 		"xdpban_ban_map_capacity", "xdpban_ban_map_fill_ratio", "xdpban_bans_active",
 		"xdpban_bans_dropped_full_total", "xdpban_bans_total", "xdpban_handshakes_total",
 		"xdpban_hook_failures_total", "xdpban_jail_banned_current", "xdpban_jail_banned_total",
-		"xdpban_jail_failed_current", "xdpban_jail_failed_total", "xdpban_jail_ignored_total",
-		"xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
+		"xdpban_jail_enforcer_errors_total", "xdpban_jail_failed_current", "xdpban_jail_failed_total",
+		"xdpban_jail_ignored_total", "xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
 		"xdpban_xdp_packets_total", "xdpban_xdp_up",
 	}
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {
