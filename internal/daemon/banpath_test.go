@@ -24,22 +24,6 @@ import (
 // blocks one later step and requires the map ban to land regardless; the
 // steps' speed is not tested.
 
-// hangGuard bounds waits for events that must happen at once, so that a
-// regression fails the test instead of hanging it; it is not a timing
-// requirement.
-const hangGuard = 30 * time.Second
-
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(hangGuard):
-		t.Fatalf("no %s after %s", what, hangGuard)
-		panic("unreachable")
-	}
-}
-
 // mapEnforcer stands in for the XDP map: it tells on banned of each ban.
 type mapEnforcer struct{ banned chan netip.Prefix }
 
@@ -118,20 +102,20 @@ func TestBanLandsWhileTheStoreWriteBlocks(t *testing.T) {
 	}
 
 	go attack("198.18.21.1")
-	if p := waitFor(t, enf.banned, "map ban"); p != netip.MustParsePrefix("198.18.21.1/32") {
+	if p := testutil.WaitFor(t, enf.banned, "map ban"); p != netip.MustParsePrefix("198.18.21.1/32") {
 		t.Fatalf("map ban of %v", p)
 	}
-	if p := waitFor(t, store.entered, "store write"); p != netip.MustParsePrefix("198.18.21.1/32") {
+	if p := testutil.WaitFor(t, store.entered, "store write"); p != netip.MustParsePrefix("198.18.21.1/32") {
 		t.Fatalf("store write of %v", p)
 	}
 	go attack("198.18.21.2")
-	if p := waitFor(t, enf.banned, "second map ban while the first store write hangs"); p != netip.MustParsePrefix("198.18.21.2/32") {
+	if p := testutil.WaitFor(t, enf.banned, "second map ban while the first store write hangs"); p != netip.MustParsePrefix("198.18.21.2/32") {
 		t.Fatalf("map ban of %v", p)
 	}
 
 	close(store.release)
-	waitFor(t, done, "first attacker's failures handled")
-	waitFor(t, done, "second attacker's failures handled")
+	testutil.WaitFor(t, done, "first attacker's failures handled")
+	testutil.WaitFor(t, done, "second attacker's failures handled")
 	for _, a := range []string{"198.18.21.1/32", "198.18.21.2/32"} {
 		if n, _ := store.BanCount(netip.MustParsePrefix(a), time.Time{}); n != 1 {
 			t.Errorf("store holds %d bans of %s, want 1", n, a)
@@ -153,7 +137,7 @@ func TestBanLandsWhileTheLogWriteBlocks(t *testing.T) {
 	for range 3 {
 		wg.Go(func() { d.onFailure(failureFrom("198.18.22.1")) })
 	}
-	if p := waitFor(t, enf.banned, "map ban while the log writes hang"); p != netip.MustParsePrefix("198.18.22.1/32") {
+	if p := testutil.WaitFor(t, enf.banned, "map ban while the log writes hang"); p != netip.MustParsePrefix("198.18.22.1/32") {
 		t.Fatalf("map ban of %v", p)
 	}
 	close(flog.release)
@@ -184,7 +168,7 @@ func TestFailuresAreLoggedAndBanned(t *testing.T) {
 	for range 3 {
 		d.onFailure(failureFrom("198.18.23.1"))
 	}
-	if p := waitFor(t, enf.banned, "map ban"); p != netip.MustParsePrefix("198.18.23.1/32") {
+	if p := testutil.WaitFor(t, enf.banned, "map ban"); p != netip.MustParsePrefix("198.18.23.1/32") {
 		t.Fatalf("map ban of %v", p)
 	}
 	b, err := os.ReadFile(path)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const m = time.Minute
@@ -481,22 +482,6 @@ func (e signalEnforcer) Ban(p netip.Prefix, until time.Time) error {
 	return err
 }
 
-// hangGuard bounds waits for events that must happen at once, so that a
-// regression fails the test instead of hanging it; it is not a timing
-// requirement.
-const hangGuard = 30 * time.Second
-
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(hangGuard):
-		t.Fatalf("no %s after %s", what, hangGuard)
-		panic("unreachable")
-	}
-}
-
 // TestMapBanDoesNotWaitForTheHistoryWrite: the enforcer (the XDP map) has
 // a ban while its history write (the store) still blocks, and a second
 // address's ban lands in the enforcer while the first's write blocks too:
@@ -520,15 +505,15 @@ func TestMapBanDoesNotWaitForTheHistoryWrite(t *testing.T) {
 	}
 
 	go banFrom("198.18.13.1")
-	if p := waitFor(t, enf.banned, "map ban of the first address"); p != pfx("198.18.13.1/32") {
+	if p := testutil.WaitFor(t, enf.banned, "map ban of the first address"); p != pfx("198.18.13.1/32") {
 		t.Fatalf("banned %v", p)
 	}
-	if p := waitFor(t, h.entered, "history write of the first ban"); p != pfx("198.18.13.1/32") {
+	if p := testutil.WaitFor(t, h.entered, "history write of the first ban"); p != pfx("198.18.13.1/32") {
 		t.Fatalf("history write of %v", p)
 	}
 	// The first history write is blocked; a second address bans anyway.
 	go banFrom("198.18.13.2")
-	if p := waitFor(t, enf.banned, "map ban of the second address while the first history write blocks"); p != pfx("198.18.13.2/32") {
+	if p := testutil.WaitFor(t, enf.banned, "map ban of the second address while the first history write blocks"); p != pfx("198.18.13.2/32") {
 		t.Fatalf("banned %v", p)
 	}
 	if s := j.Stats(); s.CurrentlyBanned != 2 {
@@ -543,11 +528,11 @@ func TestMapBanDoesNotWaitForTheHistoryWrite(t *testing.T) {
 	// Released, both bans reach the history, in the order they were made.
 	close(h.release)
 	for range 2 {
-		if b := waitFor(t, done, "end of a banning failure"); b == nil {
+		if b := testutil.WaitFor(t, done, "end of a banning failure"); b == nil {
 			t.Fatal("the third failure did not ban")
 		}
 	}
-	if p := waitFor(t, h.entered, "history write of the second ban"); p != pfx("198.18.13.2/32") {
+	if p := testutil.WaitFor(t, h.entered, "history write of the second ban"); p != pfx("198.18.13.2/32") {
 		t.Fatalf("history write of %v", p)
 	}
 	for _, p := range []netip.Prefix{pfx("198.18.13.1/32"), pfx("198.18.13.2/32")} {
