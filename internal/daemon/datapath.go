@@ -61,11 +61,14 @@ func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := m.Sweep()
+			n, recounted, err := m.Sweep()
 			if err != nil {
 				log.Error("sweep expired bans", "err", err)
 			} else if n > 0 {
 				log.Info("expired bans removed", "count", n)
+			}
+			if recounted > 0 {
+				log.Warn("bans written to the map around xdpban were not in force until now; use xdpban ban", "count", recounted)
 			}
 		}
 	}

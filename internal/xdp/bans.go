@@ -219,25 +219,36 @@ func (m *Maps) Count() (int, error) {
 	return n, err
 }
 
-// Sweep deletes expired entries. The program already ignores them; this
-// only gives their room back and keeps status tidy.
-func (m *Maps) Sweep() (int, error) {
+// Sweep deletes expired entries, and counts into the ban filter any ban
+// whose filter slot reads zero. The program already ignores expired
+// entries; removing them gives their room back and keeps status tidy.
+// A ban with an empty slot was written around xdpban (bpftool map update,
+// say): the program would never look it up, so it was not in force until
+// now. Counting it can only leave a counter high (a key a concurrent
+// unban removed after the walk saw it), which is safe.
+func (m *Maps) Sweep() (removed, recounted int, err error) {
+	if m.filter == nil {
+		return 0, 0, errReadOnly
+	}
 	now := uint64(monoNow())
 	var expired []xdpbanBanKey
-	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
-		if v.ExpiresNs != 0 && v.ExpiresNs <= now {
+	err = m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
+		switch {
+		case v.ExpiresNs != 0 && v.ExpiresNs <= now:
 			expired = append(expired, *k)
+		case m.filter.count(k) == 0:
+			m.filter.acquire(k)
+			recounted++
 		}
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sweep bans: %w", err)
+		return 0, recounted, fmt.Errorf("sweep bans: %w", err)
 	}
-	n := 0
 	for i := range expired {
 		// The program may have removed it meanwhile; that is fine.
 		if err := m.remove(&expired[i]); err == nil {
-			n++
+			removed++
 		}
 	}
-	return n, nil
+	return removed, recounted, nil
 }

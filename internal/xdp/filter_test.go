@@ -97,7 +97,7 @@ func TestFilterCountsEveryWay(t *testing.T) {
 	if err := d.Ban(a, time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := d.Sweep(); err != nil || n != 1 {
+	if n, _, err := d.Sweep(); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 	if n := filterCount(t, d.Maps, a); n != 0 {
@@ -114,6 +114,35 @@ func TestFilterCountsEveryWay(t *testing.T) {
 	}
 	if n := filterCount(t, full.Maps, a); n != 1 {
 		t.Fatalf("after evicting one ban for another in its slot: counter %d, want 1", n)
+	}
+}
+
+// TestSweepCountsBansWrittenAroundUs: a key put into the map without the
+// filter (as bpftool map update does) is not looked up by the program
+// until the sweep counts it in; then it is dropped.
+func TestSweepCountsBansWrittenAroundUs(t *testing.T) {
+	d := loadTest(t, Config{})
+	key, err := keyFor(netip.PrefixFrom(banned4, 32), 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := xdpbanBanValue{ExpiresNs: uint64(monoNow() + time.Hour)}
+	if err := d.bans.Update(&key, &val, 0); err != nil {
+		t.Fatal(err)
+	}
+	pkt := tcpTo(banned4, server4, 6619).build()
+	if v := run(t, d.Program(), pkt); v != xdpPass {
+		t.Fatalf("a key outside the filter: verdict %d; the filter no longer filters?", v)
+	}
+	removed, recounted, err := d.Sweep()
+	if err != nil || removed != 0 || recounted != 1 {
+		t.Fatalf("sweep: removed %d, recounted %d, %v; want 0, 1", removed, recounted, err)
+	}
+	if v := run(t, d.Program(), pkt); v != xdpDrop {
+		t.Fatalf("after the sweep counted it in: verdict %d, want drop", v)
+	}
+	if _, recounted, _ := d.Sweep(); recounted != 0 {
+		t.Errorf("a second sweep recounted %d bans", recounted)
 	}
 }
 

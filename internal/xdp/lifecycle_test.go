@@ -126,7 +126,7 @@ func TestSweep(t *testing.T) {
 	if err := d.Ban(netip.MustParsePrefix("198.18.9.2/32"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.Sweep()
+	n, _, err := d.Sweep()
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1 removed", n, err)
 	}
