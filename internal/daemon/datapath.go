@@ -49,11 +49,26 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 // sweepLoop removes expired entries until ctx ends. The kernel ignores
 // them already and the jail lifts its own bans when they end; this catches
 // entries the jail does not know (written to the pins without the daemon)
-// and gives their room back for new bans.
+// and gives their room back for new bans. It also puts in force bans
+// written around xdpban (see xdp.Maps.Sweep).
 func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
 	}
+	sweep := func() {
+		n, recounted, err := m.Sweep()
+		if err != nil {
+			log.Error("sweep expired bans", "err", err)
+		} else if n > 0 {
+			log.Info("expired bans removed", "count", n)
+		}
+		if recounted > 0 {
+			log.Warn("bans written to the map around xdpban were not in force until now; use xdpban ban", "count", recounted)
+		}
+	}
+	// Once at start too: bans written around xdpban while it was down
+	// should not wait a minute to be in force.
+	sweep()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -61,15 +76,7 @@ func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, recounted, err := m.Sweep()
-			if err != nil {
-				log.Error("sweep expired bans", "err", err)
-			} else if n > 0 {
-				log.Info("expired bans removed", "count", n)
-			}
-			if recounted > 0 {
-				log.Warn("bans written to the map around xdpban were not in force until now; use xdpban ban", "count", recounted)
-			}
+			sweep()
 		}
 	}
 }
