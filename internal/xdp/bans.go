@@ -244,11 +244,50 @@ func (m *Maps) Sweep() (removed, recounted int, err error) {
 	if err != nil {
 		return 0, recounted, fmt.Errorf("sweep bans: %w", err)
 	}
+	var errs []error
 	for i := range expired {
-		// The program may have removed it meanwhile; that is fine.
-		if err := m.remove(&expired[i]); err == nil {
+		ok, err := m.removeIfEnded(&expired[i], now)
+		if ok {
 			removed++
 		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return removed, recounted, nil
+	return removed, recounted, errors.Join(errs...)
+}
+
+// testHookBeforeRemove, when set by a test, runs between the sweep's walk
+// and its removals: the moment another writer can re-ban a key.
+var testHookBeforeRemove func(*xdpbanBanKey)
+
+// removeIfEnded deletes key if its ban has still ended at now. The walk
+// that found it ended may be a while ago (a million entries take half a
+// second), and the jail may have banned the address again since: a plain
+// delete would then remove a ban in force. So the entry is taken out
+// atomically with its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM) and put back
+// when that value turns out not to have ended.
+func (m *Maps) removeIfEnded(key *xdpbanBanKey, now uint64) (bool, error) {
+	if testHookBeforeRemove != nil {
+		testHookBeforeRemove(key)
+	}
+	var val xdpbanBanValue
+	if err := m.bans.LookupAndDelete(key, &val); err != nil {
+		return false, nil // the program removed it meanwhile: fine
+	}
+	if val.ExpiresNs != 0 && val.ExpiresNs <= now {
+		m.filter.release(key)
+		return true, nil
+	}
+	// Banned again: put it back as it was. Its filter count stayed in
+	// place; if someone inserted the key meanwhile, theirs counts.
+	err := m.bans.Update(key, &val, ebpf.UpdateNoExist)
+	if err == nil {
+		return false, nil
+	}
+	m.filter.release(key)
+	if errors.Is(err, ebpf.ErrKeyExist) {
+		return false, nil
+	}
+	return false, fmt.Errorf("sweep: put back the renewed ban %s: %w", prefixOf(*key, m.ipv6Prefix), err)
 }

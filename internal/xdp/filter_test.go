@@ -146,6 +146,37 @@ func TestSweepCountsBansWrittenAroundUs(t *testing.T) {
 	}
 }
 
+// TestSweepKeepsABanRenewedMeanwhile: between the sweep's walk (which saw
+// the ban ended) and its removal, the address is banned again. The sweep
+// must not remove the renewed ban.
+func TestSweepKeepsABanRenewedMeanwhile(t *testing.T) {
+	d := loadTest(t, Config{})
+	p := netip.PrefixFrom(banned4, 32)
+	if err := d.Ban(p, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	testHookBeforeRemove = func(*xdpbanBanKey) {
+		if err := d.Ban(p, time.Now().Add(time.Hour)); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(func() { testHookBeforeRemove = nil })
+	removed, _, err := d.Sweep()
+	if err != nil || removed != 0 {
+		t.Fatalf("sweep: removed %d, %v; want 0 (the ban was renewed)", removed, err)
+	}
+	bans, err := d.List()
+	if err != nil || len(bans) != 1 || bans[0].Expired || bans[0].Remaining(time.Now()) < 59*time.Minute {
+		t.Fatalf("after the sweep: %+v, %v; want the renewed ban", bans, err)
+	}
+	if v := run(t, d.Program(), tcpTo(banned4, server4, 6619).build()); v != xdpDrop {
+		t.Fatalf("renewed ban: verdict %d, want drop", v)
+	}
+	if n := filterCount(t, d.Maps, p); n != 1 {
+		t.Errorf("filter counter %d, want 1", n)
+	}
+}
+
 // TestFilterAgreesWithProgram bans random IPv4 and IPv6 sources and checks
 // each is dropped: had Go and the program hashed a key differently, the
 // program would find its slot empty and pass it.
