@@ -53,6 +53,9 @@ type blockingLog struct {
 }
 
 func (l *blockingLog) Line(f event.Failure) string { return f2blog.Format(f, f2blog.TimeEnd) }
+func (l *blockingLog) Path() string                { return "blocking.log" }
+func (l *blockingLog) Reopen() error               { return nil }
+func (l *blockingLog) Close() error                { return nil }
 
 func (l *blockingLog) WriteLine(s string) error {
 	l.entered <- s
@@ -68,7 +71,7 @@ func (l *blockingLog) WriteLine(s string) error {
 func pathDaemon(t *testing.T, enf jail.Enforcer, h jail.History, flog failureLog) *daemon {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := &daemon{o: Options{Jail: jail.DefaultConfig()}, log: log, failLog: flog}
+	d := &daemon{o: Options{Jail: jail.DefaultConfig()}, log: log, writer: flog}
 	d.o.Jail.MaxRetry = 3
 	d.o.Jail.IgnoreSelf = false
 	d.metrics = d.newMetrics()

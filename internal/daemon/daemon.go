@@ -34,14 +34,12 @@ type daemon struct {
 	dp     *xdp.Datapath
 	enf    *xdpEnforcer
 	jail   *jail.Jail
-	writer *f2blog.Writer
-	// failLog is writer, as onFailure uses it; nil without a log.
-	failLog failureLog
-	lst     *listener.Listener
-	tcp     net.Listener
-	ctl     net.Listener
-	hooks   *hooks
-	fails   failureCounts
+	writer failureLog // nil without a log
+	lst    *listener.Listener
+	tcp    net.Listener
+	ctl    net.Listener
+	hooks  *hooks
+	fails  failureCounts
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
@@ -122,7 +120,7 @@ func (d *daemon) start() error {
 		if err != nil {
 			return err
 		}
-		d.writer, d.failLog = w, w
+		d.writer = w
 	}
 	ctl, err := control.Listen(o.ControlSock)
 	if err != nil {

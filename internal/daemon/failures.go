@@ -38,13 +38,16 @@ func (c *failureCounts) snapshot() map[string]int {
 	return out
 }
 
-// failureLog is where onFailure writes a failure's line for fail2ban: the
-// f2blog.Writer of --fail2ban-log.
+// failureLog is the log of failures the daemon writes for fail2ban: the
+// f2blog.Writer of --fail2ban-log (tests hand in a log that blocks).
 type failureLog interface {
 	// Line formats the failure's line without writing it.
 	Line(event.Failure) string
 	// WriteLine appends a line that Line formatted.
 	WriteLine(string) error
+	Path() string
+	Reopen() error
+	Close() error
 }
 
 // onFailure receives every failed handshake of the listener: first the
@@ -57,12 +60,12 @@ type failureLog interface {
 func (d *daemon) onFailure(ev event.Failure) {
 	d.fails.add(ev.Code)
 	d.metrics.Handshake(false, ev.Code)
-	if d.failLog != nil {
-		ev.Line = d.failLog.Line(ev)
+	if d.writer != nil {
+		ev.Line = d.writer.Line(ev)
 	}
 	d.fail(ev)
-	if d.failLog != nil {
-		if err := d.failLog.WriteLine(ev.Line); err != nil {
+	if d.writer != nil {
+		if err := d.writer.WriteLine(ev.Line); err != nil {
 			d.log.Error("write fail2ban log", "err", err)
 		}
 	}
