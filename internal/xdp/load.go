@@ -58,12 +58,22 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
-	migrated, err := migrateLayout(cfg.PinDir, spec)
+	// The pinned layout is settled before anything is loaded or pinned:
+	// an older xdpban's pins are upgraded or refused, never added to.
+	version, err := pinnedLayout(cfg.PinDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPinnedLayout(cfg.PinDir); err != nil {
-		return nil, err
+	migrated := version == migratableLayout
+	switch {
+	case migrated:
+		if err := migrateLayout(cfg.PinDir, spec); err != nil {
+			return nil, err
+		}
+	case version != 0:
+		if err := checkLayout(version); err != nil {
+			return nil, err
+		}
 	}
 	clock, err := calibrateClock(spec.Programs[xdpbanProgXdpbanClock])
 	if err != nil {
@@ -178,10 +188,7 @@ func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock) error
 func (d *Datapath) checkPrefixChange(cfg Config) error {
 	var meta xdpbanMeta
 	if err := d.meta.Lookup(uint32(0), &meta); err != nil || meta.LayoutVersion == 0 {
-		return nil // fresh map: nothing to compare
-	}
-	if err := checkLayout(meta); err != nil {
-		return err
+		return nil // fresh map: nothing to compare (load checked the layout)
 	}
 	if int(meta.Ipv6Prefix) == cfg.IPv6Prefix {
 		return nil

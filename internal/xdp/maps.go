@@ -34,6 +34,8 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 	}
 	opts := &ebpf.LoadPinOptions{ReadOnly: readOnly}
 	m := &Maps{pinDir: pinDir}
+	// The meta map first: pins of another layout are refused by their
+	// layout, also when they lack maps this xdpban has.
 	for _, p := range []struct {
 		name string
 		dst  **ebpf.Map
@@ -41,20 +43,20 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 		mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, p.name), opts)
 		if err != nil {
 			m.Close()
-			if errors.Is(err, os.ErrNotExist) && p.dst != &m.meta {
-				// Maps an older xdpban did not have: say so, not "not loaded".
-				if err := checkPinnedLayout(pinDir); err != nil {
-					return nil, err
-				}
-			}
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("open %s: %w", pinDir, ErrNotLoaded)
 			}
 			return nil, permissionHint("open pinned map "+p.name, err)
 		}
 		*p.dst = mp
+		if p.dst == &m.meta {
+			if err := m.readMeta(); err != nil {
+				m.Close()
+				return nil, err
+			}
+		}
 	}
-	if err := m.readMeta(); err != nil {
+	if err := m.readCapacity(); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -81,11 +83,16 @@ func (m *Maps) readMeta() error {
 	if err := m.meta.Lookup(uint32(0), &meta); err != nil {
 		return fmt.Errorf("read %s: %w", xdpbanMapXdpbanMeta, err)
 	}
-	if err := checkLayout(meta); err != nil {
+	if err := checkLayout(meta.LayoutVersion); err != nil {
 		return err
 	}
 	m.ipv6Prefix = int(meta.Ipv6Prefix)
 	m.ports = portsFromBitmap(meta.AllPorts != 0, meta.PortBitmap)
+	return nil
+}
+
+// readCapacity reads the ban map's size.
+func (m *Maps) readCapacity() error {
 	info, err := m.bans.Info()
 	if err != nil {
 		return fmt.Errorf("read ban map info: %w", err)
@@ -106,7 +113,10 @@ func (m *Maps) writeMeta(cfg Config) error {
 	if err := m.meta.Put(uint32(0), &meta); err != nil {
 		return fmt.Errorf("write %s: %w", xdpbanMapXdpbanMeta, err)
 	}
-	return m.readMeta()
+	if err := m.readMeta(); err != nil {
+		return err
+	}
+	return m.readCapacity()
 }
 
 // PinDir is where the maps are pinned.
@@ -132,25 +142,15 @@ func (m *Maps) Close() error {
 	return errors.Join(errs...)
 }
 
-// checkPinnedLayout refuses maps pinned under pinDir with a layout that is
-// not ours: before loading, so that nothing is added to them.
-func checkPinnedLayout(pinDir string) error {
-	version, err := pinnedLayout(pinDir)
-	if err != nil || version == 0 {
-		return err
-	}
-	return checkLayout(xdpbanMeta{LayoutVersion: version})
-}
-
 // checkLayout refuses maps pinned by an xdpban with other structs.
-func checkLayout(meta xdpbanMeta) error {
-	if meta.LayoutVersion == migratableLayout {
+func checkLayout(version uint32) error {
+	if version == migratableLayout {
 		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (start `xdpban run` once: it upgrades them in place and keeps the bans)",
-			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+			version, layoutVersion, ErrIncompatible)
 	}
-	if meta.LayoutVersion != layoutVersion {
+	if version != layoutVersion {
 		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
-			meta.LayoutVersion, layoutVersion, ErrIncompatible)
+			version, layoutVersion, ErrIncompatible)
 	}
 	return nil
 }

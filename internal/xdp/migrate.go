@@ -33,50 +33,47 @@ func pinnedLayout(pinDir string) (uint32, error) {
 	return binary.LittleEndian.Uint32(buf), nil
 }
 
-// migrateLayout upgrades pins of layout 3 in place, so an upgrade keeps
-// the bans in force: it creates and pins the ban filter, counts every key
+// migrateLayout upgrades pins of migratableLayout in place, so an upgrade
+// keeps the bans in force: it creates and pins the ban filter, counts every key
 // of the ban map into it, and only then marks the pins as layout 4. The
 // old program, still attached until the new one replaces it, deletes
 // expired keys without counting them out; that leaves counters high,
 // which is safe. Interrupted before the mark, the next start redoes it
 // over a fresh filter.
-func migrateLayout(pinDir string, spec *ebpf.CollectionSpec) (bool, error) {
-	version, err := pinnedLayout(pinDir)
-	if err != nil || version != migratableLayout {
-		return false, err
-	}
+func migrateLayout(pinDir string, spec *ebpf.CollectionSpec) error {
 	if err := os.Remove(filterPin(pinDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, permissionHint("remove a half-made ban filter", err)
+		return permissionHint("remove a half-made ban filter", err)
 	}
 	m := &Maps{pinDir: pinDir}
 	defer m.Close()
+	var err error
 	if m.filterMap, err = ebpf.NewMap(filterSpec(spec)); err != nil {
-		return false, permissionHint("create the ban filter", err)
+		return permissionHint("create the ban filter", err)
 	}
 	if err := m.filterMap.Pin(filterPin(pinDir)); err != nil {
-		return false, permissionHint("pin the ban filter", err)
+		return permissionHint("pin the ban filter", err)
 	}
 	if err := m.mapFilter(); err != nil {
-		return false, err
+		return err
 	}
 	for _, p := range []struct {
 		name string
 		dst  **ebpf.Map
 	}{{xdpbanMapXdpbanBans, &m.bans}, {xdpbanMapXdpbanMeta, &m.meta}} {
 		if *p.dst, err = ebpf.LoadPinnedMap(filepath.Join(pinDir, p.name), nil); err != nil {
-			return false, permissionHint("open pinned map "+p.name, err)
+			return permissionHint("open pinned map "+p.name, err)
 		}
 	}
 	if err := m.walk(func(k *xdpbanBanKey, _ *xdpbanBanValue) { m.filter.acquire(k) }); err != nil {
-		return false, fmt.Errorf("upgrade pins of layout %d: %w", version, err)
+		return fmt.Errorf("upgrade pins of layout %d: %w", migratableLayout, err)
 	}
 	var meta xdpbanMeta
 	if err := m.meta.Lookup(uint32(0), &meta); err != nil {
-		return false, fmt.Errorf("upgrade pins of layout %d: %w", version, err)
+		return fmt.Errorf("upgrade pins of layout %d: %w", migratableLayout, err)
 	}
 	meta.LayoutVersion = layoutVersion
 	if err := m.meta.Put(uint32(0), &meta); err != nil {
-		return false, fmt.Errorf("upgrade pins of layout %d: %w", version, err)
+		return fmt.Errorf("upgrade pins of layout %d: %w", migratableLayout, err)
 	}
-	return true, nil
+	return nil
 }
