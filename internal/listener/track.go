@@ -11,7 +11,8 @@ import (
 type handshake struct {
 	conn    net.Conn
 	addr    netip.Addr
-	aborted atomic.Bool // closed by CloseHandshakes
+	src     netip.Prefix // what the per-source limit counts it as
+	aborted atomic.Bool  // closed by CloseHandshakes
 }
 
 // tracker bounds concurrent handshakes overall and per source, so slow or
@@ -53,7 +54,7 @@ func (t *tracker) begin(c net.Conn, a netip.Addr) *handshake {
 	if len(t.live) >= t.max || t.perSource[src] >= t.maxPer {
 		return nil
 	}
-	h := &handshake{conn: c, addr: a}
+	h := &handshake{conn: c, addr: a, src: src}
 	t.live[h] = struct{}{}
 	t.perSource[src]++
 	return h
@@ -66,9 +67,8 @@ func (t *tracker) end(h *handshake) {
 		return
 	}
 	delete(t.live, h)
-	src := t.source(h.addr)
-	if t.perSource[src]--; t.perSource[src] <= 0 {
-		delete(t.perSource, src)
+	if t.perSource[h.src]--; t.perSource[h.src] <= 0 {
+		delete(t.perSource, h.src)
 	}
 }
 
