@@ -70,7 +70,7 @@ type Stats struct {
 	// BanErrors counts bans decided on failures that the enforcer could
 	// not put in force (the failures are kept: the next one tries again).
 	BanErrors uint64
-	// EnforcerErrors counts failed unbans of expired bans, which Expire
+	// UnbanErrors counts failed unbans of expired bans, which Expire
 	// cannot return; the kernel stops enforcing them at End regardless.
-	EnforcerErrors uint64
+	UnbanErrors uint64
 }

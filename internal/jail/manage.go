@@ -116,7 +116,7 @@ func (j *Jail) Expire() []Ban {
 	out := j.bans.popEnded(now)
 	for _, b := range out {
 		if err := j.enf.Unban(b.Prefix); err != nil {
-			j.stats.EnforcerErrors++
+			j.stats.UnbanErrors++
 		}
 	}
 	sortBans(out)
