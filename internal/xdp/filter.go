@@ -73,30 +73,24 @@ func (f *banFilter) word(slot uint32) (*uint32, uint32) {
 }
 
 // acquire counts a key in. Call it before the key is inserted.
-func (f *banFilter) acquire(k *xdpbanBanKey) {
-	w, shift := f.word(filterSlotOf(k))
-	for {
-		old := atomic.LoadUint32(w)
-		if (old>>shift)&0xFF == filterSaturated {
-			return // stays set for good: safe, only slower
-		}
-		if atomic.CompareAndSwapUint32(w, old, old+1<<shift) {
-			return
-		}
-	}
-}
+func (f *banFilter) acquire(k *xdpbanBanKey) { f.step(k, +1) }
 
 // release counts a key out. Call it after the key was deleted, and only
 // when this process's delete removed it.
-func (f *banFilter) release(k *xdpbanBanKey) {
+func (f *banFilter) release(k *xdpbanBanKey) { f.step(k, -1) }
+
+// step moves k's counter by delta (±1) with compare-and-swap on its word,
+// which the program and other processes change too. A saturated counter
+// stays set for good (safe, only slower); one at zero is not counted out.
+func (f *banFilter) step(k *xdpbanBanKey, delta int32) {
 	w, shift := f.word(filterSlotOf(k))
 	for {
 		old := atomic.LoadUint32(w)
 		n := (old >> shift) & 0xFF
-		if n == 0 || n == filterSaturated {
+		if n == filterSaturated || (delta < 0 && n == 0) {
 			return
 		}
-		if atomic.CompareAndSwapUint32(w, old, old-1<<shift) {
+		if atomic.CompareAndSwapUint32(w, old, old+uint32(delta)<<shift) {
 			return
 		}
 	}
