@@ -30,6 +30,9 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Migrated() {
+		log.Info("pins of an older xdpban upgraded in place; their bans stay in force", "pin_dir", d.PinDir())
+	}
 	for _, name := range o.Interfaces {
 		mode, err := d.Attach(name, o.Mode)
 		if err != nil {
