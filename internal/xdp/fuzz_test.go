@@ -76,18 +76,9 @@ func FuzzStraightPathMatchesParser(f *testing.F) {
 		eth := make([]byte, 12, 18+len(l3))
 		untagged := append(append(eth, 0x08, 0x00), l3...)
 		tagged := append(append(append([]byte(nil), eth...), 0x81, 0x00, 0x00, 0x64, 0x08, 0x00), l3...)
-		a, b := runFrame(t, d, untagged), runFrame(t, d, tagged)
+		a, b := run(t, d.prog, untagged), run(t, d.prog, tagged)
 		if a != b {
 			t.Fatalf("untagged verdict %d, VLAN-tagged %d, for IPv4 %x", a, b, l3)
 		}
 	})
-}
-
-func runFrame(t *testing.T, d *Datapath, pkt []byte) uint32 {
-	t.Helper()
-	ret, err := d.prog.Run(&ebpf.RunOptions{Data: pkt})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	return ret
 }
