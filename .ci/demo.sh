@@ -107,7 +107,8 @@ for b in json.load(sys.stdin)["bans"]:
 '
 }
 
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+# Mounted as systemd mounts it at boot (and as the tests do), when missing.
+mountpoint -q /sys/fs/bpf || mount -t bpf -o mode=0700 bpf /sys/fs/bpf
 
 step "1. the lab: namespaces $cli and $srv, one veth pair"
 ip netns add "$srv"

@@ -76,8 +76,9 @@ func collectStatus(pinDir, socket string) (*statusReport, error) {
 	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {
-		// A log-only daemon has no pins: its own view is all there is.
-		if errors.Is(err, xdp.ErrNotLoaded) && r.Daemon != nil && r.Daemon.LogOnly {
+		// A log-only daemon has no pins (and its user may lack the
+		// capabilities to look): its own view is all there is.
+		if (errors.Is(err, xdp.ErrNotLoaded) || errors.Is(err, xdp.ErrNoPrivilege)) && r.Daemon != nil && r.Daemon.LogOnly {
 			return r, nil
 		}
 		return nil, err

@@ -53,6 +53,13 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	// Missing capabilities are named before anything is opened, however
+	// bpffs is mounted; log-only mode touches no BPF and needs none.
+	if !o.LogOnly {
+		if err := xdp.CheckDaemonPrivileges(); err != nil {
+			return err
+		}
+	}
 	d := &daemon{o: o, log: log, started: time.Now()}
 	if err := d.start(); err != nil {
 		d.abandon()

@@ -172,6 +172,9 @@ func Detach(pinDir, ifname string) ([]string, error) {
 	if pinDir == "" {
 		pinDir = DefaultPinDir
 	}
+	if err := requireCaps("detach", detachCaps); err != nil {
+		return nil, err
+	}
 	if err := checkBPFFS(pinDir); err != nil {
 		return nil, err
 	}

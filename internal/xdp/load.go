@@ -29,6 +29,9 @@ func Load(cfg Config) (*Datapath, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := requireCaps("load xdp program", daemonCaps); err != nil {
+		return nil, err
+	}
 	if err := checkBPFFS(cfg.PinDir); err != nil {
 		return nil, err
 	}

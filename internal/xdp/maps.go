@@ -29,6 +29,9 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 	if pinDir == "" {
 		pinDir = DefaultPinDir
 	}
+	if err := requireCaps("open pins", mapCaps); err != nil {
+		return nil, err
+	}
 	if err := checkBPFFS(pinDir); err != nil {
 		return nil, err
 	}
