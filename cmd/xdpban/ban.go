@@ -23,10 +23,12 @@ func banCommand() *cli.Command {
 		ArgsUsage: "ADDR[/PREFIX]",
 		Description: "With the daemon running, the ban goes through its jail and state store, so a\n" +
 			"restart keeps it and status counts it. Without the daemon it is written straight\n" +
-			"into the pinned ban map (the daemon adopts it when it starts). ADDR is an IPv4\n" +
-			"or IPv6 address; an IPv6 prefix must have the length the daemon bans with\n" +
-			"(--ipv6-prefix). A manual ban applies even to addresses in ignoreip. It fails,\n" +
-			"and changes nothing, when the map is full.",
+			"into the pinned ban map (the daemon adopts it when it starts); while a daemon\n" +
+			"holds the pins but does not answer on --control-socket, it refuses and names\n" +
+			"the socket the daemon listens on. ADDR is an IPv4 or IPv6 address; an IPv6\n" +
+			"prefix must have the length the daemon bans with (--ipv6-prefix). A manual\n" +
+			"ban applies even to addresses in ignoreip. It fails, and changes nothing, when\n" +
+			"the map is full.",
 		Flags: []cli.Flag{
 			pinDirFlag(),
 			controlSocketFlag(),
@@ -63,12 +65,13 @@ func banCommand() *cli.Command {
 	}
 }
 
-// banDirect writes the ban into the pinned map when no daemon runs.
+// banDirect writes the ban into the pinned map when no daemon runs; with
+// one holding the pins (another --control-socket given) it refuses.
 func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	if d == 0 {
 		d = defaultManualBan
 	}
-	m, err := xdp.OpenPinned(c.String("pin-dir"), false)
+	m, err := xdp.OpenDirect(c.String("pin-dir"))
 	if err != nil {
 		return fmt.Errorf("ban: %w", err)
 	}

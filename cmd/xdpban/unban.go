@@ -16,7 +16,9 @@ func unbanCommand() *cli.Command {
 		Usage:     "lift the ban on an address or IPv6 prefix",
 		ArgsUsage: "ADDR[/PREFIX]",
 		Description: "Through the daemon when it runs (so its store forgets the ban), otherwise\n" +
-			"straight from the pinned ban map. Traffic passes at once.",
+			"straight from the pinned ban map. Traffic passes at once. While a daemon holds\n" +
+			"the pins but does not answer on --control-socket, it refuses (the jail would\n" +
+			"keep the ban) and names the socket the daemon listens on.",
 		Flags: []cli.Flag{pinDirFlag(), controlSocketFlag()},
 		Action: func(c *cli.Context) error {
 			target, err := targetArg(c)
@@ -37,7 +39,7 @@ func unbanCommand() *cli.Command {
 }
 
 func unbanDirect(pinDir string, target netip.Prefix) error {
-	m, err := xdp.OpenPinned(pinDir, false)
+	m, err := xdp.OpenDirect(pinDir)
 	if err != nil {
 		return fmt.Errorf("unban: %w", err)
 	}

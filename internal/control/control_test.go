@@ -90,3 +90,93 @@ func TestGarbageRequestGetsAnAnswer(t *testing.T) {
 		t.Errorf("answer to garbage: %q", b)
 	}
 }
+
+// TestListenNeverReplacesALiveSocket: a second daemon on the same path is
+// refused and the first keeps answering, also when the first's socket
+// file was deleted behind its back (the lock still holds), and when the
+// socket answers without the lock (an xdpban too old to take it).
+func TestListenNeverReplacesALiveSocket(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "control.sock")
+	answer := func(Request) Response { return Response{Status: &Status{Jail: "first"}} }
+	serveTest(t, path, answer)
+	if ln, err := Listen(path); !errors.Is(err, ErrInUse) {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Fatalf("second Listen on a live socket: %v, want ErrInUse", err)
+	}
+	if resp, err := Call(path, Request{Cmd: "status"}); err != nil || resp.Status.Jail != "first" {
+		t.Fatalf("the first daemon no longer answers: %+v, %v", resp, err)
+	}
+
+	// Its socket removed: the lock still refuses a second daemon.
+	lockOnly := filepath.Join(dir, "locked.sock")
+	serveTest(t, lockOnly, answer)
+	if err := os.Remove(lockOnly); err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := Listen(lockOnly); !errors.Is(err, ErrInUse) {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Fatalf("Listen while another holds the lock: %v, want ErrInUse", err)
+	}
+
+	// A socket that answers but holds no lock.
+	bare := filepath.Join(dir, "old.sock")
+	old, err := net.Listen("unix", bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if ln, err := Listen(bare); !errors.Is(err, ErrInUse) {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Fatalf("Listen over an answering socket without a lock: %v, want ErrInUse", err)
+	}
+	if c, err := net.Dial("unix", bare); err != nil {
+		t.Fatalf("the answering socket was replaced: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+// TestListenAfterClose: a daemon that stopped leaves neither socket nor a
+// held lock, so the next one starts at once.
+func TestListenAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	ln.Close() // Serve and the daemon both close it
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left after close: %v", err)
+	}
+	ln, err = Listen(path)
+	if err != nil {
+		t.Fatalf("Listen after the first closed: %v", err)
+	}
+	ln.Close()
+}
+
+// TestListenRefusesANonSocket: a mistyped path naming a file is not
+// deleted.
+func TestListenRefusesANonSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "xdpban.yaml")
+	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := Listen(path); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Fatalf("Listen over a file: %v", err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "keep me" {
+		t.Errorf("the file was touched: %q, %v", b, err)
+	}
+}

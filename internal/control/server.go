@@ -3,38 +3,14 @@ package control
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 )
 
 // Handler answers one request.
 type Handler func(Request) Response
-
-// Listen opens the socket, replacing a stale one left by a killed daemon
-// (the daemon's own lock guarantees no live one owns it).
-func Listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale %s: %w", path, err)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
 
 // Serve answers requests until ctx ends, then removes the socket.
 func Serve(ctx context.Context, ln net.Listener, h Handler, log *slog.Logger) {

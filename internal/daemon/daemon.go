@@ -160,6 +160,9 @@ func (d *daemon) startJail() error {
 	if d.dp, err = startDatapath(o.Datapath, d.log); err != nil {
 		return err
 	}
+	if err := d.dp.RecordControlSocket(o.ControlSock); err != nil {
+		return err
+	}
 	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log, onEvict: d.metrics.Evicted}
 	d.hooks = newHooks(o.OnBan, o.OnUnban, o.HookTimeout, d.log)
 	d.hooks.failed = d.metrics.HookFailed
@@ -288,8 +291,9 @@ func (d *daemon) abandon() {
 // close releases everything start opened, in reverse order. Pins stay.
 func (d *daemon) close() {
 	if d.ctl != nil {
+		// Closing removes the socket, then releases its lock: removing
+		// the path by name could delete the next daemon's socket.
 		d.ctl.Close()
-		os.Remove(d.o.ControlSock)
 	}
 	if d.tcp != nil {
 		d.tcp.Close()

@@ -17,6 +17,7 @@ const layoutVersion = 4
 type Maps struct {
 	bans, stats, meta, filterMap *ebpf.Map
 	filter                       *banFilter // nil on read-only handles
+	lock                         *os.File   // OpenDirect's shared lock
 	pinDir                       string
 	ipv6Prefix                   int
 	ports                        Ports
@@ -141,6 +142,10 @@ func (m *Maps) Close() error {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}
+	}
+	// The lock goes last: a daemon waiting for it finds the write done.
+	if m.lock != nil {
+		errs = append(errs, m.lock.Close())
 	}
 	return errors.Join(errs...)
 }

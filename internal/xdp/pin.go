@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,14 +41,24 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock pin directory: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+	deadline := time.Now().Add(sharedLockWait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock pin directory: %w", err)
+		}
+		// A command writing without a daemon holds it shared for one
+		// write: wait for it, but not for a daemon.
+		if !onlySharedHolders(dir) || time.Now().After(deadline) {
+			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", dir, ErrLocked)
 		}
-		return nil, fmt.Errorf("lock pin directory: %w", err)
+		time.Sleep(10 * time.Millisecond)
 	}
-	return f, nil
 }
 
 // linkPinPath is where the BPF link for one interface is pinned.
