@@ -35,7 +35,7 @@ func banCommand() *cli.Command {
 			&cli.StringFlag{
 				Name:    "duration",
 				Aliases: []string{"d"},
-				Usage:   "how long: seconds (600), 10m, 1h, 1d, or -1 for permanent (default: the daemon's bantime, else 1h)",
+				Usage:   "how long, as fail2ban writes it: 600 (seconds), 10m, 1h30m, 1d, 1w, 1mo, 1y; 1s to 100y, or -1 for permanent (default: the daemon's bantime, else 1h)",
 			},
 		},
 		Action: func(c *cli.Context) error {

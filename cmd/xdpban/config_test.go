@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/daemon"
@@ -103,5 +104,36 @@ func TestExampleConfigHasEveryFlag(t *testing.T) {
 		if _, repeatable := f.(*cli.StringSliceFlag); repeatable && v != "" && v != "[]" {
 			t.Errorf("%s: repeatable key %q is not a YAML list", example, k)
 		}
+	}
+}
+
+// TestDurationsInFail2bansForms: flags, the environment and the config
+// file all read durations with the one parser, fail2ban's units included.
+func TestDurationsInFail2bansForms(t *testing.T) {
+	var got daemon.Options
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	action := func(c *cli.Context) error {
+		if err := applyConfigFile(c); err != nil {
+			return err
+		}
+		o, err := optionsFromFlags(c)
+		got = o
+		return err
+	}
+	app.Command("run").Action = action
+	conf := writeFile(t, "listen: \"\"\niface: [lo]\nfindtime: 1h30m\ndbpurgeage: 2w\n")
+	t.Setenv("XDPBAN_BANTIME_MAXTIME", "1y")
+	if err := app.Run([]string{"xdpban", "run", "--config", conf, "--bantime", "1mo", "--sweep-interval", "1d12h"}); err != nil {
+		t.Fatal(err)
+	}
+	const day = 24 * time.Hour
+	year := time.Duration(365.25 * float64(day))
+	j := got.Jail
+	if j.BanTime != year/12 || j.FindTime != 90*time.Minute || j.DBPurgeAge != 14*day || j.MaxTime != year ||
+		got.Datapath.SweepInterval != 36*time.Hour {
+		t.Errorf("bantime %v findtime %v dbpurgeage %v maxtime %v sweep %v", j.BanTime, j.FindTime, j.DBPurgeAge, j.MaxTime, got.Datapath.SweepInterval)
+	}
+	if err := app.Run([]string{"xdpban", "run", "--listen", "", "--iface", "lo", "--bantime", "-1"}); err != nil || got.Jail.BanTime >= 0 {
+		t.Errorf("--bantime -1: %v, %v; want permanent", got.Jail.BanTime, err)
 	}
 }

@@ -40,7 +40,8 @@ func controlSocketFlag() *cli.StringFlag {
 
 // runFlags are the daemon's settings; every one also reads XDPBAN_<NAME>
 // and the key <name> of the --config file. Durations take fail2ban's
-// forms: 600 (seconds), 10m, 1h, 1d, -1 (permanent).
+// forms (jail.ParseDuration): 600 (seconds), 10m, 1h30m, 1d, 1w, 1mo, 1y,
+// from 1s to 100y, or -1 (permanent) where a ban length is meant.
 func runFlags() []cli.Flag {
 	return []cli.Flag{
 		str("config", "", "YAML `FILE` with the same keys as these flags (flags and XDPBAN_* win)"),
@@ -73,11 +74,11 @@ func runFlags() []cli.Flag {
 		// The jail, with fail2ban's names and meanings.
 		integer("maxretry", 3, "failures within findtime that ban"),
 		str("findtime", "10m", "window in which maxretry failures ban"),
-		str("bantime", "1h", "ban length; -1 is permanent"),
+		str("bantime", "1h", "ban length: 600 (seconds), 10m, 1h30m, 1d, 1w, 1mo, 1y, as fail2ban writes them; 1s to 100y, or -1 for permanent (longer is refused)"),
 		boolean("bantime-increment", false, "make repeat offenders' bans longer (bantime * 2^bancount * factor)"),
 		&cli.Float64Flag{Name: "bantime-factor", Value: 1, Usage: "factor of bantime.increment", EnvVars: env("bantime-factor")},
 		str("bantime-multipliers", "", "space-separated multipliers replacing the formula, e.g. \"1 2 4 8 16\""),
-		str("bantime-maxtime", "", "longest incremented ban (\"\" no cap)"),
+		str("bantime-maxtime", "", "longest incremented ban (\"\" no cap but 100y, the longest ban)"),
 		str("bantime-rndtime", "", "random extra ban time, up to this"),
 		str("dbpurgeage", "1d", "how long past bans count for bantime.increment"),
 		strs("ignoreip", "addresses and CIDRs never banned (manual bans excepted)", "127.0.0.0/8", "::1"),
@@ -90,6 +91,6 @@ func runFlags() []cli.Flag {
 		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),
 		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
 		str("on-unban", "", "shell `COMMAND` run after each unban"),
-		&cli.DurationFlag{Name: "sweep-interval", Value: 0, Usage: "how often the map is swept of expired bans the jail does not know (made by `xdpban ban` without the daemon; default 1m)", EnvVars: env("sweep-interval")},
+		str("sweep-interval", "1m", "how often the map is swept of expired bans the jail does not know (made by `xdpban ban` without the daemon)"),
 	}
 }

@@ -68,10 +68,14 @@ func datapathOptions(c *cli.Context) (daemon.DatapathOptions, error) {
 		}
 		maxBans = uint32(c.Uint("max-bans"))
 	}
+	sweep, err := jail.ParseDuration(c.String("sweep-interval"))
+	if err != nil || sweep <= 0 {
+		return o, fmt.Errorf("sweep-interval: %q must be a positive duration like 1m", c.String("sweep-interval"))
+	}
 	return daemon.DatapathOptions{
 		Interfaces:    c.StringSlice("iface"),
 		Mode:          mode,
-		SweepInterval: c.Duration("sweep-interval"),
+		SweepInterval: sweep,
 		Config: xdp.Config{
 			PinDir:     c.String("pin-dir"),
 			Ports:      ports,

@@ -3,6 +3,7 @@ package jail
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -70,8 +71,8 @@ func (c Config) Validate() error {
 		return errors.New("findtime: must be positive")
 	case c.BanTime == 0:
 		return errors.New("bantime: must not be zero (use a negative value for permanent)")
-	case c.Factor <= 0:
-		return errors.New("bantime.factor: must be positive")
+	case !(c.Factor > 0) || math.IsInf(c.Factor, 1):
+		return errors.New("bantime.factor: must be a positive number")
 	case c.MaxTime < 0:
 		return errors.New("bantime.maxtime: must not be negative")
 	case c.RndTime < 0:
@@ -84,6 +85,16 @@ func (c Config) Validate() error {
 		return errors.New("ipv6prefix: must be between 1 and 128")
 	case c.MaxTracked < 1:
 		return errors.New("maxtracked: must be at least 1")
+	}
+	// Each within CheckDuration's range; a negative bantime is permanent.
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"findtime", c.FindTime}, {"bantime", max(c.BanTime, 0)}, {"bantime.maxtime", c.MaxTime},
+		{"bantime.rndtime", c.RndTime}, {"dbpurgeage", c.DBPurgeAge}} {
+		if err := CheckDuration(d.v); err != nil {
+			return fmt.Errorf("%s: %v: %w", d.key, d.v, err)
+		}
 	}
 	for _, m := range c.Multipliers {
 		if m < 1 {

@@ -54,39 +54,3 @@ func TestValidateNamesTheKey(t *testing.T) {
 		t.Errorf("permanent bantime rejected: %v", err)
 	}
 }
-
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"600", 600 * time.Second},
-		{"10m", 10 * time.Minute},
-		{"1h", time.Hour},
-		{"1d", 24 * time.Hour},
-		{"1w", 7 * 24 * time.Hour},
-		{"2weeks", 14 * 24 * time.Hour},
-		{"1d 12h", 36 * time.Hour},
-		{"1d12h30m", 36*time.Hour + 30*time.Minute},
-		{"3 hours", 3 * time.Hour},
-		{"1.5h", 90 * time.Minute},
-		{"1h30m", 90 * time.Minute},
-		{"250ms", 250 * time.Millisecond},
-		{"-1", -time.Second},
-		{"-1d", -24 * time.Hour},
-		{" 42 ", 42 * time.Second},
-	}
-	for _, tt := range tests {
-		got, err := ParseDuration(tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"", "abc", "10x", "1mo", "h", "1d-", "99999999999w"} {
-		if d, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) = %v, want error", bad, d)
-		} else if !strings.HasPrefix(err.Error(), "parse duration") {
-			t.Errorf("ParseDuration(%q) error %q lacks context", bad, err)
-		}
-	}
-}

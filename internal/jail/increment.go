@@ -17,8 +17,10 @@ const maxExponent = 20
 //	bantime * factor * multipliers[min(prior, len-1)]      with multipliers
 //	max(bantime, bantime * 2^min(prior, 20) * factor)      without
 //
-// capped at maxtime, plus a random part below rndtime. A negative result
-// means permanent. rnd returns a number in [0, 1).
+// capped at maxtime, plus a random part below rndtime, and never beyond
+// MaxDuration (without maxtime the formula reaches 2^20 bantimes, which
+// would overflow the ban's end). A negative result means permanent. rnd
+// returns a number in [0, 1).
 func (c Config) banDuration(prior int, rnd func() float64) time.Duration {
 	if c.BanTime < 0 {
 		return -1
@@ -42,10 +44,9 @@ func (c Config) banDuration(prior int, rnd func() float64) time.Duration {
 	if c.RndTime > 0 {
 		d += rnd() * float64(c.RndTime)
 	}
-	// Float rounding must not make a huge ban wrap to a negative, which
-	// would read as permanent.
-	if d >= math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
+	// Clamped in floats, before the conversion could wrap.
+	if !(d < float64(MaxDuration)) {
+		return MaxDuration
 	}
 	return time.Duration(d)
 }

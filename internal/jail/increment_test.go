@@ -2,6 +2,7 @@ package jail
 
 import (
 	"math"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -69,8 +70,79 @@ func TestBanDurationExponentStopsAt20(t *testing.T) {
 		}
 	}
 	c.BanTime = time.Duration(math.MaxInt64 / 2)
-	if got := c.banDuration(20, nil); got < 0 {
-		t.Errorf("huge ban wrapped to %v (would read as permanent)", got)
+	if got := c.banDuration(20, nil); got != MaxDuration {
+		t.Errorf("huge ban: %v, want it clamped to %v", got, MaxDuration)
+	}
+}
+
+// TestIncrementClampsAtMaxDuration: without maxtime the formula reaches
+// 2^20 bantimes; with a year's bantime that would overflow the ban's end
+// and write a ban already over. Every way there stops at MaxDuration.
+func TestIncrementClampsAtMaxDuration(t *testing.T) {
+	year := durationYear
+	for name, mutate := range map[string]func(*Config){
+		"formula":     func(c *Config) {},
+		"factor":      func(c *Config) { c.BanTime = time.Hour; c.Factor = 1e12 },
+		"multipliers": func(c *Config) { c.Multipliers = []int{1, math.MaxInt} },
+		"rndtime":     func(c *Config) { c.BanTime = 99 * year; c.Factor = 0.5; c.RndTime = 100 * year },
+	} {
+		c := testConfig()
+		c.Increment = true
+		c.BanTime = year
+		mutate(&c)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, prior := range []int{1, 20, 1000} {
+			got := c.banDuration(prior, func() float64 { return 0.999 })
+			if got <= 0 || got > MaxDuration {
+				t.Errorf("%s, prior %d: %v, want within (0, %v]", name, prior, got, MaxDuration)
+			}
+		}
+		if got := c.banDuration(20, func() float64 { return 0.999 }); got != MaxDuration {
+			t.Errorf("%s: 20th ban lasts %v, want the maximum %v", name, got, MaxDuration)
+		}
+	}
+
+	// Through the jail: a repeat offender's ban still ends in the future.
+	cfg := testConfig()
+	cfg.Increment = true
+	cfg.BanTime = 10 * year
+	j, enf, clk := newTestJail(t, cfg)
+	p := netip.MustParsePrefix("198.18.5.5/32")
+	for i := 0; i < 6; i++ {
+		b, err := j.BanManual(p, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end := enf.active[p]; !end.After(clk.Now()) || b.End.Sub(b.Start) > MaxDuration {
+			t.Fatalf("ban %d ends %v (now %v), lasts %v", i+1, end, clk.Now(), b.End.Sub(b.Start))
+		}
+	}
+}
+
+func TestFactorMustBeANumber(t *testing.T) {
+	for _, f := range []float64{math.NaN(), math.Inf(1), -1, 0} {
+		c := testConfig()
+		c.Factor = f
+		if err := c.Validate(); err == nil {
+			t.Errorf("factor %v accepted", f)
+		}
+	}
+}
+
+// TestManualBanDurationChecked: a control request carries a number any
+// client may have written; the jail refuses what the parser would.
+func TestManualBanDurationChecked(t *testing.T) {
+	j, enf, _ := newTestJail(t, testConfig())
+	p := netip.MustParsePrefix("198.18.5.6/32")
+	for _, d := range []time.Duration{time.Millisecond, MaxDuration + time.Second, math.MaxInt64} {
+		if _, err := j.BanManual(p, d); err == nil {
+			t.Errorf("manual ban for %v accepted", d)
+		}
+	}
+	if enf.bans != 0 {
+		t.Errorf("%d refused bans reached the enforcer", enf.bans)
 	}
 }
 

@@ -19,6 +19,11 @@ func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 	if !p.IsValid() {
 		return Ban{}, errors.New("ban: invalid prefix")
 	}
+	// Control requests carry a parsed duration; check it again, as a
+	// client could send any number.
+	if err := CheckDuration(d); d > 0 && err != nil {
+		return Ban{}, fmt.Errorf("ban %v: duration %v: %w", p, d, err)
+	}
 	p = normPrefix(p)
 	j.mu.Lock()
 	now := j.now()

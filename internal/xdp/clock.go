@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,12 +49,17 @@ func nowPair() clockPair {
 
 // toMono converts a wall-clock deadline to map expiry nanoseconds. A zero
 // deadline means permanent (0 in the map). Deadlines before the clock's
-// start map to 1, which the program treats as already expired.
+// start map to 1, which the program treats as already expired; deadlines
+// too far to count in nanoseconds saturate rather than wrap into the past.
 func (c clockPair) toMono(until time.Time) uint64 {
 	if until.IsZero() {
 		return 0
 	}
-	ns := c.mono + until.Sub(c.wall)
+	left := until.Sub(c.wall) // saturates itself
+	if left > math.MaxInt64-c.mono {
+		return math.MaxInt64
+	}
+	ns := c.mono + left
 	if ns <= 0 {
 		return 1
 	}

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -127,5 +128,12 @@ func TestClockConversion(t *testing.T) {
 	}
 	if b := monoNow(); b <= 0 {
 		t.Errorf("monoNow = %v", b)
+	}
+	// A deadline past what nanoseconds count (2562047h47m from now) must
+	// not wrap into the past and write a ban already over.
+	for _, far := range []time.Time{c.wall.Add(math.MaxInt64), c.wall.Add(math.MaxInt64).Add(math.MaxInt64)} {
+		if got := c.toMono(far); got != math.MaxInt64 {
+			t.Errorf("toMono(%v) = %d, want it saturated at %d", far, got, int64(math.MaxInt64))
+		}
 	}
 }
