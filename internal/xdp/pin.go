@@ -22,7 +22,7 @@ func checkBPFFS(dir string) error {
 		err := unix.Statfs(probe, &st)
 		if err == nil {
 			if st.Type != unix.BPF_FS_MAGIC {
-				return fmt.Errorf("pin directory %s: %w (mount one: mount -t bpf bpf /sys/fs/bpf)", dir, ErrNoBPFFS)
+				return fmt.Errorf("pin directory %s: %w (mount one as systemd does: mount -t bpf -o mode=0700 bpf /sys/fs/bpf)", dir, ErrNoBPFFS)
 			}
 			return nil
 		}
