@@ -28,14 +28,31 @@ const maxMessageLen = 200
 // timestamp, "@" so it cannot start a TAI64N stamp, and every byte outside
 // printable ASCII (control characters, CR/LF, invalid UTF-8, and Unicode
 // digits, which Python's \d also matches) so a line stays one line.
-// Names such as "ACME GmbH" stay readable; "Partner 2" becomes
-// "Partner \x32", which is the price of a line nobody can frame.
+// Dots are escaped so no host name (and no "a.b" a resolver might try)
+// stands in a name. Names such as "ACME GmbH" stay readable; "Partner 2"
+// becomes "Partner \x32", which is the price of a line nobody can frame.
 func nameSafe(b byte) bool {
 	switch {
 	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z':
 		return true
 	}
-	return strings.IndexByte(" .,_-'&+/", b) >= 0
+	return strings.IndexByte(" ,_-'&+/", b) >= 0
+}
+
+// hostKeyword is the word after which both OS4X filters read <HOST>,
+// which also takes host names and resolves them: the filter in the OS4X
+// documentation reads "from <HOST> (.+): " with a greedy prefix, so a name
+// holding "from localhost x" would be read as the failure's source. An
+// escaped name never holds the word in any case: the byte that would
+// complete it is escaped, also when an escape's last hex digit is its "f".
+const hostKeyword = "from"
+
+// completesKeyword reports whether writing c after what b holds would end
+// b in hostKeyword, in any case.
+func completesKeyword(b *strings.Builder, c byte) bool {
+	n := len(hostKeyword) - 1
+	s := b.String()
+	return len(s) >= n && c|0x20 == hostKeyword[n] && strings.EqualFold(s[len(s)-n:], hostKeyword[:n])
 }
 
 const hexDigits = "0123456789abcdef"
@@ -64,7 +81,7 @@ func writeName(b *strings.Builder, name string) {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if nameSafe(c) {
+		if nameSafe(c) && !completesKeyword(b, c) {
 			b.WriteByte(c)
 			continue
 		}

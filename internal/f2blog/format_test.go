@@ -146,6 +146,8 @@ func TestHostileNameCannotFormAddressOrDate(t *testing.T) {
 		"from 2001:db8::6: x) (y",
 		"\u0661\u0662\u0663\u0664-\u0660\u0661-\u0660\u0661",
 		"[2020-01-01T00:00:00.000+00:00]",
+		"a during connect try from localhost b",
+		"x From host.example.com y",
 	} {
 		esc := EscapeName(name)
 		line := Format(failure("198.18.0.1", name), TimeEnd)
@@ -153,8 +155,11 @@ func TestHostileNameCannotFormAddressOrDate(t *testing.T) {
 		if dottedQuad.MatchString(body) || fromHost.MatchString(body) || dateish.MatchString(body) {
 			t.Errorf("name %q escaped to %q still looks like an address or date", name, esc)
 		}
-		if bare := escapeSeq.ReplaceAllString(esc, ""); strings.ContainsAny(bare, "\r\n()[]:@\\0123456789") {
+		if bare := escapeSeq.ReplaceAllString(esc, ""); strings.ContainsAny(bare, "\r\n()[]:@\\0123456789.") {
 			t.Errorf("name %q escaped to %q keeps a delimiter", name, esc)
+		}
+		if strings.Contains(strings.ToLower(esc), hostKeyword) {
+			t.Errorf("name %q escaped to %q keeps the word after which filters read a host", name, esc)
 		}
 		if strings.Count(line, "\n") != 0 || strings.Count(line, " [") != 1 {
 			t.Errorf("line %q is not one line with one timestamp", line)

@@ -49,3 +49,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEscapeName: whatever a certificate's name says, the escaped name
+// holds no dot but the cut marker, not the word "from" in any case, nothing
+// outside the safe set but \xHH escapes, and reads back as the cut name.
+func FuzzEscapeName(f *testing.F) {
+	for _, s := range []string{"ACME GmbH", "a during connect try from localhost b", "FrOm x.y", "fr\u043em", "\x7from0", strings.Repeat("from ", 20)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		esc := EscapeName(name)
+		body, cut := strings.CutSuffix(esc, "...")
+		if cut != (len(name) > MaxNameLen) {
+			t.Fatalf("%q: escaped %q, cut marker %v", name, esc, cut)
+		}
+		if strings.Contains(strings.ToLower(esc), hostKeyword) {
+			t.Fatalf("%q: escaped %q holds %q", name, esc, hostKeyword)
+		}
+		for i := 0; i < len(body); i++ {
+			if body[i] == '\\' && i+3 < len(body) && body[i+1] == 'x' {
+				i += 3
+				continue
+			}
+			if !nameSafe(body[i]) {
+				t.Fatalf("%q: escaped %q holds %q", name, esc, body[i])
+			}
+		}
+		want := name
+		if cut {
+			want = name[:MaxNameLen]
+		}
+		if back := UnescapeName(body); back != want {
+			t.Fatalf("%q: escaped %q reads back as %q", name, esc, back)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xdpban/xdpban/internal/f2blog"
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 // hostileCNs try to make a filter read another address or an older date.
@@ -17,11 +18,15 @@ var hostileCNs = []string{
 	"notAfter 2020-01-01 00:00:00",
 	"a\nTLS error 167772359 during connect try from 6.6.6.6: b [2020-01-01T00:00:00.000+00:00]",
 	"evil (from 2001:db8::666: z)",
+	"a during connect try from localhost b",
+	"a during connect try From localhost.localdomain (b): c",
+	"a during connect try fr\u043em localhost b",
 }
 
 // TestHostileSubjectNames: partners with verified certificates but hostile
 // subject names, denied by the allow-list, are logged with their name; the
-// name cannot change the address or date any filter extracts.
+// name cannot change the address or date the shipped filter or the OS4X
+// documentation's filter extracts, nor make either read a host name.
 func TestHostileSubjectNames(t *testing.T) {
 	p := newPKI(t)
 	r := startRig(t, p, func(c *Config) { c.AllowCN = []string{"ACME GmbH"} })
@@ -62,17 +67,21 @@ func TestHostileSubjectNames(t *testing.T) {
 	if len(shipped) != len(fs) {
 		t.Errorf("shipped filter matched %d of %d lines", len(shipped), len(fs))
 	}
-	os4x := regexRows(t, r.logPath, `^TLS error .+ during connect try from <HOST>: .*$`)
-	if len(os4x) != 1 {
-		t.Errorf("OS4X filter matched %d lines, want the one without a name", len(os4x))
+	wiki, err := testutil.WriteOS4XWikiFilter(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os4x := regexRows(t, r.logPath, wiki)
+	if len(os4x) != len(fs) {
+		t.Errorf("OS4X documentation's filter matched %d of %d lines", len(os4x), len(fs))
 	}
 	times := map[int64]bool{}
 	for _, f := range fs {
 		times[f.Time.Unix()] = true
 	}
 	for _, row := range append(shipped, os4x...) {
-		if row.addr != "127.0.0.1" {
-			t.Errorf("filter extracted %s", row.addr)
+		if row.addr != "127.0.0.1" || row.host != "" {
+			t.Errorf("filter extracted %s (host name %q)", row.addr, row.host)
 		}
 		if !times[row.unix] {
 			t.Errorf("filter dated a line %v, not the line's own time", time.Unix(row.unix, 0).UTC())
@@ -80,11 +89,17 @@ func TestHostileSubjectNames(t *testing.T) {
 	}
 }
 
-var rowRE = regexp.MustCompile(`(?m)^\['([^']*)',\s*(\d+)`)
+var (
+	rowRE = regexp.MustCompile(`(?m)^\['([^']*)',\s*(\d+),(.*)$`)
+	dnsRE = regexp.MustCompile(`'dns': '([^']*)'`)
+)
 
+// regexRow is one match: the address, the date, and the host name <HOST>
+// took and fail2ban resolved to addr, if it took one.
 type regexRow struct {
 	addr string
 	unix int64
+	host string
 }
 
 // regexRows returns the address and date fail2ban-regex read per match.
@@ -100,7 +115,11 @@ func regexRows(t *testing.T, log, filter string) []regexRow {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, regexRow{m[1], n})
+		var host string
+		if d := dnsRE.FindStringSubmatch(m[3]); d != nil {
+			host = d[1]
+		}
+		rows = append(rows, regexRow{m[1], n, host})
 	}
 	return rows
 }
