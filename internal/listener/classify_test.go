@@ -199,10 +199,11 @@ func TestRawFailureClasses(t *testing.T) {
 		tweak      func(*Config)
 	}{
 		{"plain http", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), false, CodeHTTPRequest, nil},
-		{"http connect", []byte("CONNECT a:443 HTTP/1.1\r\n\r\n"), false, CodeHTTPRequest, nil},
+		{"http connect", []byte("CONNECT a:443 HTTP/1.1\r\n\r\n"), false, CodeProxyRequest, nil},
 		{"ssh banner", []byte("SSH-2.0-OpenSSH_9.2\r\n"), false, CodeNotTLS, nil},
-		{"binary garbage", []byte{0, 1, 2, 3}, false, CodeNotTLS, nil},
-		{"sslv2 hello", []byte{0x80, 0x2e, 0x01, 0x00, 0x02}, false, CodeUnsupportedVersion, nil},
+		{"binary garbage", []byte{0, 1, 2, 3, 4}, false, CodeNotTLS, nil},
+		{"garbage shorter than a record header", []byte{0, 1, 2}, true, CodeUnexpectedEOF, nil},
+		{"sslv2 hello", sslv2Hello(0x0002), false, CodeUnknownProtocol, nil},
 		{"eof inside hello", partialHello, true, CodeUnexpectedEOF, nil},
 		{"scan counted", nil, true, CodeUnexpectedEOF, func(c *Config) { c.CountScans = true }},
 		{"silent until timeout", nil, false, CodeTimeout, func(c *Config) { c.HandshakeTimeout = 200 * time.Millisecond }},

@@ -7,18 +7,31 @@ package listener
 // logs keep working.
 const (
 	libSSL     = 20 << 23 // ERR_LIB_SSL << ERR_LIB_OFFSET = 167772160
+	libASN1    = 13 << 23 // ERR_LIB_ASN1 << ERR_LIB_OFFSET
 	systemFlag = 1 << 31  // ERR_SYSTEM_FLAG
 	alertBase  = 1000     // SSL_AD_REASON_OFFSET: reason = 1000 + alert
 	sslAlert   = libSSL + alertBase
 
-	CodeNoClientCert       = libSSL + 199 // SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
-	CodeVerifyFailed       = libSSL + 134 // SSL_R_CERTIFICATE_VERIFY_FAILED
-	CodeUnsupportedVersion = libSSL + 258 // SSL_R_UNSUPPORTED_PROTOCOL
-	CodeNoSharedCipher     = libSSL + 193 // SSL_R_NO_SHARED_CIPHER
-	CodeHTTPRequest        = libSSL + 156 // SSL_R_HTTP_REQUEST
-	CodeNotTLS             = libSSL + 267 // SSL_R_WRONG_VERSION_NUMBER
-	CodeUnexpectedEOF      = libSSL + 294 // SSL_R_UNEXPECTED_EOF_WHILE_READING
-	CodeUnexpectedMessage  = libSSL + 244 // SSL_R_UNEXPECTED_MESSAGE: any other protocol error
+	CodeNoClientCert       = libSSL + 199  // SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+	CodeVerifyFailed       = libSSL + 134  // SSL_R_CERTIFICATE_VERIFY_FAILED
+	CodeUnsupportedVersion = libSSL + 258  // SSL_R_UNSUPPORTED_PROTOCOL
+	CodeNoSharedCipher     = libSSL + 193  // SSL_R_NO_SHARED_CIPHER
+	CodeHTTPRequest        = libSSL + 156  // SSL_R_HTTP_REQUEST
+	CodeNotTLS             = libSSL + 267  // SSL_R_WRONG_VERSION_NUMBER
+	CodeUnexpectedEOF      = libSSL + 294  // SSL_R_UNEXPECTED_EOF_WHILE_READING
+	CodeUnexpectedMessage  = libSSL + 244  // SSL_R_UNEXPECTED_MESSAGE: any other protocol error
+	CodeBadSignature       = libSSL + 123  // SSL_R_BAD_SIGNATURE: CertificateVerify does not match the certificate
+	CodeNoKeyShare         = libSSL + 101  // SSL_R_NO_SUITABLE_KEY_SHARE: TLS 1.3, no group in common
+	CodeProxyRequest       = libSSL + 155  // SSL_R_HTTPS_PROXY_REQUEST: "CONNE..."
+	CodeUnknownProtocol    = libSSL + 252  // SSL_R_UNKNOWN_PROTOCOL: SSLv2 hello for SSLv2
+	CodeVersionTooLow      = libSSL + 396  // SSL_R_VERSION_TOO_LOW: SSLv3 hello
+	CodePacketTooLong      = libSSL + 198  // SSL_R_PACKET_LENGTH_TOO_LONG: record beyond OpenSSL's buffer
+	CodeEncryptedTooLong   = libSSL + 150  // SSL_R_ENCRYPTED_LENGTH_TOO_LONG
+	CodeDataTooLong        = libSSL + 146  // SSL_R_DATA_LENGTH_TOO_LONG: record over 16 KiB
+	CodeRecordTooSmall     = libSSL + 298  // SSL_R_RECORD_TOO_SMALL: too many empty records
+	CodeLengthMismatch     = libSSL + 159  // SSL_R_LENGTH_MISMATCH: a ClientHello that does not parse
+	CodeCertLengthMismatch = libSSL + 135  // SSL_R_CERT_LENGTH_MISMATCH: bytes after a certificate
+	CodeASN1TooLong        = libASN1 + 155 // ASN1_R_TOO_LONG: certificate bytes that are no DER
 
 	// System errors. A handshake that does not finish within the
 	// handshake timeout is logged as ETIMEDOUT (110), a reset as
@@ -45,6 +58,18 @@ var messages = map[uint32]string{
 	CodeNotTLS:             "wrong version number",
 	CodeUnexpectedEOF:      "unexpected eof while reading",
 	CodeUnexpectedMessage:  "unexpected message",
+	CodeBadSignature:       "bad signature",
+	CodeNoKeyShare:         "no suitable key share",
+	CodeProxyRequest:       "https proxy request",
+	CodeUnknownProtocol:    "unknown protocol",
+	CodeVersionTooLow:      "version too low",
+	CodePacketTooLong:      "packet length too long",
+	CodeEncryptedTooLong:   "encrypted length too long",
+	CodeDataTooLong:        "data length too long",
+	CodeRecordTooSmall:     "record too small",
+	CodeLengthMismatch:     "length mismatch",
+	CodeCertLengthMismatch: "cert length mismatch",
+	CodeASN1TooLong:        "too long",
 	CodeTimeout:            "Connection timed out",
 	CodeReset:              "Connection reset by peer",
 	CodeOverLimit:          "Resource temporarily unavailable",
