@@ -47,7 +47,7 @@ func sniff(br *bufio.Reader) (code uint32, scan bool) {
 			// ClientHello is judged now (Go reports it as a decode error).
 			msg, err := br.Peek(recordHeaderLen + 1)
 			if err != nil {
-				return 0, false
+				return classifyIOError(err), false
 			}
 			if msg[recordHeaderLen] != handshakeClientHello {
 				return CodeUnexpectedMessage, false

@@ -76,8 +76,8 @@ func (l *Listener) Serve(ln net.Listener) error {
 	}
 	l.listeners[ln] = struct{}{}
 	l.mu.Unlock()
-	base := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		return l.tlsConf.Load(), nil
+	base := &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		return configFor(l.tlsConf.Load(), hi), nil
 	}}
 	var backoff time.Duration
 	for {
@@ -148,7 +148,7 @@ func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
 	name := ""
 	var tc *tls.Conn
 	if code == 0 {
-		sc := &sniffedConn{Conn: c, r: br}
+		sc := newSniffedConn(c, br)
 		tc = tls.Server(sc, base)
 		if err := tc.Handshake(); err != nil {
 			code, name = classifyHandshake(err)

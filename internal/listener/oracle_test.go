@@ -220,6 +220,7 @@ func oracleCases(t *testing.T, p *pki) []struct {
 	run  client
 } {
 	foreign, _ := newCA(t, "other CA").issue(t, leafOpts{cn: "Foreign", eku: clientEKU})
+	foreignCert, foreignKey := writePair(t, p.dir, "oracle-foreign", foreign)
 	otherCAFile := p.dir + "/oracle-other-ca.pem"
 	writeFile(t, otherCAFile, newCA(t, "unrelated CA").pem)
 	cases := []struct {
@@ -260,6 +261,9 @@ func oracleCases(t *testing.T, p *pki) []struct {
 		{"no shared group tls12", sClientArgs("-tls1_2", "-groups", "ffdhe2048")},
 		{"client sends unknown ca alert", sClientArgs("-verify_return_error", "-CAfile", otherCAFile)},
 		{"client sends bad certificate alert", goTLS(func(_ *pki, c *tls.Config) { c.RootCAs = nil; c.ServerName = "other.example" })},
+		{"sni with trailing dot tls13", sClientArgs("-servername", "localhost.")},
+		{"sni with trailing dot tls12", sClientArgs("-tls1_2", "-servername", "localhost.")},
+		{"sni with trailing dot and a foreign certificate", sClientArgs("-servername", "localhost.", "-cert", foreignCert, "-key", foreignKey)},
 		{"http get", raw([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))},
 		{"http post", raw([]byte("POST / HTTP/1.1\r\nHost: x\r\n\r\n"))},
 		{"http head", raw([]byte("HEAD / HTTP/1.1\r\n\r\n"))},
@@ -275,6 +279,7 @@ func oracleCases(t *testing.T, p *pki) []struct {
 		{"sslv2-format tls 1.2 hello", raw(sslv2Hello(tls.VersionTLS12))},
 		{"sslv3 hello", raw(record(0x16, 0x0300, hello(0x0300, "")))},
 		{"tls 1.2 hello then close", raw(record(0x16, 0x0301, hello(tls.VersionTLS12, "localhost")))},
+		{"hello with trailing-dot sni then close", raw(record(0x16, 0x0301, hello(tls.VersionTLS12, "localhost.")))},
 		{"application data record first", raw(record(0x17, 0x0303, []byte("hello")))},
 		{"change cipher spec record first", raw(record(0x14, 0x0303, []byte{1}))},
 		{"alert record first", raw(record(0x15, 0x0303, []byte{2, 40}))},

@@ -2,6 +2,7 @@ package listener
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"slices"
 )
@@ -10,8 +11,11 @@ import (
 // the client's TLS records on the way.
 type sniffedConn struct {
 	net.Conn
-	r       *bufio.Reader
+	r       io.Reader
 	records recordWatcher
+	// sniDotStripped: the ClientHello's server name lost its trailing
+	// dot on the way (newSniffedConn).
+	sniDotStripped bool
 }
 
 func (c *sniffedConn) Read(p []byte) (int, error) {

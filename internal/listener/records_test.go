@@ -1,6 +1,10 @@
 package listener
 
-import "testing"
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
 
 func TestRecordWatcherFindsClearAlert(t *testing.T) {
 	stream := []byte{
@@ -27,4 +31,46 @@ func TestRecordWatcherFindsClearAlert(t *testing.T) {
 	if _, ok := w.plaintextAlert(); ok {
 		t.Error("application-data record taken for an alert")
 	}
+}
+
+func TestStripSNIDot(t *testing.T) {
+	hello12 := func(sni string) []byte { return record(0x16, 0x0301, hello(0x0303, sni)) }
+	if got, want := stripSNIDot(hello12("localhost.")), hello12("localhost"); !bytes.Equal(got, want) {
+		t.Errorf("localhost.:\n got %x\nwant %x", got, want)
+	}
+	if got, want := stripSNIDot(hello12("gw.example..")), hello12("gw.example"); !bytes.Equal(got, want) {
+		t.Errorf("two dots:\n got %x\nwant %x", got, want)
+	}
+	full := hello12("localhost.")
+	for name, rec := range map[string][]byte{
+		"no dot":       hello12("localhost"),
+		"no sni":       hello12(""),
+		"only dots":    hello12(".."),
+		"truncated":    full[:len(full)-1],
+		"trailing":     append(slices.Clip(full), 0),
+		"server hello": record(0x16, 0x0303, append([]byte{2}, hello(0x0303, "localhost.")[1:]...)),
+		"alert":        record(0x15, 0x0303, []byte{2, 40}),
+	} {
+		if got := stripSNIDot(rec); got != nil {
+			t.Errorf("%s: rewritten to %x", name, got)
+		}
+	}
+}
+
+// TestTrailingDotPartnerIsAKnownDifference: OpenSSL serves a partner whose
+// client sends "localhost." as server name; crypto/tls cannot (the hello
+// it reads lacks the dot, so the transcripts differ) and xdpban logs the
+// failed CertificateVerify. The README lists this difference.
+func TestTrailingDotPartnerIsAKnownDifference(t *testing.T) {
+	p := newPKI(t)
+	partnerCert, partnerKey := writePair(t, p.dir, "partner", p.partner)
+	run := sClientArgs("-servername", "localhost.", "-cert", partnerCert, "-key", partnerKey)
+	s := startSServer(t, p)
+	run(t, p, s.addr)
+	if code, reason := s.code(t); code != 0 {
+		t.Errorf("OpenSSL refused the partner: %d %s", code, reason)
+	}
+	r := startRig(t, p, nil)
+	run(t, p, r.addr)
+	expectOne(t, r, CodeBadSignature)
 }
