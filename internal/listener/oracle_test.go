@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -233,6 +234,14 @@ func oracleCases(t *testing.T, p *pki) []struct {
 		{"no client cert tls12", goTLS(func(_ *pki, c *tls.Config) { c.Certificates = nil; c.MaxVersion = tls.VersionTLS12 })},
 		{"unknown ca", goTLS(func(_ *pki, c *tls.Config) {
 			sendCert(c, foreign)
+		})},
+		{"expired certificate", goTLS(func(p *pki, c *tls.Config) {
+			expired, _ := p.ca.issue(t, leafOpts{cn: "Old", eku: clientEKU, notAfter: time.Now().Add(-time.Hour)})
+			sendCert(c, expired)
+		})},
+		{"certificate for servers only", goTLS(func(p *pki, c *tls.Config) {
+			serverOnly, _ := p.ca.issue(t, leafOpts{cn: "Wrong EKU", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+			sendCert(c, serverOnly)
 		})},
 		{"truncated certificate", goTLS(func(p *pki, c *tls.Config) {
 			sendCert(c, tls.Certificate{Certificate: [][]byte{p.partner.Certificate[0][:100]}, PrivateKey: p.partner.PrivateKey})
