@@ -38,11 +38,11 @@ func sniff(br *bufio.Reader) (code uint32, scan bool) {
 			}
 			return CodeNotTLS, false
 		}
-		n := int(hdr[3])<<8 | int(hdr[4])
+		typ, n := hdr[0], int(hdr[3])<<8|int(hdr[4])
 		if n > maxRecordLen {
 			return CodePacketTooLong, false
 		}
-		if hdr[0] == recordTypeHandshake && n > 0 && n <= maxPlainLen {
+		if typ == recordTypeHandshake && n > 0 && n <= maxPlainLen {
 			// Go takes it from here; only a first message that is not a
 			// ClientHello is judged now (Go reports it as a decode error).
 			msg, err := br.Peek(recordHeaderLen + 1)
@@ -54,7 +54,8 @@ func sniff(br *bufio.Reader) (code uint32, scan bool) {
 			}
 			return 0, false
 		}
-		// Every other record fails once it is complete.
+		// Every other record fails once it is complete. (Discard may
+		// refill the buffer hdr points into.)
 		if _, err := br.Discard(recordHeaderLen + n); err != nil {
 			return classifyIOError(err), false
 		}
@@ -63,7 +64,7 @@ func sniff(br *bufio.Reader) (code uint32, scan bool) {
 			return CodeEncryptedTooLong, false
 		case n > maxPlainLen:
 			return CodeDataTooLong, false
-		case hdr[0] != recordTypeHandshake:
+		case typ != recordTypeHandshake:
 			return CodeUnexpectedMessage, false
 		case empty == maxEmptyRecords:
 			return CodeRecordTooSmall, false

@@ -105,13 +105,13 @@ func sniffSSLv2(br *bufio.Reader, hdr []byte) (uint32, bool) {
 	if n > maxRecordLen+recordHeaderLen-2 {
 		return CodePacketTooLong, false
 	}
+	version := uint16(hdr[3])<<8 | uint16(hdr[4])
 	rec, err := br.Peek(min(2+n, br.Size()))
 	if err != nil {
 		return classifyIOError(err), false
 	}
-	version := uint16(hdr[3])<<8 | uint16(hdr[4])
 	switch {
-	case hdr[3] < 3:
+	case version < 0x0300:
 		return CodeUnknownProtocol, false
 	case version < 0x0303:
 		return CodeUnsupportedVersion, false
