@@ -57,6 +57,26 @@ func TestStripSNIDot(t *testing.T) {
 	}
 }
 
+// FuzzStripSNIDot: any bytes are safe, and a rewritten record is the same
+// record shorter by the dots, and has none left to remove.
+func FuzzStripSNIDot(f *testing.F) {
+	f.Add(record(0x16, 0x0301, hello(0x0303, "localhost.")))
+	f.Add(record(0x16, 0x0301, hello(0x0303, "a.")))
+	f.Add(record(0x16, 0x0301, hello(0x0303, "")))
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		out := stripSNIDot(rec)
+		if out == nil {
+			return
+		}
+		if len(out) >= len(rec) || !bytes.Equal(out[:3], rec[:3]) || int(out[3])<<8|int(out[4]) != len(out)-5 {
+			t.Fatalf("%x rewritten to %x", rec, out)
+		}
+		if again := stripSNIDot(out); again != nil {
+			t.Fatalf("%x rewritten to %x, which still has a dot to remove", rec, out)
+		}
+	})
+}
+
 // TestTrailingDotPartnerIsAKnownDifference: OpenSSL serves a partner whose
 // client sends "localhost." as server name; crypto/tls cannot (the hello
 // it reads lacks the dot, so the transcripts differ) and xdpban logs the

@@ -76,7 +76,7 @@ func stripSNIDot(rec []byte) []byte {
 	var recVersion uint16
 	var body, msg, prefixEnd cryptobyte.String
 	var typ, msgType uint8
-	if !s.ReadUint8(&typ) || !s.ReadUint16(&recVersion) || !s.ReadUint16LengthPrefixed(&body) || !s.Empty() ||
+	if !s.ReadUint8(&typ) || typ != recordTypeHandshake || !s.ReadUint16(&recVersion) || !s.ReadUint16LengthPrefixed(&body) || !s.Empty() ||
 		!body.ReadUint8(&msgType) || msgType != handshakeClientHello || !body.ReadUint24LengthPrefixed(&msg) || !body.Empty() {
 		return nil
 	}
@@ -92,7 +92,27 @@ func stripSNIDot(rec []byte) []byte {
 	if !prefixEnd.ReadUint16LengthPrefixed(&exts) || !prefixEnd.Empty() {
 		return nil
 	}
-	changed := false
+	// Find the server name first: nearly every hello has no dot to
+	// remove, and is then left as it is, unbuilt.
+	// Two server_name extensions are an error crypto/tls reports itself.
+	var sni []byte
+	names := 0
+	for rest := exts; !rest.Empty(); {
+		var extType uint16
+		var data cryptobyte.String
+		if !rest.ReadUint16(&extType) || !rest.ReadUint16LengthPrefixed(&data) {
+			return nil
+		}
+		if extType == extensionServerName {
+			names++
+			if out, ok := stripNameList(data); ok {
+				sni = out
+			}
+		}
+	}
+	if sni == nil || names != 1 {
+		return nil
+	}
 	var b cryptobyte.Builder
 	b.AddUint8(recordTypeHandshake)
 	b.AddUint16(recVersion)
@@ -104,26 +124,20 @@ func stripSNIDot(rec []byte) []byte {
 				for !exts.Empty() {
 					var extType uint16
 					var data cryptobyte.String
-					if !exts.ReadUint16(&extType) || !exts.ReadUint16LengthPrefixed(&data) {
-						b.SetError(errNotHello)
-						return
+					// The first pass read these same bytes.
+					exts.ReadUint16(&extType)
+					exts.ReadUint16LengthPrefixed(&data)
+					if extType == extensionServerName {
+						data = sni
 					}
 					b.AddUint16(extType)
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-						if extType == extensionServerName {
-							if out, ok := stripNameList(data); ok {
-								changed = true
-								data = out
-							}
-						}
-						b.AddBytes(data)
-					})
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(data) })
 				}
 			})
 		})
 	})
 	out, err := b.Bytes()
-	if err != nil || !changed {
+	if err != nil {
 		return nil
 	}
 	return out
