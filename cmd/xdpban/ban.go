@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/daemon"
 	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/state"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -26,12 +29,14 @@ func banCommand() *cli.Command {
 			"into the pinned ban map (the daemon adopts it when it starts); while a daemon\n" +
 			"holds the pins but does not answer on --control-socket, it refuses and names\n" +
 			"the socket the daemon listens on. ADDR is an IPv4 or IPv6 address; an IPv6\n" +
-			"prefix must have the length the daemon bans with (--ipv6-prefix). A manual\n" +
-			"ban applies even to addresses in ignoreip. It fails, and changes nothing, when\n" +
-			"the map is full.",
+			"address is banned as its --ipv6-prefix (the prefix the map holds), and an\n" +
+			"IPv6 prefix must have that length. A ban that would cover an ignoreip or\n" +
+			"ignoreself address is refused (without the daemon, the list it saved in\n" +
+			"--state-dir is used). It fails, and changes nothing, when the map is full.",
 		Flags: []cli.Flag{
 			pinDirFlag(),
 			controlSocketFlag(),
+			stateDirFlag(),
 			&cli.StringFlag{
 				Name:    "duration",
 				Aliases: []string{"d"},
@@ -55,7 +60,7 @@ func banCommand() *cli.Command {
 			resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
 			switch {
 			case err == nil:
-				fmt.Fprintf(c.App.Writer, "banned %s %s\n", target, describeEnd(resp.Ban.End))
+				fmt.Fprintf(c.App.Writer, "banned %s %s\n", resp.Ban.Prefix, describeEnd(resp.Ban.End))
 				return nil
 			case !errors.Is(err, control.ErrNoDaemon):
 				return err
@@ -76,15 +81,42 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 		return fmt.Errorf("ban: %w", err)
 	}
 	defer m.Close()
+	ignore, err := savedIgnoreList(c.String("state-dir"))
+	if err != nil {
+		return fmt.Errorf("ban: %w", err)
+	}
+	// What the map will hold, checked by the daemon's own rule.
+	p := jail.BanPrefix(target, m.IPv6Prefix())
+	if err := ignore.CheckBan(p, time.Now()); err != nil {
+		return fmt.Errorf("ban %s: %w", p, err)
+	}
 	var until time.Time
 	if d > 0 {
 		until = time.Now().Add(d)
 	}
-	if err := m.Ban(target, until); err != nil {
+	if err := m.Ban(p, until); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "banned %s %s\n", target, describeEnd(until))
+	fmt.Fprintf(c.App.Writer, "banned %s %s\n", p, describeEnd(until))
 	return nil
+}
+
+// savedIgnoreList is the ignore rule of the daemon that started last with
+// stateDir, or run's defaults when none has saved one.
+func savedIgnoreList(stateDir string) (*jail.IgnoreList, error) {
+	ig, err := state.LoadIgnore(stateDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		def := jail.DefaultConfig()
+		ig = state.Ignore{IgnoreIP: def.IgnoreIP, IgnoreSelf: def.IgnoreSelf}
+	case err != nil:
+		return nil, err
+	}
+	var self func() []netip.Addr
+	if ig.IgnoreSelf {
+		self = daemon.SelfAddrs
+	}
+	return jail.NewIgnoreList(ig.IgnoreIP, self), nil
 }
 
 func describeEnd(until time.Time) string {

@@ -34,6 +34,12 @@ func integer(name string, value int, usage string) *cli.IntFlag {
 	return &cli.IntFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
 }
 
+// stateDirFlag is run's --state-dir; ban reads the ignore list the
+// daemon left there.
+func stateDirFlag() *cli.StringFlag {
+	return str("state-dir", "/var/lib/xdpban", "`DIR` for the ban store and watch-log positions")
+}
+
 func controlSocketFlag() *cli.StringFlag {
 	return str("control-socket", control.DefaultSocket, "unix socket of the running daemon")
 }
@@ -81,11 +87,11 @@ func runFlags() []cli.Flag {
 		str("bantime-maxtime", "", "longest incremented ban (\"\" no cap but 100y, the longest ban)"),
 		str("bantime-rndtime", "", "random extra ban time, up to this"),
 		str("dbpurgeage", "1d", "how long past bans count for bantime.increment"),
-		strs("ignoreip", "addresses and CIDRs never banned (manual bans excepted)", "127.0.0.0/8", "::1"),
+		strs("ignoreip", "addresses and CIDRs never banned, by failures or by hand; a ban whose prefix (--ipv6-prefix) covers one is refused", "127.0.0.0/8", "::1"),
 		boolean("ignoreself", true, "never ban this host's own addresses"),
 		integer("max-tracked", 100000, "addresses with failure records kept at most; the oldest go first"),
 		// Files, pins and interfaces to other programs.
-		str("state-dir", "/var/lib/xdpban", "`DIR` for the ban store and watch-log positions"),
+		stateDirFlag(),
 		pinDirFlag(),
 		controlSocketFlag(),
 		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -80,7 +81,7 @@ func (d *daemon) fail(ev event.Failure) {
 	}
 	b, err := d.jail.Fail(ev)
 	if err != nil {
-		d.log.Error("ban", "addr", ev.Addr, "err", err)
+		d.logBanError(ev.Addr.String(), err)
 	}
 	if b != nil && d.lst != nil {
 		d.lst.CloseHandshakes(b.Prefix)
@@ -106,6 +107,16 @@ func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	d.notifyStatus()
 	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
 	d.hooks.ban(b, fs)
+}
+
+// logBanError logs a ban that did not happen: a refusal by the ignore
+// rule is a decision, with its reason; anything else is an error.
+func (d *daemon) logBanError(target string, err error) {
+	if errors.Is(err, jail.ErrCoversIgnored) {
+		d.log.Warn("ban refused", "target", target, "reason", err)
+		return
+	}
+	d.log.Error("ban", "target", target, "err", err)
 }
 
 func (d *daemon) afterUnban(b jail.Ban) {

@@ -36,6 +36,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		}
 		b, err := d.jail.BanManual(p, req.Duration)
 		if err != nil {
+			d.logBanError(p.String(), err)
 			return control.Response{Error: fmt.Sprintf("ban %s: %v", p, err)}
 		}
 		return control.Response{Ban: toControlBan(b)}

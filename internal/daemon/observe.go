@@ -55,7 +55,7 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 		return metrics.JailSnapshot{
 			CurrentlyFailed: s.CurrentlyFailed, TotalFailed: s.TotalFailed, TotalBanned: s.TotalBanned,
 			CurrentlyBanned: s.CurrentlyBanned, DroppedTracked: s.DroppedTracked, Ignored: s.Ignored,
-			BanErrors: s.BanErrors, UnbanErrors: s.UnbanErrors,
+			BanErrors: s.BanErrors, UnbanErrors: s.UnbanErrors, Refused: s.Refused,
 		}
 	}
 	return metrics.New(xdpReader, jailReader)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"runtime/debug"
@@ -35,9 +36,7 @@ func (d *daemon) restore() error {
 	keep, _ := state.Reconcile(stored, kernel, fresh, start)
 	d.enf.startBatch(kernel)
 	restored, dropped, err := d.jail.Restore(keep)
-	if err != nil {
-		d.log.Error("some bans could not be restored", "err", err)
-	}
+	d.logRestoreErrors(err)
 	if err := d.enf.flushBatch(); err != nil {
 		d.log.Error("write restored bans to the map", "err", err)
 	}
@@ -49,6 +48,29 @@ func (d *daemon) restore() error {
 	d.log.Info("bans restored", "restored", restored, "dropped", dropped,
 		"from_store", len(stored), "from_kernel", len(kernel), "after_reboot", fresh, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// logRestoreErrors logs each ban Restore refused by the ignore rule on a
+// line of its own, with the reason, and the rest as one error.
+func (d *daemon) logRestoreErrors(err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var other []error
+	for _, e := range errs {
+		if errors.Is(e, jail.ErrCoversIgnored) {
+			d.log.Warn("ban refused", "reason", e)
+			continue
+		}
+		other = append(other, e)
+	}
+	if len(other) > 0 {
+		d.log.Error("some bans could not be restored", "err", errors.Join(other...))
+	}
 }
 
 // syncStore makes the store match the restored jail. Restore runs no

@@ -30,8 +30,7 @@ type Origin string
 const (
 	// OriginJail is a ban the jail made after maxretry failures.
 	OriginJail Origin = "jail"
-	// OriginManual is an explicit `xdpban ban`; it is kept even for
-	// addresses that ignoreip covers.
+	// OriginManual is an explicit `xdpban ban`.
 	OriginManual Origin = "manual"
 	// OriginRestored is a ban found in the kernel map that the store did
 	// not know, adopted at start.
@@ -70,6 +69,10 @@ type Stats struct {
 	// BanErrors counts bans decided on failures that the enforcer could
 	// not put in force (the failures are kept: the next one tries again).
 	BanErrors uint64
+	// Refused counts bans not made because their prefix covers an
+	// ignoreip or ignoreself address (see IgnoreList.CheckBan): decided
+	// on failures, asked for by hand, or found at restore.
+	Refused uint64
 	// UnbanErrors counts failed unbans of expired bans, which Expire
 	// cannot return; the kernel stops enforcing them at End regardless.
 	UnbanErrors uint64

@@ -1,7 +1,7 @@
 // Package jail decides who is banned and for how long, with fail2ban 1.0's
 // semantics: maxretry failures within findtime ban an address for bantime,
 // optionally growing with bantime.increment; ignoreip and ignoreself are
-// never banned by failures; IPv6 may be counted and banned per prefix.
+// never banned, by failures, by hand or at restore (IgnoreList.CheckBan); IPv6 may be counted and banned per prefix.
 //
 // The jail does no I/O and reads no clock of its own: it talks to an
 // Enforcer (the XDP map, or nothing in log-only mode), keeps ban counts in a

@@ -32,7 +32,7 @@ type Jail struct {
 	ticket  uint64 // next ticket to hand out, under mu
 	serving uint64 // ticket whose hooks may run, under hookMu
 	track   *tracker
-	ignore  ignoreList
+	ignore  *IgnoreList
 	bans    activeBans
 	stats   Stats
 }
@@ -147,10 +147,14 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	if start.After(now) {
 		start = now
 	}
-	if j.ignore.overlaps(p) {
-		// The counting prefix holds an ignored address: ban only the
-		// offender itself, which is not ignored.
-		p = netip.PrefixFrom(a, a.BitLen())
+	if err := j.checkBan(p, now); err != nil {
+		// The prefix the map would hold (an IPv6 /64, say) holds an
+		// ignored address too. Banning the offender alone cannot be
+		// enforced, so nothing is banned; its count starts over, so the
+		// refusal is reported once per maxretry failures, not per failure.
+		j.track.remove(i)
+		j.mu.Unlock()
+		return nil, fmt.Errorf("ban %v: %w", p, err)
 	}
 	prior := j.priorBans(p, now)
 	b := Ban{Prefix: p, Start: start, Origin: OriginJail, Count: prior + 1}
@@ -174,6 +178,16 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	j.stats.TotalBanned++
 	err := j.afterBan(b, []event.Failure{ev})
 	return &b, err
+}
+
+// checkBan applies the ignore rule to the ban of p, counting a refusal.
+// It is called with mu held.
+func (j *Jail) checkBan(p netip.Prefix, now time.Time) error {
+	if err := j.ignore.CheckBan(p, now); err != nil {
+		j.stats.Refused++
+		return err
+	}
+	return nil
 }
 
 // priorBans returns how often p was banned within dbpurgeage. A history

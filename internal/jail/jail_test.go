@@ -3,6 +3,7 @@ package jail
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -256,14 +257,47 @@ func TestIPv6PrefixCounting(t *testing.T) {
 	}
 }
 
-func TestIPv6PrefixHoldingIgnoredAddressBansOnlyTheOffender(t *testing.T) {
+// TestBanCoveringIgnoredAddressIsRefused: with --ipv6-prefix 64 the map
+// can only hold the offender's /64; when that /64 holds an ignoreip
+// address, no ban is made (the jail once banned the /128 while the map
+// held the /64, dropping the partner). The refusal is counted and said,
+// once per maxretry failures.
+func TestBanCoveringIgnoredAddressIsRefused(t *testing.T) {
 	cfg := testConfig()
 	cfg.IPv6Prefix = 64
 	cfg.IgnoreIP = []netip.Prefix{pfx("2001:db8:7::1/128")}
-	j, _, clk := newTestJail(t, cfg)
-	bans := failN(t, j, clk, "2001:db8:7::2", 0, 0, 0)
-	if len(bans) != 1 || bans[0].Prefix != pfx("2001:db8:7::2/128") {
-		t.Fatalf("want the /128 of the offender, got %v", bans)
+	j, enf, clk := newTestJail(t, cfg)
+	failN(t, j, clk, "2001:db8:7::2", 0, 0)
+	b, err := j.Fail(fail("2001:db8:7::2", t0))
+	if b != nil || !errors.Is(err, ErrCoversIgnored) {
+		t.Fatalf("third failure: ban %v, err %v; want a refusal", b, err)
+	}
+	if want := "ban 2001:db8:7::/64: refused: it covers an ignoreip address (2001:db8:7::1/128)"; err.Error() != want {
+		t.Errorf("refusal says %q, want %q", err, want)
+	}
+	if len(enf.active) != 0 || len(j.Bans()) != 0 {
+		t.Fatalf("enforcer %v, jail %v", enf.active, j.Bans())
+	}
+	// The count started over: two more failures are not refused again.
+	failN(t, j, clk, "2001:db8:7::2", time.Second, time.Second)
+	if s := j.Stats(); s.Refused != 1 || s.TotalBanned != 0 {
+		t.Fatalf("stats %+v, want one refusal and no ban", s)
+	}
+	// A /64 without an ignored address is banned whole.
+	if bans := failN(t, j, clk, "2001:db8:8::2", 2*time.Second, 2*time.Second, 2*time.Second); len(bans) != 1 || bans[0].Prefix != pfx("2001:db8:8::/64") {
+		t.Fatalf("bans %v, want 2001:db8:8::/64", bans)
+	}
+}
+
+// TestIgnoreSelfRefusesPrefixHoldingHost: the host's own address counts
+// as ignored for the rule too.
+func TestIgnoreSelfRefusesPrefixHoldingHost(t *testing.T) {
+	cfg := testConfig()
+	cfg.IPv6Prefix = 48
+	cfg.SelfAddrs = func() []netip.Addr { return []netip.Addr{netip.MustParseAddr("2001:db8:9:1::1")} }
+	j, _, _ := newTestJail(t, cfg)
+	if _, err := j.BanManual(pfx("2001:db8:9:2::5/128"), time.Hour); !errors.Is(err, ErrCoversIgnored) || !strings.Contains(err.Error(), "ignoreself") {
+		t.Fatalf("manual ban of a /48 holding the host: %v", err)
 	}
 }
 

@@ -12,9 +12,12 @@ import (
 // ErrNotBanned is returned by Unban for a prefix no ban covers.
 var ErrNotBanned = errors.New("not banned")
 
-// BanManual bans p as an explicit `xdpban ban` does, even when ignoreip
-// covers it. d < 0 bans permanently; d == 0 uses bantime, incremented as
-// for a jail ban. A ban of the same prefix already in force is replaced.
+// BanManual bans p as an explicit `xdpban ban` does. A single IPv6
+// address is banned as the IPv6 ban prefix holding it, which is what the
+// map enforces; a ban that would cover an ignoreip or ignoreself address
+// is refused with ErrCoversIgnored. d < 0 bans permanently; d == 0 uses
+// bantime, incremented as for a jail ban. A ban of the same prefix
+// already in force is replaced.
 func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 	if !p.IsValid() {
 		return Ban{}, errors.New("ban: invalid prefix")
@@ -24,9 +27,13 @@ func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 	if err := CheckDuration(d); d > 0 && err != nil {
 		return Ban{}, fmt.Errorf("ban %v: duration %v: %w", p, d, err)
 	}
-	p = normPrefix(p)
+	p = BanPrefix(p, j.cfg.IPv6Prefix)
 	j.mu.Lock()
 	now := j.now()
+	if err := j.checkBan(p, now); err != nil {
+		j.mu.Unlock()
+		return Ban{}, fmt.Errorf("ban %v: %w", p, err)
+	}
 	prior := j.priorBans(p, now)
 	if d == 0 {
 		d = j.cfg.banDuration(prior, j.rnd)
@@ -78,15 +85,16 @@ func (j *Jail) Unban(p netip.Prefix) error {
 }
 
 // Restore puts bans saved before a restart back in force with the time
-// they had left. Bans already over are dropped, and so are bans that
-// ignoreip or ignoreself now covers, except manual ones. No hooks run:
-// the bans come from the store. It returns how many it restored and
-// dropped; an enforcer error skips that ban and is returned joined.
+// they had left, each as the prefix the map enforces (see BanPrefix).
+// Bans already over are dropped, and so are bans that now cover an
+// ignoreip or ignoreself address, manual ones too. No hooks run: the bans
+// come from the store. It returns how many it restored and dropped; a
+// refused ban (ErrCoversIgnored) and an enforcer error skip that ban and
+// are returned joined.
 func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.now()
-	j.ignore.refresh(now)
 	j.bans.reserve(len(bans))
 	var errs []error
 	for _, b := range bans {
@@ -94,8 +102,9 @@ func (j *Jail) Restore(bans []Ban) (restored, dropped int, err error) {
 			dropped++
 			continue
 		}
-		b.Prefix = normPrefix(b.Prefix)
-		if b.Origin != OriginManual && j.ignore.overlaps(b.Prefix) {
+		b.Prefix = BanPrefix(b.Prefix, j.cfg.IPv6Prefix)
+		if err := j.checkBan(b.Prefix, now); err != nil {
+			errs = append(errs, fmt.Errorf("restore ban %v: %w", b.Prefix, err))
 			dropped++
 			continue
 		}

@@ -16,8 +16,6 @@ func TestBanManual(t *testing.T) {
 		d      time.Duration
 		want   Ban
 	}{
-		{"ignored address may be banned by hand", "198.18.7.7/32", time.Minute,
-			Ban{Prefix: pfx("198.18.7.7/32"), Start: t0, End: t0.Add(time.Minute), Origin: OriginManual, Count: 1}},
 		{"zero duration is bantime", "198.18.8.1/32", 0,
 			Ban{Prefix: pfx("198.18.8.1/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1}},
 		{"negative is permanent", "2001:db8::/48", -1,
@@ -36,6 +34,30 @@ func TestBanManual(t *testing.T) {
 				t.Fatalf("enforcer %v %v", u, ok)
 			}
 		})
+	}
+}
+
+// TestBanManualFollowsTheRule: a manual ban is the prefix the map
+// enforces, and is refused when that prefix covers an ignored address.
+func TestBanManualFollowsTheRule(t *testing.T) {
+	cfg := testConfig()
+	cfg.IPv6Prefix = 64
+	cfg.IgnoreIP = []netip.Prefix{pfx("198.18.7.0/24"), pfx("2001:db8:50::2/128")}
+	j, enf, _ := newTestJail(t, cfg)
+	for _, p := range []string{"198.18.7.7/32", "::ffff:198.18.7.8/128", "2001:db8:50::66/128", "2001:db8:50::/64", "2001:db8::/32"} {
+		if b, err := j.BanManual(pfx(p), time.Hour); !errors.Is(err, ErrCoversIgnored) {
+			t.Errorf("manual ban of %s: %+v, %v; want refused", p, b, err)
+		}
+	}
+	if len(enf.active) != 0 || j.Stats().Refused != 5 {
+		t.Fatalf("enforcer %v, stats %+v", enf.active, j.Stats())
+	}
+	b, err := j.BanManual(pfx("2001:db8:60::66/128"), time.Hour)
+	if err != nil || b.Prefix != pfx("2001:db8:60::/64") {
+		t.Fatalf("manual ban of one IPv6 address: %+v, %v; want its /64", b, err)
+	}
+	if _, ok := enf.until(pfx("2001:db8:60::/64")); !ok {
+		t.Fatalf("enforcer holds %v", enf.active)
 	}
 }
 
@@ -93,15 +115,15 @@ func TestRestore(t *testing.T) {
 		{Prefix: pfx("198.18.10.1/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},
 		{Prefix: pfx("198.18.10.2/32"), Start: t0, End: t0.Add(10 * time.Minute), Origin: OriginJail, Count: 1}, // over
 		{Prefix: pfx("10.1.1.1/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},           // now ignored
-		{Prefix: pfx("10.1.1.2/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},         // manual: kept
+		{Prefix: pfx("10.1.1.2/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},         // manual: ignored too
 		{Prefix: pfx("2001:db8::/64"), Start: t0, Origin: OriginRestored, Count: 3},                             // permanent
 	}
 	restored, dropped, err := j.Restore(saved)
-	if err != nil || restored != 3 || dropped != 2 {
-		t.Fatalf("restored %d dropped %d err %v", restored, dropped, err)
+	if restored != 2 || dropped != 3 || !errors.Is(err, ErrCoversIgnored) || j.Stats().Refused != 2 {
+		t.Fatalf("restored %d dropped %d err %v stats %+v", restored, dropped, err, j.Stats())
 	}
 	got := j.Bans()
-	want := []Ban{saved[3], saved[0], saved[4]} // by End, then prefix; permanent last
+	want := []Ban{saved[0], saved[4]} // by End, then prefix; permanent last
 	if len(got) != len(want) {
 		t.Fatalf("bans %v", got)
 	}
@@ -116,6 +138,29 @@ func TestRestore(t *testing.T) {
 	// A failure of a restored address does not ban it twice.
 	if bans := failN(t, j, clk, "198.18.10.1", 30*time.Minute, 30*time.Minute, 30*time.Minute); len(bans) != 0 {
 		t.Fatalf("double ban %v", bans)
+	}
+}
+
+// TestRestoreAsEnforced: a ban stored as one IPv6 address comes back as
+// the prefix the map enforces, and is refused when that prefix holds an
+// ignored address (what a restart once did silently: restored=0 dropped=1).
+func TestRestoreAsEnforced(t *testing.T) {
+	cfg := testConfig()
+	cfg.IPv6Prefix = 64
+	cfg.IgnoreIP = []netip.Prefix{pfx("2001:db8:50::2/128")}
+	j, enf, _ := newTestJail(t, cfg)
+	r, d, err := j.Restore([]Ban{
+		{Prefix: pfx("2001:db8:50::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},
+		{Prefix: pfx("2001:db8:60::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},
+	})
+	if r != 1 || d != 1 || !errors.Is(err, ErrCoversIgnored) {
+		t.Fatalf("restored %d dropped %d err %v", r, d, err)
+	}
+	if bs := j.Bans(); len(bs) != 1 || bs[0].Prefix != pfx("2001:db8:60::/64") {
+		t.Fatalf("bans %v", bs)
+	}
+	if _, ok := enf.until(pfx("2001:db8:60::/64")); !ok || len(enf.active) != 1 {
+		t.Fatalf("enforcer %v", enf.active)
 	}
 }
 

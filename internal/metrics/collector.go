@@ -11,7 +11,7 @@ type scrapeCollector struct {
 
 	xdpUp, packets, ifPackets, bansActive, capacity, fill, iface *prometheus.Desc
 
-	failedCur, failedTotal, bannedTotal, bannedCur, droppedTracked, ignored, enforcerErrors *prometheus.Desc
+	failedCur, failedTotal, bannedTotal, bannedCur, droppedTracked, ignored, refused, enforcerErrors *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -37,6 +37,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 		bannedCur:      desc("jail_banned_current", "Bans currently in force according to the jail."),
 		droppedTracked: desc("jail_tracked_dropped_total", "Failure records dropped because the jail's tracking table was full."),
 		ignored:        desc("jail_ignored_total", "Failures from ignoreip addresses, not counted towards a ban."),
+		refused:        desc("jail_bans_refused_total", "Bans not made because their prefix (as enforced: an IPv6 ban covers --ipv6-prefix) covers an ignoreip or ignoreself address: decided on failures, asked for with xdpban ban, or found at restore."),
 		enforcerErrors: desc("jail_enforcer_errors_total", "Map writes that failed, by operation: ban (a ban decided on failures that could not be put in force; the next failure retries) and unban (an expired ban left in the map; the kernel no longer enforces it).", "op"),
 	}
 }
@@ -46,7 +47,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.xdpUp, c.packets, c.ifPackets, c.bansActive, c.capacity, c.fill, c.iface,
-		c.failedCur, c.failedTotal, c.bannedTotal, c.bannedCur, c.droppedTracked, c.ignored, c.enforcerErrors,
+		c.failedCur, c.failedTotal, c.bannedTotal, c.bannedCur, c.droppedTracked, c.ignored, c.refused, c.enforcerErrors,
 	} {
 		ch <- d
 	}
@@ -102,6 +103,7 @@ func (c *scrapeCollector) collectJail(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.bannedCur, prometheus.GaugeValue, float64(s.CurrentlyBanned))
 	ch <- prometheus.MustNewConstMetric(c.droppedTracked, prometheus.CounterValue, float64(s.DroppedTracked))
 	ch <- prometheus.MustNewConstMetric(c.ignored, prometheus.CounterValue, float64(s.Ignored))
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.Refused))
 	ch <- prometheus.MustNewConstMetric(c.enforcerErrors, prometheus.CounterValue, float64(s.BanErrors), "ban")
 	ch <- prometheus.MustNewConstMetric(c.enforcerErrors, prometheus.CounterValue, float64(s.UnbanErrors), "unban")
 }

@@ -50,6 +50,7 @@ type JailSnapshot struct {
 	Ignored         uint64
 	BanErrors       uint64 // bans the enforcer refused
 	UnbanErrors     uint64 // expired bans the enforcer failed to remove
+	Refused         uint64 // bans refused because they cover an ignoreip address
 }
 
 // LatencyBuckets are the upper bounds, in seconds, of the ban latency

@@ -43,7 +43,7 @@ func TestScrapeEveryFamily(t *testing.T) {
 		PacketCounts: PacketCounts{Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1},
 		Bans:         25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
 	}), fixedJail(JailSnapshot{
-		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6,
+		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6, Refused: 2,
 		BanErrors: 7, UnbanErrors: 8,
 	}))
 	m.Handshake(true, 0)
@@ -100,6 +100,9 @@ xdpban_jail_failed_current 4
 # HELP xdpban_jail_failed_total Failures counted by the jail since start.
 # TYPE xdpban_jail_failed_total counter
 xdpban_jail_failed_total 40
+# HELP xdpban_jail_bans_refused_total Bans not made because their prefix (as enforced: an IPv6 ban covers --ipv6-prefix) covers an ignoreip or ignoreself address: decided on failures, asked for with xdpban ban, or found at restore.
+# TYPE xdpban_jail_bans_refused_total counter
+xdpban_jail_bans_refused_total 2
 # HELP xdpban_jail_ignored_total Failures from ignoreip addresses, not counted towards a ban.
 # TYPE xdpban_jail_ignored_total counter
 xdpban_jail_ignored_total 6
@@ -129,7 +132,7 @@ xdpban_xdp_up 1
 		"xdpban_bans_dropped_full_total", "xdpban_bans_total", "xdpban_handshakes_total",
 		"xdpban_hook_failures_total", "xdpban_jail_banned_current", "xdpban_jail_banned_total",
 		"xdpban_jail_enforcer_errors_total", "xdpban_jail_failed_current", "xdpban_jail_failed_total",
-		"xdpban_jail_ignored_total", "xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
+		"xdpban_jail_bans_refused_total", "xdpban_jail_ignored_total", "xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
 		"xdpban_xdp_packets_total", "xdpban_xdp_up",
 	}
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {

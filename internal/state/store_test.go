@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -163,8 +164,8 @@ func TestManualBanAndUnbanPersistAcrossRestart(t *testing.T) {
 	kernel := fakeKernel{}
 	s := openT(t, dir)
 	j := newPersistentJail(t, s, &now, kernel)
-	// A manual ban of an ignored address, and a second manual ban.
-	if _, err := j.BanManual(pfx("127.0.0.5/32"), time.Hour); err != nil {
+	// Two manual bans, one timed, one permanent.
+	if _, err := j.BanManual(pfx("198.18.4.5/32"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := j.BanManual(pfx("198.18.3.0/24"), -1); err != nil {
@@ -196,11 +197,11 @@ func TestManualBanAndUnbanPersistAcrossRestart(t *testing.T) {
 	s = openT(t, dir)
 	defer s.Close()
 	stored, _ = s.ActiveBans()
-	if len(stored) != 1 || stored[0].Prefix != pfx("127.0.0.5/32") {
+	if len(stored) != 1 || stored[0].Prefix != pfx("198.18.4.5/32") {
 		t.Fatalf("store after unban: %+v", stored)
 	}
-	// The history survived too: the next ban of 127.0.0.5 is its second.
-	if n, _ := s.BanCount(pfx("127.0.0.5/32"), t0.Add(-time.Hour)); n != 1 {
+	// The history survived too: the next ban of 198.18.4.5 is its second.
+	if n, _ := s.BanCount(pfx("198.18.4.5/32"), t0.Add(-time.Hour)); n != 1 {
 		t.Fatalf("history count %d", n)
 	}
 }
@@ -211,4 +212,25 @@ func kernelBans(k fakeKernel) []jail.Ban {
 		out = append(out, jail.Ban{Prefix: p, End: until})
 	}
 	return out
+}
+
+func TestIgnoreListRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadIgnore(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("no file yet: %v", err)
+	}
+	want := Ignore{IgnoreIP: []netip.Prefix{netip.MustParsePrefix("2001:db8:50::2/128"), netip.MustParsePrefix("127.0.0.0/8")}, IgnoreSelf: true}
+	if err := SaveIgnore(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadIgnore(dir)
+	if err != nil || !slices.Equal(got.IgnoreIP, want.IgnoreIP) || got.IgnoreSelf != want.IgnoreSelf {
+		t.Fatalf("got %+v, %v; want %+v", got, err, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, IgnoreFileName), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadIgnore(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a broken file must be an error of its own: %v", err)
+	}
 }
