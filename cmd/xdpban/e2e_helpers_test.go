@@ -109,18 +109,28 @@ func (d *daemonProc) kill(sig syscall.Signal) {
 }
 
 // status runs `xdpban status --json` where the interface is, as an
-// operator would.
+// operator would. Its exit status 2 (a complete report saying the
+// program is not attached somewhere) is not an error here; statusCode
+// returns it.
 func status(lab *testutil.Lab, n node) (*statusReport, error) {
+	r, _, err := statusCode(lab, n)
+	return r, err
+}
+
+func statusCode(lab *testutil.Lab, n node) (*statusReport, int, error) {
 	out, err := testutil.Command(lab.Server, binary, append([]string{"status", "--json"}, n.flags()...)...).Output()
+	code := 0
 	if err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, errors.New(string(ee.Stderr))
+		if !errors.As(err, &ee) {
+			return nil, 0, err
 		}
-		return nil, err
+		if code = ee.ExitCode(); code != 2 {
+			return nil, code, errors.New(string(ee.Stderr))
+		}
 	}
 	var r statusReport
-	return &r, json.Unmarshal(out, &r)
+	return &r, code, json.Unmarshal(out, &r)
 }
 
 // xdpban runs a CLI command as a process and fails the test if it fails.

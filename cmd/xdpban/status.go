@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -40,7 +41,9 @@ func statusCommand() *cli.Command {
 		Description: "First a fail2ban-client-like summary (live from the daemon when it runs),\n" +
 			"then the XDP program (interfaces, mode, counters) and every ban in the pinned\n" +
 			"map with its remaining time and drops, sorted by expiry. Reads the pins\n" +
-			"read-only, so it works with or without the daemon.",
+			"read-only, so it works with or without the daemon. Exits 2, after the\n" +
+			"report, when the program is not attached to an interface it was attached\n" +
+			"to (gone, or another XDP program on it), or to none.",
 		Flags: []cli.Flag{
 			pinDirFlag(),
 			controlSocketFlag(),
@@ -57,12 +60,37 @@ func statusCommand() *cli.Command {
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			} else {
+				printStatus(c.App.Writer, r, time.Now())
 			}
-			printStatus(c.App.Writer, r, time.Now())
-			return nil
+			return notEnforcing(r)
 		},
 	}
+}
+
+// notEnforcing is status's exit 2: the program is loaded, but an
+// interface it was attached to runs it no more (gone, or another
+// program on the interface that came back), or none has it at all.
+func notEnforcing(r *statusReport) error {
+	if !r.Loaded {
+		return nil
+	}
+	var down []string
+	for _, it := range r.Interfaces {
+		if !it.Attached {
+			down = append(down, it.Name)
+		}
+	}
+	switch {
+	case len(r.Interfaces) == 0:
+		return exitError{2, errors.New("status: the XDP program is attached to no interface: banned sources are not dropped (start `xdpban run --iface NAME`)")}
+	case len(down) > 0:
+		return exitError{2, fmt.Errorf("status: the XDP program is not attached to %s: banned sources there are not dropped (the daemon attaches again when the interface is back; see its log)", strings.Join(down, ", "))}
+	}
+	return nil
 }
 
 func collectStatus(pinDir, socket string) (*statusReport, error) {
@@ -128,8 +156,11 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 	}
 	for _, it := range r.Interfaces {
 		state := string(it.Mode)
-		if it.Defunct {
-			state = "DEFUNCT: interface gone or program detached; restart xdpban"
+		switch {
+		case !it.Attached:
+			state = "NOT ATTACHED: interface gone, or another program on it"
+		case it.Current != "" && it.Current != it.Name:
+			state += ", renamed to " + it.Current
 		}
 		fmt.Fprintf(w, "|- interface:    %s (%s)", it.Name, state)
 		if c := it.Counters; c != nil {

@@ -204,6 +204,7 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 	if d.jail != nil {
 		spawn(func() { d.expireLoop(ctx) })
 		spawn(func() { sweepLoop(ctx, d.dp.Maps, d.o.Datapath.SweepInterval, d.log) })
+		spawn(func() { newLinkWatch(d.dp, d.o.Datapath, d.log).run(ctx) })
 		for _, path := range d.o.WatchLogs {
 			spawn(func() { d.watch(ctx, path) })
 		}

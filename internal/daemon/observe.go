@@ -27,12 +27,21 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 				return metrics.XDPSnapshot{}, err
 			}
 			per := make(map[string]metrics.PacketCounts, len(d.o.Datapath.Interfaces))
+			attached := make(map[string]bool, len(d.o.Datapath.Interfaces))
 			for _, name := range d.o.Datapath.Interfaces {
-				iface, err := net.InterfaceByName(name)
-				if err != nil {
-					continue // gone since start: its counters are only in the total
+				// The kernel's word, not what start did: an interface
+				// deleted and created again has no program until the
+				// link watch attaches it again.
+				ls := d.dp.LinkState(name)
+				attached[name] = ls.Enforcing()
+				ifindex := ls.Ifindex
+				if ifindex == 0 {
+					ifindex = ls.Named
 				}
-				ic, err := d.dp.InterfaceCounters(iface.Index)
+				if ifindex == 0 {
+					continue // gone: its counters are only in the total
+				}
+				ic, err := d.dp.InterfaceCounters(ifindex)
 				if err != nil {
 					return metrics.XDPSnapshot{}, err
 				}
@@ -43,7 +52,7 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 				// The jail's count, not a walk of the map: a scrape must
 				// stay cheap with a million bans.
 				Bans: d.jail.Stats().CurrentlyBanned, MaxBans: int(d.dp.MaxBans()), Interfaces: d.o.Datapath.Interfaces,
-				PerInterface: per,
+				Attached: attached, PerInterface: per,
 			}, nil
 		}
 	}

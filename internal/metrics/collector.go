@@ -29,7 +29,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 		bansActive: desc("bans_active", "Entries in the XDP ban map (expired entries not yet swept included)."),
 		capacity:   desc("ban_map_capacity", "Maximum number of entries of the XDP ban map (--max-bans)."),
 		fill:       desc("ban_map_fill_ratio", "Entries in the XDP ban map divided by its capacity, from 0 to 1."),
-		iface:      desc("xdp_attached", "1 for each interface the XDP program is attached to.", "iface"),
+		iface:      desc("xdp_attached", "Per --iface: 1 while the XDP program is in force on it (also under a new name after a rename), 0 while it is not: the interface is gone, or attaching again after it came back failed (see the daemon's log).", "iface"),
 
 		failedCur:      desc("jail_failed_current", "Addresses (or IPv6 prefixes) with failures being tracked within findtime."),
 		failedTotal:    desc("jail_failed_total", "Failures counted by the jail since start."),
@@ -91,7 +91,11 @@ func (c *scrapeCollector) collectXDP(ch chan<- prometheus.Metric) {
 			continue
 		}
 		seen[name] = true
-		ch <- prometheus.MustNewConstMetric(c.iface, prometheus.GaugeValue, 1, name)
+		v := 0.0
+		if s.Attached[name] {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.iface, prometheus.GaugeValue, v, name)
 	}
 }
 

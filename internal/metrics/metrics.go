@@ -28,6 +28,9 @@ type XDPSnapshot struct {
 	PacketCounts  // on all interfaces
 	Bans, MaxBans int
 	Interfaces    []string
+	// Attached says, by name, whether the program is in force on each
+	// interface now, as the kernel says at this scrape.
+	Attached map[string]bool
 	// PerInterface holds each attached interface's own counters, by name.
 	PerInterface map[string]PacketCounts
 }

@@ -42,6 +42,7 @@ func TestScrapeEveryFamily(t *testing.T) {
 	m := New(fixedXDP(XDPSnapshot{
 		PacketCounts: PacketCounts{Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1},
 		Bans:         25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
+		Attached: map[string]bool{"eth0": true, "eth1": false},
 	}), fixedJail(JailSnapshot{
 		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6, Refused: 2,
 		BanErrors: 7, UnbanErrors: 8,
@@ -112,10 +113,10 @@ xdpban_jail_tracked_dropped_total 5
 # HELP xdpban_unbans_total Bans lifted since start, by reason (expired, manual...).
 # TYPE xdpban_unbans_total counter
 xdpban_unbans_total{reason="expired"} 1
-# HELP xdpban_xdp_attached 1 for each interface the XDP program is attached to.
+# HELP xdpban_xdp_attached Per --iface: 1 while the XDP program is in force on it (also under a new name after a rename), 0 while it is not: the interface is gone, or attaching again after it came back failed (see the daemon's log).
 # TYPE xdpban_xdp_attached gauge
 xdpban_xdp_attached{iface="eth0"} 1
-xdpban_xdp_attached{iface="eth1"} 1
+xdpban_xdp_attached{iface="eth1"} 0
 # HELP xdpban_xdp_packets_total Packets handled by the XDP program on all interfaces, summed over CPUs, by result: seen, passed, dropped (banned source), expired_hit (ban found but expired, passed), parse_failure (malformed or truncated, passed).
 # TYPE xdpban_xdp_packets_total counter
 xdpban_xdp_packets_total{result="dropped"} 37

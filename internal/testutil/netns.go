@@ -44,7 +44,23 @@ func NewLab(tb testing.TB) *Lab {
 	})
 	run(tb, true, "ip", "netns", "add", l.Client)
 	run(tb, true, "ip", "netns", "add", l.Server)
-	run(tb, true, "ip", "link", "add", l.ClientIf, "netns", l.Client, "type", "veth", "peer", "name", l.ServerIf, "netns", l.Server)
+	l.AddVeth(tb, l.ServerIf, nil)
+	return l
+}
+
+// AddVeth creates the veth pair with its addresses, the server end named
+// serverIf; before that end is renamed (if it must be) and brought up,
+// beforeUp runs with its name. Tests of a deleted and recreated interface
+// call it again after DelVeth.
+func (l *Lab) AddVeth(tb testing.TB, serverIf string, beforeUp func(ifname string)) {
+	tb.Helper()
+	run(tb, true, "ip", "link", "add", l.ClientIf, "netns", l.Client, "type", "veth", "peer", "name", serverIf, "netns", l.Server)
+	if beforeUp != nil {
+		beforeUp(serverIf)
+	}
+	if serverIf != l.ServerIf {
+		run(tb, true, "ip", "netns", "exec", l.Server, "ip", "link", "set", serverIf, "name", l.ServerIf)
+	}
 	for _, c := range [][]string{
 		{l.Client, "ip", "addr", "add", l.ClientV4.String() + "/24", "dev", l.ClientIf},
 		{l.Client, "ip", "addr", "add", l.ClientAlt4.String() + "/24", "dev", l.ClientIf},
@@ -58,7 +74,12 @@ func NewLab(tb testing.TB) *Lab {
 	} {
 		run(tb, true, append([]string{"ip", "netns", "exec", c[0]}, c[1:]...)...)
 	}
-	return l
+}
+
+// DelVeth deletes the veth pair (the server end, and with it the client's).
+func (l *Lab) DelVeth(tb testing.TB) {
+	tb.Helper()
+	run(tb, true, "ip", "netns", "exec", l.Server, "ip", "link", "del", l.ServerIf)
 }
 
 // AddClientV6 adds another IPv6 address to the client side (for /64 tests).

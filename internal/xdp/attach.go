@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -42,29 +43,44 @@ func ParseMode(s string) (Mode, error) {
 // mode in force; with ModeAuto a fallback to generic is reported through
 // the returned mode, for the caller to warn about.
 func (d *Datapath) Attach(ifname string, mode Mode) (Mode, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	iface, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return ModeNone, fmt.Errorf("attach to %q: interface not found (list them with `ip link`)", ifname)
 	}
-	path := linkPinPath(d.pinDir, ifname)
-	if l, err := link.LoadPinnedLink(path, nil); err == nil {
+	if l, err := link.LoadPinnedLink(linkPinPath(d.pinDir, ifname), nil); err == nil {
 		if d.reuse(l, iface.Index) {
 			d.links[ifname] = l
 			return interfaceMode(iface.Index), nil
 		}
 		// A link of a vanished or renamed interface: replace it.
-		l.Unpin()
-		l.Close()
+		d.links[ifname] = l
 	}
+	return d.replace(ifname, iface, mode)
+}
+
+// replace attaches a new link to iface and pins it in place of the link
+// held for ifname, if any. The old link and its pin go only once the new
+// one is attached: when attaching fails, the pin still says where the
+// program was, so status (even without a daemon) shows it defunct instead
+// of forgetting the interface. Called with mu held.
+func (d *Datapath) replace(ifname string, iface *net.Interface, mode Mode) (Mode, error) {
 	l, got, err := attachNew(d, iface, mode)
 	if err != nil {
 		return ModeNone, err
 	}
-	if err := l.Pin(path); err != nil {
-		l.Close()
-		return ModeNone, permissionHint("pin link for "+ifname, err)
+	path := linkPinPath(d.pinDir, ifname)
+	if old := d.links[ifname]; old != nil {
+		old.Unpin()
+		old.Close()
 	}
+	os.Remove(path) // a pin that did not load as a link
+	// From here the new link is in force while we hold it, pinned or not.
 	d.links[ifname] = l
+	if err := l.Pin(path); err != nil {
+		return got, permissionHint("pin link for "+ifname, err)
+	}
 	return got, nil
 }
 
@@ -132,6 +148,9 @@ type Interface struct {
 	Current string `json:"current"` // the interface's name now
 	Mode    Mode   `json:"mode"`    // as the kernel reports it
 	Defunct bool   `json:"defunct"` // the link no longer drops anything
+	// Attached: the interface runs the program of this link, as its XDP
+	// program id says. False when defunct, and when that cannot be read.
+	Attached bool `json:"attached"`
 	// Counters of packets received on this interface (filled by callers
 	// that hold the maps; nil otherwise).
 	Counters *Counters `json:"counters,omitempty"`
@@ -156,6 +175,8 @@ func Interfaces(pinDir string) ([]Interface, error) {
 				if nl, err := netlink.LinkByIndex(it.Ifindex); err == nil {
 					it.Current = nl.Attrs().Name
 					it.Mode = interfaceMode(it.Ifindex)
+					x := nl.Attrs().Xdp
+					it.Attached = x != nil && x.Attached && ebpf.ProgramID(x.ProgId) == info.Program
 				}
 			}
 			l.Close()

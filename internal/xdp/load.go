@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -17,6 +18,7 @@ type Datapath struct {
 	*Maps
 	prog     *ebpf.Program
 	lock     *os.File
+	mu       sync.Mutex // guards links: the daemon re-attaches while scrapes read
 	links    map[string]link.Link
 	fresh    bool // this Load created the pin directory
 	migrated bool // this Load upgraded pins of an older layout
@@ -243,9 +245,11 @@ func (d *Datapath) Abandon() error {
 // links stay, so the kernel keeps dropping and expiring.
 func (d *Datapath) Close() error {
 	var errs []error
+	d.mu.Lock()
 	for _, l := range d.links {
 		errs = append(errs, l.Close())
 	}
+	d.mu.Unlock()
 	if d.prog != nil {
 		errs = append(errs, d.prog.Close())
 	}
