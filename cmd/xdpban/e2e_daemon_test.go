@@ -269,7 +269,7 @@ func TestE2EBantimeIncrement(t *testing.T) {
 // whole /64 is, with the default 128 only the address itself. The attacker
 // sits in a /64 of its own: the lab's 2001:db8::/64 holds the server too,
 // and ignoreself rightly keeps the jail from banning a prefix holding the
-// host's own address (it bans the single address instead).
+// host's own address (it refuses the ban: the map can only hold the /64).
 func TestE2EIPv6Attacker(t *testing.T) {
 	attacker := netip.MustParseAddr("2001:db8:1::2")
 	sibling := netip.MustParseAddr("2001:db8:1::99")

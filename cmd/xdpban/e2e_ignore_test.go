@@ -95,6 +95,12 @@ func TestE2EIPv6PrefixNeverBlocksIgnoreIP(t *testing.T) {
 		t.Errorf("direct ban: %q", out)
 	}
 
+	// With no list saved (another --state-dir), run's defaults apply.
+	out = runFails(t, l.Lab, append([]string{"ban", "127.0.0.9", "--state-dir", t.TempDir()}, l.n.flags()...)...)
+	if !strings.Contains(out, "ban 127.0.0.9/32: refused: it covers an ignoreip address (127.0.0.0/8)") {
+		t.Errorf("direct ban of a default ignoreip address: %q", out)
+	}
+
 	// A restart whose ignoreip now covers the banned /64: the ban is
 	// refused at restore, logged, and removed from the map and the store.
 	flags := append(append([]string{}, l.flags...), "--ignoreip", "2001:db8:60::7")

@@ -40,6 +40,7 @@ type daemon struct {
 	ctl    net.Listener
 	hooks  *hooks
 	fails  failureCounts
+	down   linksDown
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
@@ -204,7 +205,12 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 	if d.jail != nil {
 		spawn(func() { d.expireLoop(ctx) })
 		spawn(func() { sweepLoop(ctx, d.dp.Maps, d.o.Datapath.SweepInterval, d.log) })
-		spawn(func() { newLinkWatch(d.dp, d.o.Datapath, d.log).run(ctx) })
+		w := newLinkWatch(d.dp, d.o.Datapath, d.log)
+		w.onState = func(name string, enforcing bool) {
+			d.down.set(name, enforcing)
+			d.notifyStatus()
+		}
+		spawn(func() { w.run(ctx) })
 		for _, path := range d.o.WatchLogs {
 			spawn(func() { d.watch(ctx, path) })
 		}

@@ -136,7 +136,7 @@ func (d *daemon) afterUnban(b jail.Ban) {
 // notifyStatus shows the jail's state in `systemctl status`.
 func (d *daemon) notifyStatus() {
 	s := d.jail.Stats()
-	sdnotify.Status(fmt.Sprintf("%d banned, %d failing, %d failures counted", s.CurrentlyBanned, s.CurrentlyFailed, s.TotalFailed))
+	sdnotify.Status(fmt.Sprintf("%s%d banned, %d failing, %d failures counted", d.down.String(), s.CurrentlyBanned, s.CurrentlyFailed, s.TotalFailed))
 }
 
 // watch tails one fail2ban-format log written by another program (OS4X).

@@ -3,6 +3,10 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -32,6 +36,9 @@ type linkWatch struct {
 	// last is what was last said of each interface, so a state is logged
 	// when it begins, not at every check.
 	last map[string]string
+	// onState hears of every change: whether the program is in force
+	// for the interface now.
+	onState func(name string, enforcing bool)
 }
 
 func newLinkWatch(dp *xdp.Datapath, o DatapathOptions, log *slog.Logger) *linkWatch {
@@ -143,4 +150,38 @@ func (w *linkWatch) set(name, state string, level slog.Level, msg string, args .
 	}
 	w.last[name] = state
 	w.log.Log(context.Background(), level, msg, append([]any{"iface", name}, args...)...)
+	if w.onState != nil {
+		w.onState(name, level < slog.LevelError)
+	}
+}
+
+// linksDown holds the --iface names the program is not in force on, for
+// the line `systemctl status` shows.
+type linksDown struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (l *linksDown) set(name string, enforcing bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.names == nil {
+		l.names = map[string]bool{}
+	}
+	if enforcing {
+		delete(l.names, name)
+	} else {
+		l.names[name] = true
+	}
+}
+
+// String is "XDP NOT ATTACHED to a, b; " while some are down, else "".
+func (l *linksDown) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.names) == 0 {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(l.names))
+	return "XDP NOT ATTACHED to " + strings.Join(names, ", ") + "; "
 }
