@@ -79,13 +79,25 @@ func TestE2EIPv6PrefixNeverBlocksIgnoreIP(t *testing.T) {
 	}
 	checkOnlyBan("before a restart")
 
-	// Restart: the store and the map agree, nothing is dropped.
-	l.d.kill(syscall.SIGTERM)
-	l.d = startDaemon(t, l.Lab, l.n, l.flags...)
-	checkOnlyBan("after a restart")
-	if !strings.Contains(l.d.stderr.String(), `restored=1 dropped=0`) {
-		t.Errorf("restart did not restore exactly the one ban:\n%s", grepLines(l.d.stderr.String(), "restored"))
+	// Restart: the store and the map agree, nothing is dropped; the ban
+	// keeps its origin, which only the store's record carries.
+	restart := func(when string) {
+		t.Helper()
+		l.d = startDaemon(t, l.Lab, l.n, l.flags...)
+		checkOnlyBan(when)
+		if !strings.Contains(l.d.stderr.String(), `restored=1 dropped=0`) {
+			t.Errorf("%s: not exactly the one ban restored:\n%s", when, grepLines(l.d.stderr.String(), "restored"))
+		}
+		if _, _, origin, _ := daemonBan(mustStatus(t, l.Lab, l.n), "2001:db8:60::/64"); origin != "manual" {
+			t.Errorf("%s: origin %q: the store's record was not the map's ban", when, origin)
+		}
 	}
+	l.d.kill(syscall.SIGTERM)
+	restart("after a restart")
+	// As after a reboot: no pins, the store alone brings the ban back.
+	l.d.kill(syscall.SIGTERM)
+	xdpban(t, "detach", "--pin-dir", l.n.pin)
+	restart("after the pins were removed")
 
 	// Straight into the pins without a daemon: the daemon's saved list
 	// refuses it just the same.

@@ -148,8 +148,9 @@ type Interface struct {
 	Current string `json:"current"` // the interface's name now
 	Mode    Mode   `json:"mode"`    // as the kernel reports it
 	Defunct bool   `json:"defunct"` // the link no longer drops anything
-	// Attached: the interface runs the program of this link, as its XDP
-	// program id says. False when defunct, and when that cannot be read.
+	// Attached: the program of this link is in force on the interface
+	// (not defunct); when the interface is in this namespace, its XDP
+	// program id is the link's.
 	Attached bool `json:"attached"`
 	// Counters of packets received on this interface (filled by callers
 	// that hold the maps; nil otherwise).
@@ -168,15 +169,18 @@ func Interfaces(pinDir string) ([]Interface, error) {
 		l, err := link.LoadPinnedLink(linkPinPath(pinDir, name), nil)
 		if err == nil {
 			if info, err := l.Info(); err == nil && info.XDP() != nil && info.XDP().Ifindex != 0 {
-				// The kernel clears the ifindex when the interface goes away.
+				// The kernel clears the ifindex when the interface goes
+				// away, and while a link holds an interface's XDP hook no
+				// other program can take it: the link is in force.
 				it.Ifindex = int(info.XDP().Ifindex)
 				it.Defunct = false
+				it.Attached = true
 				it.Mode = ModeUnknown
-				if nl, err := netlink.LinkByIndex(it.Ifindex); err == nil {
+				// An ifindex is per network namespace: the interface of
+				// that index here is ours only if it runs our program.
+				if nl, err := netlink.LinkByIndex(it.Ifindex); err == nil && runs(nl, info.Program) {
 					it.Current = nl.Attrs().Name
 					it.Mode = interfaceMode(it.Ifindex)
-					x := nl.Attrs().Xdp
-					it.Attached = x != nil && x.Attached && ebpf.ProgramID(x.ProgId) == info.Program
 				}
 			}
 			l.Close()
@@ -184,6 +188,12 @@ func Interfaces(pinDir string) ([]Interface, error) {
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// runs reports whether the interface runs the program with this id.
+func runs(l netlink.Link, prog ebpf.ProgramID) bool {
+	x := l.Attrs().Xdp
+	return x != nil && x.Attached && ebpf.ProgramID(x.ProgId) == prog
 }
 
 // Detach removes the link of one interface, or with ifname "" every link
