@@ -91,6 +91,15 @@ func TestE2EReattachAfterInterfaceRecreated(t *testing.T) {
 	l.AddVeth(t, l.ServerIf, nil)
 	l.waitLog(t, "xdp attached again")
 	l.wantEnforced(t, "interface created again")
+
+	// Deleted and created again at once, as a driver reload does: the
+	// daemon may never see it gone, and still attaches again and says so.
+	l.DelVeth(t)
+	l.AddVeth(t, l.ServerIf, nil)
+	waitUntil(t, "a second xdp attached again", func() bool {
+		return strings.Count(l.d.stderr.String(), "xdp attached again") == 2
+	})
+	l.wantEnforced(t, "interface deleted and created again at once")
 }
 
 // TestE2EReattachFailureIsVisible: the interface comes back with another

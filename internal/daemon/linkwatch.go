@@ -55,11 +55,13 @@ func newLinkWatch(dp *xdp.Datapath, o DatapathOptions, log *slog.Logger) *linkWa
 func (w *linkWatch) run(ctx context.Context) {
 	tick := time.NewTicker(linkRecheck)
 	defer tick.Stop()
+	failing := false
 	for ctx.Err() == nil {
 		ch, stop, err := w.subscribe(ctx)
-		if err != nil {
+		if err != nil && !failing {
 			w.log.Error("follow interface changes: checking every "+linkRecheck.String()+" instead", "err", err)
 		}
+		failing = err != nil
 		w.checkAll()
 		w.follow(ctx, ch, tick.C)
 		stop()
@@ -137,6 +139,9 @@ func (w *linkWatch) check(name string) {
 			w.set(name, "failed "+err.Error(), slog.LevelError, "xdp attach failed: banned sources on this interface are not dropped", "err", err)
 			return
 		}
+		// Always said, even when no check saw the interface gone (it was
+		// deleted and created again between two checks).
+		w.last[name] = ""
 		w.set(name, "attached", slog.LevelInfo, "xdp attached again: the interface came back", "ifindex", s.Named, "mode", mode)
 	default:
 		w.set(name, "gone", slog.LevelError, "interface gone: banned sources are not dropped on it until it comes back, when xdpban attaches again")
