@@ -82,7 +82,7 @@ func (w *linkWatch) subscribe(ctx context.Context) (<-chan netlink.LinkUpdate, f
 		Namespace: &ns,
 		ErrorCallback: func(err error) {
 			if ctx.Err() == nil {
-				w.log.Warn("interface change subscription failed; subscribing again", "err", err)
+				w.log.Warn("following interface changes", "err", err)
 			}
 		},
 	})
