@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -100,6 +101,14 @@ func TestE2EReattachAfterInterfaceRecreated(t *testing.T) {
 		return strings.Count(l.d.stderr.String(), "xdp attached again") == 2
 	})
 	l.wantEnforced(t, "interface deleted and created again at once")
+
+	// Without a daemon, status reads the pinned link and still tells.
+	l.d.kill(syscall.SIGTERM)
+	l.DelVeth(t)
+	r, code, err := statusCode(l.Lab, l.n)
+	if err != nil || code != 2 || r.Daemon != nil || len(r.Interfaces) != 1 || r.Interfaces[0].Attached {
+		t.Errorf("no daemon, interface gone: status exit %d, %v, %+v", code, err, r)
+	}
 }
 
 // TestE2EReattachFailureIsVisible: the interface comes back with another
