@@ -393,6 +393,8 @@ func TestE2EBadConfigRejected(t *testing.T) {
 		{"listener without cert", "listen: \"198.18.0.1:6619\"\nbackend: \"127.0.0.1:1\"\n", "cert"},
 		{"uncreatable control socket", "control-socket: /dev/null/control.sock\n", "control-socket"},
 		{"metrics port not an address", "metrics: \"nohost\"\n", "metrics"},
+		{"watch-log a device", "watch-log: [\"/dev/zero\"]\n", "watch-log /dev/zero: not a regular file"},
+		{"watch-log a directory", "watch-log: [\"/tmp\"]\n", "watch-log /tmp: not a regular file"},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			n := newNode(t)

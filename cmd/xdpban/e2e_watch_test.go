@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +118,43 @@ func copyFile(t *testing.T, from, to string) {
 	if _, err := io.Copy(dst, src); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestE2EWatchLogFirstStartBansNobody: pointed at a log full of old
+// failures, the first start bans nobody (undated lines already there never
+// count); lines written afterwards ban as usual, and a missing log is
+// picked up once it appears.
+func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
+	lab := testutil.NewLab(t)
+	n := newNode(t)
+	dir := t.TempDir()
+	log, later := filepath.Join(dir, "os4x.log"), filepath.Join(dir, "later.log")
+	a := lab.ClientV4
+	var old strings.Builder
+	for i := range 300 {
+		addr := netip.AddrFrom4([4]byte{198, 18, 2, byte(i % 100)})
+		if i%10 == 0 {
+			addr = a
+		}
+		old.WriteString(os4xUndated(addr))
+	}
+	appendLine(t, log, old.String())
+	startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h")
+
+	// A line written after the start: once it is counted, the 300 before
+	// it have been judged.
+	appendLine(t, log, os4xUndated(netip.AddrFrom4([4]byte{198, 18, 3, 1})))
+	waitFailed(t, lab, n, 1)
+	if r := mustStatus(t, lab, n); r.Daemon.Failed.TotalBanned != 0 || len(r.Bans) != 0 {
+		t.Fatalf("first start banned from history: %+v %+v", r.Daemon.Failed, r.Bans)
+	}
+	for range 3 {
+		appendLine(t, later, os4xUndated(a))
+	}
+	waitBanned(t, lab, n, a.String()+"/32")
+}
+
+// os4xUndated is a failure line as OS4X writes it itself, without a date.
+func os4xUndated(addr netip.Addr) string {
+	return "TLS error " + noCertCode + " during connect try from " + addr.String() + ": peer did not return a certificate.\n"
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -74,9 +75,10 @@ func runFlags() []cli.Flag {
 		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address (IPv6: per --ipv6-prefix, as bans are)"),
 		boolean("count-scans", false, "count connections closed without a byte (port scans, health checks) as failures"),
 		// The fail2ban log.
-		str("fail2ban-log", "/var/log/xdpban/tls.log", "write one OS4X-format line per failed handshake to `PATH`; \"\" disables"),
+		str("fail2ban-log", f2blog.DefaultLogPath, "write one OS4X-format line per failed handshake to `PATH`; \"\" disables"),
 		str("fail2ban-log-time", "end", "timestamp in each line: end (default, keeps OS4X filters working), start, or none (as OS4X)"),
 		strs("watch-log", "tail a fail2ban-format log written by another program, e.g. OS4X's (repeatable)"),
+		boolean("watch-log-from-start", false, "read a watched log never seen before from its start, old undated lines included (a deliberate replay; by default only lines dated within findtime and lines written after the start count)"),
 		// The jail, with fail2ban's names and meanings.
 		integer("maxretry", 3, "failures within findtime that ban"),
 		str("findtime", "10m", "window in which maxretry failures ban"),

@@ -19,14 +19,15 @@ import (
 // the key it is about, so a broken config file is fixed in one go.
 func optionsFromFlags(c *cli.Context) (daemon.Options, error) {
 	o := daemon.Options{
-		LogOnly:     c.Bool("log-only"),
-		Fail2banLog: c.String("fail2ban-log"),
-		WatchLogs:   c.StringSlice("watch-log"),
-		StateDir:    c.String("state-dir"),
-		ControlSock: c.String("control-socket"),
-		Metrics:     c.String("metrics"),
-		OnBan:       c.String("on-ban"),
-		OnUnban:     c.String("on-unban"),
+		LogOnly:        c.Bool("log-only"),
+		Fail2banLog:    c.String("fail2ban-log"),
+		WatchLogs:      c.StringSlice("watch-log"),
+		WatchFromStart: c.Bool("watch-log-from-start"),
+		StateDir:       c.String("state-dir"),
+		ControlSock:    c.String("control-socket"),
+		Metrics:        c.String("metrics"),
+		OnBan:          c.String("on-ban"),
+		OnUnban:        c.String("on-unban"),
 	}
 	var err error
 	if o.LogTimeMode, err = f2blog.ParseTimeMode(c.String("fail2ban-log-time")); err != nil {

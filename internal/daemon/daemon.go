@@ -41,6 +41,7 @@ type daemon struct {
 	hooks  *hooks
 	fails  failureCounts
 	down   linksDown
+	tails  []*f2blog.Tailer // one per --watch-log
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
@@ -138,6 +139,9 @@ func (d *daemon) start() error {
 	// The datapath comes last: a start that fails before it leaves the
 	// kernel untouched, and abandon undoes it when something after fails.
 	if !o.LogOnly {
+		if err := d.openWatched(); err != nil {
+			return err
+		}
 		if err := d.startJail(); err != nil {
 			return err
 		}
@@ -211,8 +215,8 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 			d.notifyStatus()
 		}
 		spawn(func() { w.run(ctx) })
-		for _, path := range d.o.WatchLogs {
-			spawn(func() { d.watch(ctx, path) })
+		for _, t := range d.tails {
+			spawn(func() { d.watch(ctx, t) })
 		}
 	}
 }
@@ -321,6 +325,9 @@ func (d *daemon) close() {
 	if d.writer != nil {
 		d.writer.Close()
 	}
+	for _, t := range d.tails {
+		t.Close()
+	}
 }
 
 // SelfAddrs lists the host's addresses for ignoreself.
@@ -337,6 +344,3 @@ func SelfAddrs() []netip.Addr {
 	}
 	return out
 }
-
-// tailerStateDir keeps watch-log positions next to the store.
-func (d *daemon) tailerStateDir() string { return filepath.Join(d.o.StateDir, "watch") }

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
-	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/sdnotify"
 )
@@ -137,21 +135,4 @@ func (d *daemon) afterUnban(b jail.Ban) {
 func (d *daemon) notifyStatus() {
 	s := d.jail.Stats()
 	sdnotify.Status(fmt.Sprintf("%s%d banned, %d failing, %d failures counted", d.down.String(), s.CurrentlyBanned, s.CurrentlyFailed, s.TotalFailed))
-}
-
-// watch tails one fail2ban-format log written by another program (OS4X).
-func (d *daemon) watch(ctx context.Context, path string) {
-	t, err := f2blog.NewTailer(path, d.tailerStateDir())
-	if err != nil {
-		d.log.Error("watch-log", "path", path, "err", err)
-		return
-	}
-	defer t.Close()
-	d.log.Info("watching log", "path", path)
-	t.Run(ctx, d.o.WatchPoll, func(ev event.Failure) {
-		d.fails.add(ev.Code)
-		d.fail(ev)
-	}, func(err error) {
-		d.log.Error("watch-log", "path", path, "err", err)
-	})
 }

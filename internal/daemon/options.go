@@ -20,18 +20,21 @@ type Options struct {
 	// Listener is nil when --listen is "".
 	Listener *listener.Config
 
-	Fail2banLog  string // "" disables
-	LogTimeMode  f2blog.TimeMode
-	WatchLogs    []string
-	WatchPoll    time.Duration
-	StateDir     string
-	ControlSock  string
-	Metrics      string // "" disables
-	OnBan        string // shell command run after a ban
-	OnUnban      string
-	HookTimeout  time.Duration
-	ExpireEvery  time.Duration
-	DrainTimeout time.Duration
+	Fail2banLog string // "" disables
+	LogTimeMode f2blog.TimeMode
+	WatchLogs   []string
+	// WatchFromStart reads a watched log never seen before from its start
+	// as new, undated lines included (--watch-log-from-start).
+	WatchFromStart bool
+	WatchPoll      time.Duration
+	StateDir       string
+	ControlSock    string
+	Metrics        string // "" disables
+	OnBan          string // shell command run after a ban
+	OnUnban        string
+	HookTimeout    time.Duration
+	ExpireEvery    time.Duration
+	DrainTimeout   time.Duration
 }
 
 // Validate checks what the flags alone cannot: combinations.

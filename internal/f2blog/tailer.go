@@ -1,277 +1,279 @@
 package f2blog
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
-	"strings"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
 )
 
-// maxLine bounds one line in a watched log; longer lines are skipped whole
-// rather than buffered without limit.
-const maxLine = 64 << 10
+// ErrMissing says a watched log does not exist (yet); the Tailer picks it
+// up when it appears, so the caller warns and goes on.
+var ErrMissing = errors.New("watched log does not exist yet; it is read once it appears")
 
-// Tailer follows a fail2ban-format log (--watch-log) and turns each failure
-// line into an event.Failure carrying the line's own time. It follows rename
-// rotation (the old file is read to its end before the new one is opened)
-// and copytruncate (the file shrinking below the offset, or its first line
-// changing, restarts at 0), and persists inode, offset and a hash of the
-// first line in the state dir, so a restart resumes exactly where it stopped
-// (also in the renamed file, when rotation happened while it was down).
+// TailOptions tune a Tailer; the zero value is usable.
+type TailOptions struct {
+	// FromStart makes the first start read the whole file as new, undated
+	// lines included (--watch-log-from-start). Without it, lines that were
+	// in the file when it was first seen count only when they carry their
+	// own time within FindTime, as fail2ban counts them.
+	FromStart bool
+	// FindTime: dated lines older than this are too old and not handed on.
+	// 0 hands on every dated line.
+	FindTime time.Duration
+	// Poll is how often the file is checked without inotify (default
+	// 200ms); with inotify it is the longest wait between checks anyway.
+	Poll time.Duration
+	// DrainIdle is how long a renamed file must stay unchanged before the
+	// Tailer stops reading it: its writer may keep writing into it until
+	// it reopens the path (default 5s).
+	DrainIdle time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger // warnings about unparsed lines; nil: none
+}
+
+// Tailer follows one fail2ban-format log (--watch-log) and hands on each
+// failure line as an event.Failure carrying the line's own time, as it
+// reads, with memory bounded by one line and one batch whatever the file's
+// size.
 //
-// The position is saved before Poll hands events out: a crash right after
+// It follows rename rotation (the renamed file is read to its end for as
+// long as its writer keeps writing into it, while the new file is read
+// too) and copytruncate (the file shrinking below the offset or its first
+// line changing; the rest of the old content is taken from the copy beside
+// it). It persists inode, offset and first-line hash in the state dir, so a
+// restart resumes exactly where it stopped.
+//
+// The position is saved before a batch is handed on: a crash right after
 // the save loses those events rather than counting them twice.
 type Tailer struct {
 	path      string
 	statePath string
-	now       func() time.Time
+	o         TailOptions
+	stats     tailCounters
 
-	f     *os.File
-	ino   uint64
-	off   int64
-	first string        // hash of the open file's first line, "" until complete
-	r     *bufio.Reader // maxLine buffer, reused by every readFrom
+	cur *tailFile // the file at path; nil while there is none
+	old *tailFile // renamed away, read until quiet for DrainIdle
+	// undatedFrom: undated lines of cur before this offset were in the
+	// file when it was first seen, and never count.
+	undatedFrom int64
+	oldQuiet    time.Time // when old last grew
+	lastWarn    time.Time // last unparsed-lines warning
+	batch       []event.Failure
 }
 
 // NewTailer prepares to follow path, keeping its position in stateDir
-// (created 0700 if missing). Nothing is read until the first Poll.
-func NewTailer(path, stateDir string) (*Tailer, error) {
+// (created 0700 if missing). Open looks at the file.
+func NewTailer(path, stateDir string, o TailOptions) (*Tailer, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-	return &Tailer{path: path, statePath: statePath(stateDir, path), now: time.Now}, nil
+	if o.Poll <= 0 {
+		o.Poll = 200 * time.Millisecond
+	}
+	if o.DrainIdle <= 0 {
+		o.DrainIdle = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Tailer{path: path, statePath: statePath(stateDir, path), o: o}, nil
 }
 
-// Poll reads every complete line added since the last call and returns the
-// failures among them, oldest first. A missing file is not an error: the
-// log may not exist yet. Events are returned even with a non-nil error when
-// only saving the position failed.
-func (t *Tailer) Poll() ([]event.Failure, error) {
-	var evs []event.Failure
-	if t.f == nil {
-		if err := t.resume(&evs); err != nil || t.f == nil {
-			return evs, err
-		}
-	} else if err := t.followRotation(&evs); err != nil {
-		return evs, err
-	}
-	if t.first != "" && firstLineHash(t.f) != t.first {
-		// Truncated and refilled past our offset between two polls.
-		t.off, t.first = 0, ""
-	}
-	more, off, err := t.readFrom(t.f, t.off)
-	evs = append(evs, more...)
-	t.off = off
-	if t.first == "" {
-		t.first = firstLineHash(t.f)
-	}
-	if err != nil {
-		return evs, err
-	}
-	return evs, saveState(t.statePath, tailState{Path: t.path, Inode: t.ino, Offset: t.off, FirstHash: t.first})
-}
+// Path is the watched path.
+func (t *Tailer) Path() string { return t.path }
 
-// followRotation notices a rename (another inode at the path: finish the
-// old file, open the new one at 0) and copytruncate (the file is shorter
-// than our offset: start again at 0).
-func (t *Tailer) followRotation(evs *[]event.Failure) error {
-	st, err := os.Stat(t.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil // renamed away, new file not created yet: keep the old one
-	case err != nil:
-		return fmt.Errorf("stat watched log: %w", err)
-	case inode(st) != t.ino:
-		more, _, err := t.readFrom(t.f, t.off)
-		*evs = append(*evs, more...)
-		if err != nil {
-			return err
-		}
-		t.f.Close()
-		t.f = nil
-		return t.open()
-	case st.Size() < t.off:
-		t.off, t.first = 0, ""
-	}
-	return nil
-}
-
-// resume opens the log for the first time and decides where to start from
-// the saved state.
-func (t *Tailer) resume(evs *[]event.Failure) error {
+// Open looks at the file for the first time and decides where reading
+// starts: the saved position, else the start of the file with the rules of
+// TailOptions.FromStart. A missing file returns ErrMissing (not fatal);
+// a path that is not a regular file or cannot be read returns an error
+// that says so.
+func (t *Tailer) Open() error {
 	saved, found, err := loadState(t.statePath)
 	if err != nil {
 		return err
 	}
-	if err := t.open(); err != nil || t.f == nil {
+	cur, err := openLog(t.path)
+	if err != nil {
 		return err
 	}
-	st, err := t.f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat watched log: %w", err)
+	if cur == nil {
+		return fmt.Errorf("watch-log %s: %w", t.path, ErrMissing)
 	}
+	t.cur = cur
+	size := cur.size()
 	switch {
 	case !found:
-	case saved.Inode == t.ino && (saved.FirstHash == "" || saved.FirstHash == t.first) && st.Size() >= saved.Offset:
-		t.off = saved.Offset
-	case saved.Inode != t.ino:
-		// Rotated while we were down: read the rest of the old file where
+		if !t.o.FromStart {
+			t.undatedFrom = size
+		}
+	case saved.Inode == cur.ino && (saved.FirstHash == "" || saved.FirstHash == cur.first) && size >= saved.Offset:
+		cur.off, cur.skipping, t.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
+	case saved.Inode != cur.ino:
+		// Rotated while we were down: the rest of the old file where
 		// rotation put it, then the new file from its start.
-		if old := t.findRotated(saved); old != nil {
-			more, _, err := t.readFrom(old, saved.Offset)
-			old.Close()
-			*evs = append(*evs, more...)
-			if err != nil {
-				return err
-			}
+		if old := t.findRotated(saved.Inode, saved.FirstHash, 0); old != nil {
+			old.off, old.skipping = saved.Offset, saved.Skipping
+			t.old, t.oldQuiet = old, t.o.Now()
+			t.stats.rotations.Add(1)
+		}
+	}
+	if saved.Old != nil && t.old == nil {
+		if old := t.findRotated(saved.Old.Inode, saved.Old.FirstHash, cur.ino); old != nil {
+			old.off, old.skipping = saved.Old.Offset, saved.Old.Skipping
+			t.old, t.oldQuiet = old, t.o.Now()
 		}
 	}
 	return nil
 }
 
-// open opens the path at offset 0; a missing file leaves t.f nil.
-func (t *Tailer) open() error {
-	f, err := os.Open(t.path)
+// openLog opens path for reading without blocking on a FIFO, refuses what
+// is not a regular file, and returns nil for a missing one.
+func openLog(path string) (*tailFile, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("watch-log %s: cannot read it as %s: %w (give that user read access, e.g. the log's group)", path, whoAmI(), err)
 	}
 	if err != nil {
-		return fmt.Errorf("open watched log: %w", err)
+		return nil, fmt.Errorf("watch-log %s: %w", path, err)
 	}
+	f := os.NewFile(uintptr(fd), path)
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("stat watched log: %w", err)
+		return nil, fmt.Errorf("watch-log %s: %w", path, err)
 	}
-	t.f, t.ino, t.off, t.first = f, inode(st), 0, firstLineHash(f)
-	return nil
-}
-
-// findRotated looks beside the log for the file saved was about (same
-// inode, same first line), e.g. "fail2ban.log.1" or "fail2ban.log-20261125".
-func (t *Tailer) findRotated(saved tailState) *os.File {
-	dir, base := filepath.Split(t.path)
-	if dir == "" {
-		dir = "."
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		if e.Name() == base || !strings.HasPrefix(e.Name(), base) {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil || inode(info) != saved.Inode {
-			continue
-		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		if saved.FirstHash == "" || firstLineHash(f) == saved.FirstHash {
-			return f
-		}
+	if !st.Mode().IsRegular() {
 		f.Close()
+		return nil, fmt.Errorf("watch-log %s: not a regular file but %s; name the log file itself", path, kindOf(st.Mode()))
 	}
-	return nil
+	// Reads of a regular file never block; clear the flag anyway.
+	syscall.SetNonblock(fd, false)
+	return &tailFile{f: f, ino: inode(st), first: firstLineHash(f)}, nil
 }
 
-// readFrom parses the complete lines of f from off on and returns the
-// offset after the last complete line; a line still being written stays
-// for the next call.
-func (t *Tailer) readFrom(f *os.File, off int64) ([]event.Failure, int64, error) {
-	src := io.NewSectionReader(f, off, 1<<62)
-	if t.r == nil {
-		t.r = bufio.NewReaderSize(src, maxLine)
-	} else {
-		t.r.Reset(src)
+// kindOf names what a path that is not a regular file is.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
 	}
-	r := t.r
-	var evs []event.Failure
-	skipping := false
-	for {
-		chunk, err := r.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			off += int64(len(chunk))
-			skipping = true
-			continue
-		case errors.Is(err, io.EOF):
-			return evs, off, nil
-		case err != nil:
-			return evs, off, fmt.Errorf("read watched log: %w", err)
-		}
-		off += int64(len(chunk))
-		if skipping {
-			skipping = false
-			continue
-		}
-		ev, err := Parse(string(chunk))
+	return "not a plain file"
+}
+
+// whoAmI names the user the daemon runs as, for permission errors.
+func whoAmI() string {
+	uid := os.Geteuid()
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return "user " + u.Username + " (uid " + strconv.Itoa(uid) + ")"
+	}
+	return "uid " + strconv.Itoa(uid)
+}
+
+// Poll checks the path once (rotation, truncation, a file that appeared)
+// and reads what was added, handing each failure to emit in batches, each
+// after the position was saved. It stops early when ctx ends.
+func (t *Tailer) Poll(ctx context.Context, emit func(event.Failure)) error {
+	var errs []error
+	if err := t.followPath(ctx, emit); err != nil {
+		errs = append(errs, err)
+	}
+	if t.old != nil {
+		grew, err := t.read(ctx, t.old, false, emit)
 		if err != nil {
-			continue // not a failure line; watched logs may hold others
+			errs = append(errs, err)
 		}
-		if ev.Time.IsZero() {
-			ev.Time = t.now() // OS4X's undated form: the best we know
+		now := t.o.Now()
+		switch {
+		case grew:
+			t.oldQuiet = now
+		case now.Sub(t.oldQuiet) >= t.o.DrainIdle:
+			t.old.close()
+			t.old = nil
 		}
-		ev.Source = t.path
-		evs = append(evs, ev)
 	}
+	if t.cur != nil {
+		if _, err := t.read(ctx, t.cur, true, emit); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := t.flush(emit); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
-// firstLineHash hashes the first line (up to 4 KiB) of f; "" while the
-// first line is still incomplete.
-func firstLineHash(f *os.File) string {
-	buf := make([]byte, 4096)
-	n, _ := f.ReadAt(buf, 0)
-	buf = buf[:n]
-	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		return hashLine(buf[:i+1])
-	}
-	if n == len(buf) {
-		return hashLine(buf)
-	}
-	return ""
-}
-
-// Run polls every interval until ctx ends, passing each failure to emit and
-// each error to onErr (nil: ignored), and closes the file at the end.
-func (t *Tailer) Run(ctx context.Context, interval time.Duration, emit func(event.Failure), onErr func(error)) error {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+// Run checks and reads the file whenever inotify reports a change in its
+// directory, and at least every Poll (every Poll only, when inotify is
+// unavailable), until ctx ends. Each failure goes to emit, each error to
+// onErr (nil: ignored). It closes the files at the end.
+func (t *Tailer) Run(ctx context.Context, emit func(event.Failure), onErr func(error)) error {
 	defer t.Close()
+	wake, stop := watchDir(filepath.Dir(t.path), filepath.Base(t.path))
+	defer stop()
+	tick := time.NewTicker(t.o.Poll)
+	defer tick.Stop()
 	for {
-		evs, err := t.Poll()
-		for _, ev := range evs {
-			emit(ev)
-		}
-		if err != nil && onErr != nil {
+		if err := t.Poll(ctx, emit); err != nil && onErr != nil && ctx.Err() == nil {
 			onErr(err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-wake:
 		}
 	}
 }
 
-// Close releases the open file; a later Poll resumes from the saved state.
+// Stats returns the counters of this file.
+func (t *Tailer) Stats() TailStats {
+	s := t.stats.snapshot()
+	s.Path = t.path
+	return s
+}
+
+// Close releases the open files; a later Open resumes from the saved state.
 func (t *Tailer) Close() error {
-	if t.f == nil {
-		return nil
+	var err error
+	if t.cur != nil {
+		err = t.cur.close()
+		t.cur = nil
 	}
-	err := t.f.Close()
-	t.f = nil
+	if t.old != nil {
+		t.old.close()
+		t.old = nil
+	}
 	return err
+}
+
+// save persists the position of both files.
+func (t *Tailer) save() error {
+	s := tailState{Path: t.path}
+	if t.cur != nil {
+		s.Inode, s.Offset, s.FirstHash, s.Skipping = t.cur.ino, t.cur.off, t.cur.first, t.cur.skipping
+		s.UndatedFrom = t.undatedFrom
+	}
+	if t.old != nil {
+		s.Old = &fileState{Inode: t.old.ino, Offset: t.old.off, FirstHash: t.old.first, Skipping: t.old.skipping}
+	}
+	return saveState(t.statePath, s)
 }

@@ -2,6 +2,7 @@ package f2blog
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,19 +61,36 @@ func (fx *tailFixture) truncate() {
 }
 
 func (fx *tailFixture) tailer() *Tailer {
-	tl, err := NewTailer(fx.path, fx.stateDir)
+	return fx.tailerWith(TailOptions{})
+}
+
+func (fx *tailFixture) tailerWith(o TailOptions) *Tailer {
+	tl, err := NewTailer(fx.path, fx.stateDir, o)
 	if err != nil {
+		fx.t.Fatal(err)
+	}
+	if err := tl.Open(); err != nil && !errors.Is(err, ErrMissing) {
 		fx.t.Fatal(err)
 	}
 	fx.t.Cleanup(func() { tl.Close() })
 	return tl
 }
 
+// poll runs one Poll and returns what it handed on.
+func poll(t *testing.T, tl *Tailer) []event.Failure {
+	t.Helper()
+	var evs []event.Failure
+	if err := tl.Poll(context.Background(), func(ev event.Failure) { evs = append(evs, ev) }); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
 // caughtUp returns a fixture whose tailer has read its first n failures.
 func caughtUp(t *testing.T, n int) (*tailFixture, *Tailer) {
 	t.Helper()
 	fx := newTailFixture(t)
-	tl := fx.tailer()
+	tl := fx.tailerWith(TailOptions{DrainIdle: time.Hour})
 	fx.write(n)
 	expect(t, tl, 1, n)
 	return fx, tl
@@ -82,10 +100,7 @@ func caughtUp(t *testing.T, n int) (*tailFixture, *Tailer) {
 // came back, in order, with their own time.
 func expect(t *testing.T, tl *Tailer, from, to int) {
 	t.Helper()
-	evs, err := tl.Poll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	evs := poll(t, tl)
 	var got []string
 	for _, ev := range evs {
 		got = append(got, ev.Addr.String())
@@ -125,11 +140,11 @@ func TestTailerWaitsForCompleteLine(t *testing.T) {
 	}
 	defer f.Close()
 	f.WriteString(line[:20])
-	if evs, _ := tl.Poll(); len(evs) != 0 {
+	if evs := poll(t, tl); len(evs) != 0 {
 		t.Fatalf("half a line gave %v", evs)
 	}
 	f.WriteString(line[20:] + "\n")
-	if evs, _ := tl.Poll(); len(evs) != 1 || evs[0].Source != fx.path {
+	if evs := poll(t, tl); len(evs) != 1 || evs[0].Source != fx.path {
 		t.Fatalf("got %v", evs)
 	}
 }
@@ -185,21 +200,27 @@ func TestTailerResumesAfterCopytruncateWhileDown(t *testing.T) {
 func TestTailerMissingFileAndDamagedState(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "later.log")
-	tl, err := NewTailer(path, filepath.Join(dir, "state"))
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	tl, err := NewTailer(path, filepath.Join(dir, "state"), TailOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tl.Close()
-	if evs, err := tl.Poll(); err != nil || len(evs) != 0 {
-		t.Fatalf("missing file: %v %v", evs, err)
+	if err := tl.Open(); !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("missing file at start: %v, want ErrMissing naming the path", err)
+	}
+	if evs := poll(t, tl); len(evs) != 0 {
+		t.Fatalf("missing file: %v", evs)
 	}
 	os.WriteFile(statePath(filepath.Join(dir, "state"), path), []byte("{garbage"), 0o600)
+	// The file appears after the start: its undated lines are new.
 	os.WriteFile(path, []byte("other program's line\n"+Format(failure("198.18.1.1", ""), TimeNone)+"\n"), 0o600)
-	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	tl.now = func() time.Time { return now }
-	evs, err := tl.Poll()
-	if err != nil || len(evs) != 1 || !evs[0].Time.Equal(now) {
-		t.Fatalf("got %v %v", evs, err)
+	evs := poll(t, tl)
+	if len(evs) != 1 || !evs[0].Time.Equal(now) {
+		t.Fatalf("got %v", evs)
+	}
+	if s := tl.Stats(); s.Read != 2 || s.Matched != 1 || s.Unparsed != 1 {
+		t.Errorf("stats %+v", s)
 	}
 }
 
@@ -219,7 +240,7 @@ func TestTailerRun(t *testing.T) {
 	got := make(chan event.Failure, 10)
 	done := make(chan error)
 	go func() {
-		done <- tl.Run(ctx, time.Millisecond, func(f event.Failure) { got <- f }, func(err error) { t.Error(err) })
+		done <- tl.Run(ctx, func(f event.Failure) { got <- f }, func(err error) { t.Error(err) })
 	}()
 	for range 2 {
 		<-got

@@ -20,6 +20,21 @@ type tailState struct {
 	Inode     uint64 `json:"inode"`
 	Offset    int64  `json:"offset"`
 	FirstHash string `json:"first_line_sha256"`
+	// Skipping: the offset is inside a line too long to count.
+	Skipping bool `json:"skipping,omitempty"`
+	// UndatedFrom: undated lines before this offset were in the file when
+	// xdpban first saw it, and never count.
+	UndatedFrom int64 `json:"undated_from,omitempty"`
+	// Old is a renamed file still being read while its writer writes.
+	Old *fileState `json:"old,omitempty"`
+}
+
+// fileState is the position in a renamed file.
+type fileState struct {
+	Inode     uint64 `json:"inode"`
+	Offset    int64  `json:"offset"`
+	FirstHash string `json:"first_line_sha256"`
+	Skipping  bool   `json:"skipping,omitempty"`
 }
 
 // statePath names the state file of log path in dir; the hash keeps names

@@ -24,6 +24,10 @@ type Writer struct {
 	ino  uint64
 }
 
+// DefaultLogPath is where the daemon writes its fail2ban log by default;
+// the shipped fail2ban jail reads the same path.
+const DefaultLogPath = "/var/log/xdpban/tls.log"
+
 // logPerm is the mode a Writer creates its log with.
 const logPerm = 0o640
 
