@@ -19,38 +19,37 @@ var ErrNotFailure = errors.New("not a tls failure line")
 // watched log's other lines are parsed and skipped one by one.
 var errNotFailureLine = fmt.Errorf("parse line: %w", ErrNotFailure)
 
-// Parse reads one line in any of the forms Format writes (timestamp at the
-// end, at the start or none; with or without a partner name; IPv4 or IPv6)
-// and OS4X's own undated form. A trailing CR/LF is ignored. The returned
-// Failure has Time zero when the line carries no timestamp, the name
-// unescaped, and Line set to the line; Source is left to the caller.
+// Parse reads one line holding OS4X's wording, "TLS error N during
+// connect try from ADDR...", wherever it sits in the line: as Format
+// writes it, undated as OS4X writes it, or behind a syslog or journal
+// prefix. The wording is the first complete one in the line; the address
+// is the first token after it, numeric only, as in the shipped filter.
+// The time is the line's leading date (syslog "Nov 28 12:00:01", ISO 8601
+// with or without brackets), else the bracketed ISO date at its very end;
+// never a date from the middle of the line. A trailing CR/LF is ignored.
+// The returned Failure has Time zero when the line carries no date, the
+// name unescaped, and Line set to the line; Source is left to the caller.
 func Parse(line string) (event.Failure, error) {
-	line = strings.TrimRight(line, "\r\n")
-	f := event.Failure{Line: line}
-	rest := line
+	return parseAt(line, time.Now())
+}
 
+func parseAt(line string, now time.Time) (event.Failure, error) {
+	line = strings.TrimRight(line, "\r\n")
+	at, codeText, rest := findWording(line)
+	if at < 0 {
+		return event.Failure{}, errNotFailureLine
+	}
+	f := event.Failure{Line: line}
+	f.Time = leadingTime(line[:at], now)
 	if strings.HasSuffix(rest, "]") {
 		if i := strings.LastIndex(rest, " ["); i >= 0 {
 			if t, err := parseTime(rest[i+2 : len(rest)-1]); err == nil {
-				f.Time, rest = t, rest[:i]
+				rest = rest[:i]
+				if f.Time.IsZero() {
+					f.Time = t
+				}
 			}
 		}
-	}
-	if f.Time.IsZero() && strings.HasPrefix(rest, "[") {
-		if i := strings.Index(rest, "] "); i > 0 {
-			if t, err := parseTime(rest[1:i]); err == nil {
-				f.Time, rest = t, rest[i+2:]
-			}
-		}
-	}
-
-	rest, ok := strings.CutPrefix(rest, prefix)
-	if !ok {
-		return event.Failure{}, errNotFailureLine
-	}
-	codeText, rest, ok := strings.Cut(rest, middle)
-	if !ok {
-		return event.Failure{}, errNotFailureLine
 	}
 	code, err := strconv.ParseUint(codeText, 10, 32)
 	if err != nil {
@@ -71,6 +70,28 @@ func Parse(line string) (event.Failure, error) {
 	// The full stop OS4X (and Format) ends the reason with is not part of it.
 	f.Message = strings.TrimSuffix(msg, ".")
 	return f, nil
+}
+
+// findWording returns where the first complete "TLS error DIGITS during
+// connect try from " starts, its code, and the text after it; at is -1
+// when the line has none.
+func findWording(line string) (at int, code, rest string) {
+	for off := 0; ; {
+		i := strings.Index(line[off:], prefix)
+		if i < 0 {
+			return -1, "", ""
+		}
+		i += off
+		after := line[i+len(prefix):]
+		n := 0
+		for n < len(after) && after[n] >= '0' && after[n] <= '9' {
+			n++
+		}
+		if r, ok := strings.CutPrefix(after[n:], middle); ok && n > 0 {
+			return i, after[:n], r
+		}
+		off = i + len(prefix)
+	}
 }
 
 // splitPeer splits "ADDR: MSG" or "ADDR (NAME): MSG". The address is the
