@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 // TestDeployFilesLoadInStockFail2ban lays the shipped files over a copy of
@@ -71,5 +74,53 @@ func TestDeployFilesLoadInStockFail2ban(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dump lacks %s", want)
 		}
+	}
+}
+
+var logpathRE = regexp.MustCompile(`(?m)^logpath\s*=\s*(\S+)\s*$`)
+
+// TestShippedJailReadsTheLogTheDaemonWrites: the shipped jail's logpath is
+// the daemon's default --fail2ban-log, and `fail2ban-client -t` accepts the
+// shipped files with their defaults when exactly that file exists. It runs
+// in a mount namespace of its own with a tmpfs on /var/log, so the
+// machine's /var/log is not touched.
+func TestShippedJailReadsTheLogTheDaemonWrites(t *testing.T) {
+	jailConf := readFile(t, "../../deploy/fail2ban/jail.d/os4x.conf")
+	m := logpathRE.FindStringSubmatch(jailConf)
+	if m == nil || m[1] != DefaultLogPath {
+		t.Fatalf("jail.d/os4x.conf logpath %v, want the daemon's default %s", m, DefaultLogPath)
+	}
+	testutil.RequireRoot(t)
+	needFail2ban(t)
+	if _, err := os.Stat("/etc/fail2ban/jail.conf"); err != nil {
+		t.Fatalf("no stock /etc/fail2ban (apt-get install fail2ban; make deps does): %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "fail2ban")
+	if out, err := exec.Command("cp", "-r", "/etc/fail2ban", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy /etc/fail2ban: %v\n%s", err, out)
+	}
+	os.RemoveAll(filepath.Join(dir, "jail.d"))
+	os.Remove(filepath.Join(dir, "jail.local"))
+	os.MkdirAll(filepath.Join(dir, "jail.d"), 0o755)
+	for _, f := range []string{"jail.d/os4x.conf", "filter.d/os4x.conf", "action.d/xdpban.conf"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(readFile(t, "../../deploy/fail2ban/"+f)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(create string) (string, error) {
+		script := "mount -t tmpfs tmpfs /var/log && "
+		if create != "" {
+			script += "mkdir -p " + filepath.Dir(create) + " && : > " + create + " && "
+		}
+		script += "fail2ban-client -c " + dir + " -t"
+		out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(DefaultLogPath); err != nil {
+		t.Fatalf("fail2ban-client -t with the shipped files and %s present: %v\n%s", DefaultLogPath, err, out)
+	}
+	// The check has teeth: without the daemon's log the jail is refused.
+	if out, err := check(""); err == nil || !strings.Contains(out, "log file") {
+		t.Fatalf("fail2ban-client -t passed without %s: %v\n%s", DefaultLogPath, err, out)
 	}
 }
