@@ -135,7 +135,8 @@ func FuzzJailInvariants(f *testing.F) {
 
 // FuzzJailWindow compares the jail's decisions for in-order events with a
 // naive model that keeps every failure: ban when maxretry failures fall
-// within findtime, forget them after a ban, ignore failures while banned.
+// within findtime, forget them after a ban; while banned, failures count
+// and maxretry of them extend the ban instead of making another.
 func FuzzJailWindow(f *testing.F) {
 	f.Add(uint8(3), []byte{0, 10, 20, 30, 40, 50, 60, 70, 80})
 	f.Add(uint8(1), []byte{5, 5, 5})
@@ -163,19 +164,18 @@ func FuzzJailWindow(f *testing.F) {
 				naive[a] = md
 			}
 			wantBan := false
-			if !now.Before(md.banEnd) {
-				md.times = append(md.times, now)
-				n := 0
-				for _, ft := range md.times {
-					if !ft.Before(now.Add(-cfg.FindTime)) {
-						n++
-					}
+			md.times = append(md.times, now)
+			n := 0
+			for _, ft := range md.times {
+				if !ft.Before(now.Add(-cfg.FindTime)) {
+					n++
 				}
-				if n >= cfg.MaxRetry {
-					wantBan = true
-					md.times = nil
-					md.banEnd = now.Add(cfg.BanTime)
-				}
+			}
+			if n >= cfg.MaxRetry {
+				// While banned, maxretry failures only push the end out.
+				wantBan = !now.Before(md.banEnd)
+				md.times = nil
+				md.banEnd = now.Add(cfg.BanTime)
 			}
 			b, err := j.Fail(fail(a, now))
 			if err != nil {

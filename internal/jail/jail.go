@@ -14,13 +14,14 @@ import (
 // Jail counts failures and bans through an Enforcer. It is safe for
 // concurrent use by several event sources.
 type Jail struct {
-	cfg     Config
-	enf     Enforcer
-	now     func() time.Time
-	rnd     func() float64
-	history History
-	onBan   func(Ban, []event.Failure)
-	onUnban func(Ban)
+	cfg       Config
+	enf       Enforcer
+	now       func() time.Time
+	rnd       func() float64
+	history   History
+	onBan     func(Ban, []event.Failure)
+	onUnban   func(Ban)
+	onProlong func(Ban)
 
 	// mu guards everything below. Hooks run outside it, in the order of
 	// tickets drawn under it, so they see bans and unbans in the order
@@ -114,12 +115,9 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		return nil, nil
 	}
 	j.stats.TotalFailed++
-	// The kernel drops a banned source's traffic; failures still seen
-	// (lines read late) must not stack a second ban.
-	if _, banned := j.bans.covering(a, now); banned {
-		j.mu.Unlock()
-		return nil, nil
-	}
+	// Failures of a banned source still count, as in fail2ban: a watched
+	// log may come from a host or port XDP does not guard.
+	_, banned := j.bans.covering(a, now)
 	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
 
 	k, p := keyOf(a, j.cfg.IPv6Prefix)
@@ -139,6 +137,9 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		j.track.insert(i, ts, w)
 		j.mu.Unlock()
 		return nil, nil
+	}
+	if banned {
+		return nil, j.prolong(i, p, t, now)
 	}
 
 	// fail2ban lets a ban run from the failure that caused it, so a line

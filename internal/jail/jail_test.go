@@ -91,17 +91,6 @@ func TestRecordStartsOverAfterBan(t *testing.T) {
 	}
 }
 
-func TestFailuresOfBannedAddressDoNotStack(t *testing.T) {
-	j, enf, clk := newTestJail(t, testConfig())
-	failN(t, j, clk, "198.18.0.4", 0, 0, 0)
-	if bans := failN(t, j, clk, "198.18.0.4", m, m, m, m); len(bans) != 0 {
-		t.Fatalf("second ban while banned: %v", bans)
-	}
-	if enf.bans != 1 {
-		t.Fatalf("enforcer called %d times", enf.bans)
-	}
-}
-
 func TestPermanentBan(t *testing.T) {
 	cfg := testConfig()
 	cfg.BanTime = -1
