@@ -32,7 +32,10 @@ func banCommand() *cli.Command {
 			"address is banned as its --ipv6-prefix (the prefix the map holds), and an\n" +
 			"IPv6 prefix must have that length. A ban that would cover an ignoreip or\n" +
 			"ignoreself address is refused (without the daemon, the list it saved in\n" +
-			"--state-dir is used). It fails, and changes nothing, when the map is full.",
+			"--state-dir is used). It fails, and changes nothing, when the map is full.\n" +
+			"On an address banned already it sets the new end when that is later\n" +
+			"(fail2ban's actionprolong) and keeps a ban that ends later or never: to\n" +
+			"shorten a ban, unban it first.",
 		Flags: []cli.Flag{
 			pinDirFlag(),
 			controlSocketFlag(),
@@ -57,10 +60,12 @@ func banCommand() *cli.Command {
 					return fmt.Errorf("ban: --duration must not be 0 (use -1 for permanent)")
 				}
 			}
+			asked := time.Now().Add(d)
 			resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
 			switch {
 			case err == nil:
-				fmt.Fprintf(c.App.Writer, "banned %s %s\n", resp.Ban.Prefix, describeEnd(resp.Ban.End))
+				shown, _ := netip.ParsePrefix(resp.Ban.Prefix)
+				printBan(c, shown, resp.Ban.End, d != 0 && endsSooner(asked, d, resp.Ban.End))
 				return nil
 			case !errors.Is(err, control.ErrNoDaemon):
 				return err
@@ -94,10 +99,21 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	if d > 0 {
 		until = time.Now().Add(d)
 	}
+	// As with the daemon: a ban in force that ends later is kept.
+	bans, err := m.Entries()
+	if err != nil {
+		return fmt.Errorf("ban: %w", err)
+	}
+	for _, b := range bans {
+		if b.Prefix == p && !b.Expired && (b.Permanent() || (!until.IsZero() && !until.After(b.Until))) {
+			printBan(c, p, b.Until, true)
+			return nil
+		}
+	}
 	if err := m.Ban(p, until); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "banned %s %s\n", p, describeEnd(until))
+	printBan(c, p, until, false)
 	return nil
 }
 
@@ -117,6 +133,25 @@ func savedIgnoreList(stateDir string) (*jail.IgnoreList, error) {
 		self = daemon.SelfAddrs
 	}
 	return jail.NewIgnoreList(ig.IgnoreIP, self), nil
+}
+
+// endsSooner reports whether the ban asked for (until asked, or for good
+// with d < 0) ends before the ban in force, which ends at end.
+func endsSooner(asked time.Time, d time.Duration, end time.Time) bool {
+	if end.IsZero() {
+		return d > 0
+	}
+	return d > 0 && asked.Before(end.Add(-time.Second))
+}
+
+// printBan says what is in force; kept says a ban that ends later was
+// there already and was left as it was.
+func printBan(c *cli.Context, target netip.Prefix, end time.Time, kept bool) {
+	if kept {
+		fmt.Fprintf(c.App.Writer, "already banned %s %s; kept (a ban is never shortened: unban first)\n", target, describeEnd(end))
+		return
+	}
+	fmt.Fprintf(c.App.Writer, "banned %s %s\n", target, describeEnd(end))
 }
 
 func describeEnd(until time.Time) string {

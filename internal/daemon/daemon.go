@@ -181,7 +181,7 @@ func (d *daemon) startJail() error {
 	if err := state.SaveIgnore(o.StateDir, state.Ignore{IgnoreIP: cfg.IgnoreIP, IgnoreSelf: cfg.IgnoreSelf}); err != nil {
 		d.log.Error("bans made without the daemon will use the default ignoreip", "err", err)
 	}
-	d.jail, err = jail.New(cfg, d.enf, jail.WithHistory(store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban))
+	d.jail, err = jail.New(cfg, d.enf, jail.WithHistory(store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban), jail.WithOnProlong(d.afterProlong))
 	if err != nil {
 		return err
 	}

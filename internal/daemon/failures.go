@@ -117,6 +117,16 @@ func (d *daemon) logBanError(target string, err error) {
 	d.log.Error("ban", "target", target, "err", err)
 }
 
+// afterProlong keeps the end that failures while banned pushed out in the
+// store, so a restart after a reboot restores it; no ban hook runs, as in
+// fail2ban.
+func (d *daemon) afterProlong(b jail.Ban) {
+	if err := d.store.SaveBan(b); err != nil {
+		d.log.Error("save prolonged ban", "prefix", b.Prefix, "err", err)
+	}
+	d.log.Info("ban prolonged by failures while banned", "prefix", b.Prefix, "until", b.End)
+}
+
 func (d *daemon) afterUnban(b jail.Ban) {
 	if err := d.store.DeleteBan(b.Prefix); err != nil {
 		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)

@@ -68,6 +68,7 @@ func TestDeployFilesLoadInStockFail2ban(t *testing.T) {
 	for _, want := range []string{
 		`['set', 'os4x', 'addaction', 'xdpban']`,
 		`['actionban', 'xdpban ban <ip> --duration <bantime>']`,
+		`['actionprolong', 'xdpban ban <ip> --duration <bantime>']`,
 		`['actionunban', 'xdpban unban <ip>']`,
 		`['xdpban', 'xdpban']`,
 	} {

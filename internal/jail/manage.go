@@ -17,7 +17,10 @@ var ErrNotBanned = errors.New("not banned")
 // map enforces; a ban that would cover an ignoreip or ignoreself address
 // is refused with ErrCoversIgnored. d < 0 bans permanently; d == 0 uses
 // bantime, incremented as for a jail ban. A ban of the same prefix
-// already in force is replaced.
+// already in force is prolonged to the new end, as fail2ban's
+// actionprolong asks, and is no new ban (no ban hook, the ban count
+// stays); one that already ends later, or is permanent, is kept as it is.
+// Either way the ban in force is returned.
 func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 	if !p.IsValid() {
 		return Ban{}, errors.New("ban: invalid prefix")
@@ -38,6 +41,9 @@ func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 	if d == 0 {
 		d = j.cfg.banDuration(prior, j.rnd)
 	}
+	if old, ok := j.bans.byPrefix[p]; ok && old.ActiveAt(now) {
+		return j.extend(old, d, now)
+	}
 	b := Ban{Prefix: p, Start: now, Origin: OriginManual, Count: prior + 1}
 	if d > 0 {
 		b.End = now.Add(d)
@@ -56,6 +62,31 @@ func (j *Jail) BanManual(p netip.Prefix, d time.Duration) (Ban, error) {
 		j.stats.TotalBanned++
 	}
 	return b, j.afterBan(b, nil)
+}
+
+// extend gives the ban b in force the end now + d (d < 0: permanent) if
+// that is later, and returns the ban in force. It is called with mu held
+// and releases it.
+func (j *Jail) extend(b Ban, d time.Duration, now time.Time) (Ban, error) {
+	var end time.Time
+	if d > 0 {
+		end = now.Add(d)
+	}
+	if b.Permanent() || (!end.IsZero() && !end.After(b.End)) {
+		j.mu.Unlock()
+		return b, nil
+	}
+	if err := j.enf.Ban(b.Prefix, end); err != nil {
+		j.mu.Unlock()
+		return Ban{}, fmt.Errorf("ban %v: %w", b.Prefix, err)
+	}
+	b.End = end
+	j.bans.add(b)
+	defer j.hookTurn()()
+	if j.onProlong != nil {
+		j.onProlong(b)
+	}
+	return b, nil
 }
 
 // Unban lifts the ban of p. For a single address that a wider ban covers

@@ -67,3 +67,36 @@ func TestProlongNeverShortens(t *testing.T) {
 		t.Fatalf("enforcer called %d times", enf.bans)
 	}
 }
+
+// TestBanManualOnABannedPrefixProlongs: `xdpban ban` on a prefix in force
+// (fail2ban's actionprolong) sets the later end without counting a new
+// ban, and keeps a ban that already ends later or never.
+func TestBanManualOnABannedPrefixProlongs(t *testing.T) {
+	var hooks, prolongs int
+	j, enf, clk := newTestJail(t, testConfig(),
+		WithOnBan(func(Ban, []event.Failure) { hooks++ }),
+		WithOnProlong(func(Ban) { prolongs++ }))
+	p := pfx("198.18.0.6/32")
+	failN(t, j, clk, "198.18.0.6", 0, 0, 0) // ends t0+1h
+	clk.Add(10 * m)
+	b, err := j.BanManual(p, 2*time.Hour)
+	if want := t0.Add(10*m + 2*time.Hour); err != nil || !b.End.Equal(want) || b.Count != 1 || b.Origin != OriginJail {
+		t.Fatalf("prolong: %+v %v, want the jail's ban ending %v", b, err, want)
+	}
+	if u, _ := enf.until(p); !u.Equal(b.End) {
+		t.Fatalf("enforcer end %v, want %v", u, b.End)
+	}
+	if s := j.Stats(); hooks != 1 || prolongs != 1 || s.TotalBanned != 1 {
+		t.Fatalf("hooks %d, prolongs %d, total banned %d; want 1, 1, 1", hooks, prolongs, s.TotalBanned)
+	}
+	kept, err := j.BanManual(p, time.Minute)
+	if err != nil || !kept.End.Equal(b.End) || prolongs != 1 {
+		t.Fatalf("a shorter ban replaced a longer one: %+v %v", kept, err)
+	}
+	if _, err := j.BanManual(p, -1); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := j.BanManual(p, time.Hour); !kept.Permanent() {
+		t.Fatalf("permanent ban shortened to %v", kept.End)
+	}
+}
