@@ -139,7 +139,8 @@ func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
 		old.WriteString(os4xUndated(addr))
 	}
 	appendLine(t, log, old.String())
-	startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h")
+	startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
+		"--metrics", "127.0.0.1:19619")
 
 	// A line written after the start: once it is counted, the 300 before
 	// it have been judged.
@@ -152,6 +153,22 @@ func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
 		appendLine(t, later, os4xUndated(a))
 	}
 	waitBanned(t, lab, n, a.String()+"/32")
+	appendLine(t, log, "OS4X 5.2 started\n")
+	waitUntil(t, "the unparsed line counted", func() bool {
+		return strings.Contains(scrape(t, lab, "127.0.0.1:19619", "/metrics"), `xdpban_watch_lines_total{file="`+log+`",result="unparsed"} 1`)
+	})
+	m := scrape(t, lab, "127.0.0.1:19619", "/metrics")
+	for _, want := range []string{
+		`xdpban_watch_lines_total{file="` + log + `",result="read"} 302`,
+		`xdpban_watch_lines_total{file="` + log + `",result="too_old"} 300`,
+		`xdpban_watch_lines_total{file="` + log + `",result="matched"} 1`,
+		`xdpban_watch_lines_total{file="` + later + `",result="matched"} 3`,
+		`xdpban_watch_rotations_total{file="` + later + `"} 0`,
+	} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // os4xUndated is a failure line as OS4X writes it itself, without a date.

@@ -67,7 +67,17 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 			BanErrors: s.BanErrors, UnbanErrors: s.UnbanErrors, Refused: s.Refused,
 		}
 	}
-	return metrics.New(xdpReader, jailReader)
+	m := metrics.New(xdpReader, jailReader)
+	m.WatchFiles(func() []metrics.WatchSnapshot {
+		out := make([]metrics.WatchSnapshot, 0, len(d.tails))
+		for _, t := range d.tails {
+			s := t.Stats()
+			out = append(out, metrics.WatchSnapshot{File: s.Path, Read: s.Read, Matched: s.Matched, TooOld: s.TooOld,
+				Unparsed: s.Unparsed, TooLong: s.TooLong, Rotations: s.Rotations})
+		}
+		return out
+	})
+	return m
 }
 
 // openMetrics binds the metrics address during start, so a taken or bad

@@ -260,3 +260,25 @@ func TestPerInterfacePackets(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchFiles: each watched file has its own series of lines by result
+// and of rotations.
+func TestWatchFiles(t *testing.T) {
+	m := New(nil, nil)
+	m.WatchFiles(func() []WatchSnapshot {
+		return []WatchSnapshot{{File: "/var/log/os4x/tls.log", Read: 10, Matched: 3, TooOld: 4, Unparsed: 2, TooLong: 1, Rotations: 2}}
+	})
+	body := scrape(t, m.Handler())
+	for _, want := range []string{
+		`xdpban_watch_lines_total{file="/var/log/os4x/tls.log",result="read"} 10`,
+		`xdpban_watch_lines_total{file="/var/log/os4x/tls.log",result="matched"} 3`,
+		`xdpban_watch_lines_total{file="/var/log/os4x/tls.log",result="too_old"} 4`,
+		`xdpban_watch_lines_total{file="/var/log/os4x/tls.log",result="unparsed"} 2`,
+		`xdpban_watch_lines_total{file="/var/log/os4x/tls.log",result="too_long"} 1`,
+		`xdpban_watch_rotations_total{file="/var/log/os4x/tls.log"} 2`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}
