@@ -136,7 +136,11 @@ func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
 		if i%10 == 0 {
 			addr = a
 		}
-		old.WriteString(os4xUndated(addr))
+		line := os4xUndated(addr)
+		if i%3 == 0 { // OS4X through syslog, a day ago
+			line = time.Now().Add(-24*time.Hour).Format(time.Stamp) + " gw1 os4x[812]: " + line
+		}
+		old.WriteString(line)
 	}
 	appendLine(t, log, old.String())
 	startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",

@@ -2,8 +2,11 @@ package f2blog
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +129,54 @@ func TestFail2banServerBansOnThirdAndHonoursFindtime(t *testing.T) {
 	}
 	if n, _ := s.status(); n != 5 {
 		t.Errorf("total failed after restart %d, want 5 (2 recent of b, 3 of c)", n)
+	}
+}
+
+// TestImportBansCarriesFail2bansBans: deploy/fail2ban/import-bans.sh hands
+// every ban fail2ban has in force to `xdpban ban` with the time it has
+// left, and permanent ones as permanent.
+func TestImportBansCarriesFail2bansBans(t *testing.T) {
+	s := newF2bServer(t)
+	os.WriteFile(s.log, nil, 0o640)
+	s.start()
+	client := func(args ...string) {
+		if out, err := s.Client(args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	fake := filepath.Join(dir, "xdpban")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755)
+	run := func() []string {
+		os.Remove(calls)
+		cmd := exec.Command("sh", "../../deploy/fail2ban/import-bans.sh", "os4x")
+		cmd.Env = append(os.Environ(), "XDPBAN="+fake, "FAIL2BAN_CLIENT=fail2ban-client -s "+s.Sock())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("import-bans.sh: %v\n%s", err, out)
+		}
+		got := strings.Split(strings.TrimSpace(readFile(t, calls)), "\n")
+		sort.Strings(got)
+		return got
+	}
+	client("set", "os4x", "banip", "198.18.0.7")
+	client("set", "os4x", "banip", "2001:db8::7")
+	got := run()
+	for i, a := range []string{"198.18.0.7", "2001:db8::7"} {
+		if i >= len(got) {
+			t.Fatalf("calls %q", got)
+		}
+		f := strings.Fields(got[i])
+		left, err := strconv.Atoi(f[len(f)-1])
+		if len(f) != 4 || f[1] != a || err != nil || left < 3500 || left > 3600 {
+			t.Errorf("call %q, want ban %s --duration about 3600", got[i], a)
+		}
+	}
+	// With bantime -1 every ban of the jail is permanent.
+	client("set", "os4x", "bantime", "-1")
+	client("set", "os4x", "banip", "198.18.0.8")
+	got = run()
+	if strings.Join(got, ",") != "ban 198.18.0.7 --duration -1,ban 198.18.0.8 --duration -1,ban 2001:db8::7 --duration -1" {
+		t.Errorf("permanent bans: calls %q", got)
 	}
 }
