@@ -61,14 +61,11 @@ type Tailer struct {
 	o         TailOptions
 	stats     tailCounters
 
-	cur *tailFile // the file at path; nil while there is none
-	old *tailFile // renamed away, read until quiet for DrainIdle
-	// undatedFrom: undated lines of cur before this offset were in the
-	// file when it was first seen, and never count.
-	undatedFrom int64
-	oldQuiet    time.Time // when old last grew
-	lastWarn    time.Time // last unparsed-lines warning
-	batch       []event.Failure
+	cur      *tailFile // the file at path; nil while there is none
+	old      *tailFile // renamed away, read until quiet for DrainIdle
+	oldQuiet time.Time // when old last grew
+	lastWarn time.Time // last unparsed-lines warning
+	batch    []event.Failure
 }
 
 // NewTailer prepares to follow path, keeping its position in stateDir
@@ -114,22 +111,22 @@ func (t *Tailer) Open() error {
 	switch {
 	case !found:
 		if !t.o.FromStart {
-			t.undatedFrom = size
+			cur.undatedFrom = size
 		}
 	case saved.Inode == cur.ino && (saved.FirstHash == "" || saved.FirstHash == cur.first) && size >= saved.Offset:
-		cur.off, cur.skipping, t.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
+		cur.off, cur.skipping, cur.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
 	case saved.Inode != cur.ino:
 		// Rotated while we were down: the rest of the old file where
 		// rotation put it, then the new file from its start.
 		if old := t.findRotated(saved.Inode, saved.FirstHash, 0); old != nil {
-			old.off, old.skipping = saved.Offset, saved.Skipping
+			old.off, old.skipping, old.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
 			t.old, t.oldQuiet = old, t.o.Now()
 			t.stats.rotations.Add(1)
 		}
 	}
 	if saved.Old != nil && t.old == nil {
 		if old := t.findRotated(saved.Old.Inode, saved.Old.FirstHash, cur.ino); old != nil {
-			old.off, old.skipping = saved.Old.Offset, saved.Old.Skipping
+			old.off, old.skipping, old.undatedFrom = saved.Old.Offset, saved.Old.Skipping, saved.Old.UndatedFrom
 			t.old, t.oldQuiet = old, t.o.Now()
 		}
 	}
@@ -197,7 +194,7 @@ func (t *Tailer) Poll(ctx context.Context, emit func(event.Failure)) error {
 		errs = append(errs, err)
 	}
 	if t.old != nil {
-		grew, err := t.read(ctx, t.old, false, emit)
+		grew, err := t.read(ctx, t.old, emit)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -211,7 +208,7 @@ func (t *Tailer) Poll(ctx context.Context, emit func(event.Failure)) error {
 		}
 	}
 	if t.cur != nil {
-		if _, err := t.read(ctx, t.cur, true, emit); err != nil {
+		if _, err := t.read(ctx, t.cur, emit); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -270,10 +267,10 @@ func (t *Tailer) save() error {
 	s := tailState{Path: t.path}
 	if t.cur != nil {
 		s.Inode, s.Offset, s.FirstHash, s.Skipping = t.cur.ino, t.cur.off, t.cur.first, t.cur.skipping
-		s.UndatedFrom = t.undatedFrom
+		s.UndatedFrom = t.cur.undatedFrom
 	}
 	if t.old != nil {
-		s.Old = &fileState{Inode: t.old.ino, Offset: t.old.off, FirstHash: t.old.first, Skipping: t.old.skipping}
+		s.Old = &fileState{Inode: t.old.ino, Offset: t.old.off, FirstHash: t.old.first, Skipping: t.old.skipping, UndatedFrom: t.old.undatedFrom}
 	}
 	return saveState(t.statePath, s)
 }

@@ -31,7 +31,10 @@ type tailFile struct {
 	off      int64  // after the last complete line handled
 	first    string // hash of the first line, "" until complete
 	skipping bool   // inside a line longer than maxLine
-	r        *bufio.Reader
+	// undatedFrom: undated lines before this offset were in the file when
+	// xdpban first saw it, and never count.
+	undatedFrom int64
+	r           *bufio.Reader
 }
 
 func (tf *tailFile) size() int64 {
@@ -48,7 +51,7 @@ func (tf *tailFile) close() error { return tf.f.Close() }
 // whether it consumed anything. A line still being written stays for the
 // next call, unless it is already too long: then it is skipped as it
 // arrives.
-func (t *Tailer) read(ctx context.Context, tf *tailFile, isCur bool, emit func(event.Failure)) (bool, error) {
+func (t *Tailer) read(ctx context.Context, tf *tailFile, emit func(event.Failure)) (bool, error) {
 	src := io.NewSectionReader(tf.f, tf.off, 1<<62)
 	if tf.r == nil {
 		tf.r = bufio.NewReaderSize(src, maxLine)
@@ -88,7 +91,7 @@ func (t *Tailer) read(ctx context.Context, tf *tailFile, isCur bool, emit func(e
 			continue
 		}
 		t.stats.read.Add(1)
-		if ev, ok := t.classify(chunk, isCur && lineAt < t.undatedFrom); ok {
+		if ev, ok := t.classify(chunk, lineAt < tf.undatedFrom); ok {
 			t.batch = append(t.batch, ev)
 			if len(t.batch) >= batchSize {
 				if err := t.flush(emit); err != nil {

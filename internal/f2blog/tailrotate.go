@@ -37,13 +37,13 @@ func (t *Tailer) followPath(ctx context.Context, emit func(event.Failure)) error
 			if t.old != nil {
 				// A second rotation before the first went quiet: finish
 				// the oldest now, it is two files behind its writer.
-				t.read(ctx, t.old, false, emit)
+				t.read(ctx, t.old, emit)
 				t.old.close()
 			}
 			t.old, t.oldQuiet = t.cur, t.o.Now()
 		}
 		// A file that appears after we first looked holds only new lines.
-		t.cur, t.undatedFrom = next, 0
+		t.cur = next
 		return nil
 	}
 	if st.Size() >= t.cur.off && (t.cur.first == "" || firstLineHash(t.cur.f) == t.cur.first) {
@@ -52,11 +52,11 @@ func (t *Tailer) followPath(ctx context.Context, emit func(event.Failure)) error
 	t.stats.rotations.Add(1)
 	var rerr error
 	if cp := t.findRotated(0, t.cur.first, t.cur.ino); cp != nil {
-		cp.off, cp.skipping = t.cur.off, t.cur.skipping
-		_, rerr = t.read(ctx, cp, false, emit)
+		cp.off, cp.skipping, cp.undatedFrom = t.cur.off, t.cur.skipping, t.cur.undatedFrom
+		_, rerr = t.read(ctx, cp, emit)
 		cp.close()
 	}
-	t.cur.off, t.cur.first, t.cur.skipping, t.undatedFrom = 0, "", false, 0
+	t.cur.off, t.cur.first, t.cur.skipping, t.cur.undatedFrom = 0, "", false, 0
 	t.cur.first = firstLineHash(t.cur.f)
 	return rerr
 }

@@ -227,3 +227,17 @@ func TestTailerMemoryIsBounded(t *testing.T) {
 		t.Fatalf("heap grew by %d MB while catching up, bound %d MB", (peak-base)>>20, bound>>20)
 	}
 }
+
+// TestTailerHistoryStaysHistoryAcrossRotation: a log rotated before the
+// first catch-up got through it keeps its undated lines uncounted in the
+// renamed file, while the new file's lines count.
+func TestTailerHistoryStaysHistoryAcrossRotation(t *testing.T) {
+	fx := newTailFixture(t)
+	history(t, fx.path, time.Now())
+	tl := fx.tailerWith(TailOptions{FindTime: 10 * time.Minute})
+	fx.rotate()
+	appendRaw(t, fx.path, Format(failure("198.18.5.1", ""), TimeNone)+"\n")
+	if got := addrs(poll(t, tl)); got != "198.18.4.0,198.18.4.1,198.18.5.1" {
+		t.Fatalf("handed on %q, want the two recent dated lines of the old file and the new file's line", got)
+	}
+}

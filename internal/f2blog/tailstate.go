@@ -31,10 +31,11 @@ type tailState struct {
 
 // fileState is the position in a renamed file.
 type fileState struct {
-	Inode     uint64 `json:"inode"`
-	Offset    int64  `json:"offset"`
-	FirstHash string `json:"first_line_sha256"`
-	Skipping  bool   `json:"skipping,omitempty"`
+	Inode       uint64 `json:"inode"`
+	Offset      int64  `json:"offset"`
+	FirstHash   string `json:"first_line_sha256"`
+	Skipping    bool   `json:"skipping,omitempty"`
+	UndatedFrom int64  `json:"undated_from,omitempty"`
 }
 
 // statePath names the state file of log path in dir; the hash keeps names
