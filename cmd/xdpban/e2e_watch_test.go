@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,4 +179,33 @@ func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
 // os4xUndated is a failure line as OS4X writes it itself, without a date.
 func os4xUndated(addr netip.Addr) string {
 	return "TLS error " + noCertCode + " during connect try from " + addr.String() + ": peer did not return a certificate.\n"
+}
+
+// TestE2EWatchLogStopsWhileCatchingUp: SIGTERM while the daemon works
+// through a large backlog (each line a failure, every third a ban) ends
+// it at once and cleanly: the jail work of a batch is not waited for.
+func TestE2EWatchLogStopsWhileCatchingUp(t *testing.T) {
+	lab := testutil.NewLab(t)
+	n := newNode(t)
+	log := filepath.Join(t.TempDir(), "os4x.log")
+	var b strings.Builder
+	const addrs = 40000
+	for i := range addrs {
+		line := os4xLine(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}))
+		b.WriteString(line + line + line)
+	}
+	appendLine(t, log, b.String())
+	d := startDaemon(t, lab, n, "--watch-log", log, "--watch-log-from-start", "--maxretry", "3", "--findtime", "10m", "--bantime", "1h")
+	waitUntil(t, "catch-up under way", func() bool { return totalFailed(t, lab, n) > 0 })
+	stop := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5s after SIGTERM while catching up:\n%s", d.stderr.String())
+	}
+	if !d.cmd.ProcessState.Success() {
+		t.Errorf("exit after SIGTERM: %v\n%s", d.cmd.ProcessState, d.stderr.String())
+	}
+	t.Logf("stopped %v after SIGTERM", time.Since(stop).Round(time.Millisecond))
 }

@@ -65,7 +65,11 @@ type Tailer struct {
 	old      *tailFile // renamed away, read until quiet for DrainIdle
 	oldQuiet time.Time // when old last grew
 	lastWarn time.Time // last unparsed-lines warning
-	batch    []event.Failure
+	batch    []pending
+	saved    tailState // the position last saved
+	// reopen: a cancelled Poll saved a position behind the open files;
+	// the next Poll starts again from it.
+	reopen bool
 }
 
 // NewTailer prepares to follow path, keeping its position in stateDir
@@ -130,7 +134,8 @@ func (t *Tailer) Open() error {
 			t.old, t.oldQuiet = old, t.o.Now()
 		}
 	}
-	return nil
+	// Saved at once, so a crash before the first batch still starts here.
+	return t.save(t.state())
 }
 
 // openLog opens path for reading without blocking on a FIFO, refuses what
@@ -187,16 +192,28 @@ func whoAmI() string {
 
 // Poll checks the path once (rotation, truncation, a file that appeared)
 // and reads what was added, handing each failure to emit in batches, each
-// after the position was saved. It stops early when ctx ends.
+// after the position was saved. When ctx ends it hands on nothing more
+// and saves the position after the last failure handed on, so the rest is
+// read again by the next Poll or after a restart: none lost, none twice.
 func (t *Tailer) Poll(ctx context.Context, emit func(event.Failure)) error {
+	if t.reopen {
+		t.reopen = false
+		if err := t.Open(); err != nil && !errors.Is(err, ErrMissing) {
+			return err
+		}
+	}
 	var errs []error
 	if err := t.followPath(ctx, emit); err != nil {
 		errs = append(errs, err)
 	}
-	if t.old != nil {
+	// t.reopen after a read: ctx ended inside a batch, the files are closed.
+	if t.old != nil && !t.reopen {
 		grew, err := t.read(ctx, t.old, emit)
 		if err != nil {
 			errs = append(errs, err)
+		}
+		if t.reopen {
+			return errors.Join(errs...)
 		}
 		now := t.o.Now()
 		switch {
@@ -207,12 +224,15 @@ func (t *Tailer) Poll(ctx context.Context, emit func(event.Failure)) error {
 			t.old = nil
 		}
 	}
-	if t.cur != nil {
+	if t.cur != nil && !t.reopen {
 		if _, err := t.read(ctx, t.cur, emit); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := t.flush(emit); err != nil {
+	if t.reopen {
+		return errors.Join(errs...)
+	}
+	if err := t.flush(ctx, emit); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -262,8 +282,14 @@ func (t *Tailer) Close() error {
 	return err
 }
 
-// save persists the position of both files.
-func (t *Tailer) save() error {
+// save persists s as the position.
+func (t *Tailer) save(s tailState) error {
+	t.saved = s
+	return saveState(t.statePath, s)
+}
+
+// state is the position of both files now.
+func (t *Tailer) state() tailState {
 	s := tailState{Path: t.path}
 	if t.cur != nil {
 		s.Inode, s.Offset, s.FirstHash, s.Skipping = t.cur.ino, t.cur.off, t.cur.first, t.cur.skipping
@@ -272,5 +298,5 @@ func (t *Tailer) save() error {
 	if t.old != nil {
 		s.Old = &fileState{Inode: t.old.ino, Offset: t.old.off, FirstHash: t.old.first, Skipping: t.old.skipping, UndatedFrom: t.old.undatedFrom}
 	}
-	return saveState(t.statePath, s)
+	return s
 }

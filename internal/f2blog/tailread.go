@@ -92,9 +92,9 @@ func (t *Tailer) read(ctx context.Context, tf *tailFile, emit func(event.Failure
 		}
 		t.stats.read.Add(1)
 		if ev, ok := t.classify(chunk, lineAt < tf.undatedFrom); ok {
-			t.batch = append(t.batch, ev)
+			t.batch = append(t.batch, pending{ev, t.state()})
 			if len(t.batch) >= batchSize {
-				if err := t.flush(emit); err != nil {
+				if err := t.flush(ctx, emit); err != nil || ctx.Err() != nil {
 					return true, err
 				}
 			}
@@ -138,11 +138,31 @@ func (t *Tailer) warnUnparsed() {
 		"path", t.path, "unparsed_lines", t.stats.unparsed.Load())
 }
 
-// flush saves the position, then hands on the batch.
-func (t *Tailer) flush(emit func(event.Failure)) error {
-	err := t.save()
-	for _, ev := range t.batch {
-		emit(ev)
+// pending is a failure read and not yet handed on, with the position
+// just after its line.
+type pending struct {
+	ev event.Failure
+	at tailState
+}
+
+// flush saves the position, then hands on the batch. When ctx ends
+// before the batch is through, it saves the position after the last
+// failure handed on instead and has the next Poll start from there.
+func (t *Tailer) flush(ctx context.Context, emit func(event.Failure)) error {
+	before := t.saved
+	err := t.save(t.state())
+	for i, p := range t.batch {
+		if ctx.Err() != nil {
+			at := before
+			if i > 0 {
+				at = t.batch[i-1].at
+			}
+			err = errors.Join(err, t.save(at))
+			t.Close()
+			t.reopen = true
+			break
+		}
+		emit(p.ev)
 	}
 	clear(t.batch)
 	t.batch = t.batch[:0]

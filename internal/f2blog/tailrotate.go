@@ -38,6 +38,10 @@ func (t *Tailer) followPath(ctx context.Context, emit func(event.Failure)) error
 				// A second rotation before the first went quiet: finish
 				// the oldest now, it is two files behind its writer.
 				t.read(ctx, t.old, emit)
+				if t.reopen {
+					next.close()
+					return nil
+				}
 				t.old.close()
 			}
 			t.old, t.oldQuiet = t.cur, t.o.Now()
@@ -55,6 +59,9 @@ func (t *Tailer) followPath(ctx context.Context, emit func(event.Failure)) error
 		cp.off, cp.skipping, cp.undatedFrom = t.cur.off, t.cur.skipping, t.cur.undatedFrom
 		_, rerr = t.read(ctx, cp, emit)
 		cp.close()
+		if t.reopen {
+			return rerr
+		}
 	}
 	t.cur.off, t.cur.first, t.cur.skipping, t.cur.undatedFrom = 0, "", false, 0
 	t.cur.first = firstLineHash(t.cur.f)
