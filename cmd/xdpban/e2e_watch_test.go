@@ -144,8 +144,11 @@ func TestE2EWatchLogFirstStartBansNobody(t *testing.T) {
 		old.WriteString(line)
 	}
 	appendLine(t, log, old.String())
-	startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
+	d := startDaemon(t, lab, n, "--watch-log", log, "--watch-log", later, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h",
 		"--metrics", "127.0.0.1:19619")
+	if out := d.stderr.String(); !strings.Contains(out, `level=WARN msg="watched log does not exist yet; it is read once it appears" path=`+later) {
+		t.Errorf("no warning about the missing %s:\n%s", later, out)
+	}
 
 	// A line written after the start: once it is counted, the 300 before
 	// it have been judged.
