@@ -212,3 +212,49 @@ func TestE2EWatchLogStopsWhileCatchingUp(t *testing.T) {
 	}
 	t.Logf("stopped %v after SIGTERM", time.Since(stop).Round(time.Millisecond))
 }
+
+// TestE2EWatchLogFailuresWhileBannedProlong: maxretry failures of a banned
+// address, read from a watched log, push its ban out to the last one +
+// bantime, in the map and in the store: a start after a reboot (map
+// gone) restores the later end.
+func TestE2EWatchLogFailuresWhileBannedProlong(t *testing.T) {
+	lab := testutil.NewLab(t)
+	n := newNode(t)
+	log := filepath.Join(t.TempDir(), "os4x.log")
+	appendLine(t, log, "")
+	flags := []string{"--watch-log", log, "--maxretry", "3", "--findtime", "10m", "--bantime", "1h"}
+	d := startDaemon(t, lab, n, flags...)
+	a := lab.ClientV4
+	dated := func(at time.Time) string {
+		return "TLS error " + noCertCode + " during connect try from " + a.String() +
+			": peer did not return a certificate. [" + at.UTC().Format("2006-01-02T15:04:05.000-07:00") + "]\n"
+	}
+	first := time.Now().Add(-9 * time.Minute)
+	for range 3 {
+		appendLine(t, log, dated(first))
+	}
+	_, end := waitBanned(t, lab, n, a.String()+"/32")
+	if d := end.Sub(first.Add(time.Hour)).Abs(); d > time.Second {
+		t.Fatalf("first ban ends %v, want %v", end, first.Add(time.Hour))
+	}
+	last := time.Now()
+	for range 3 {
+		appendLine(t, log, dated(last))
+	}
+	waitFailed(t, lab, n, 6)
+	waitUntil(t, "the ban prolonged", func() bool {
+		_, e, _, _ := daemonBan(mustStatus(t, lab, n), a.String()+"/32")
+		return e.Sub(last.Add(time.Hour)).Abs() < time.Second
+	})
+	if r := mustStatus(t, lab, n); r.Daemon.Failed.TotalBanned != 1 {
+		t.Errorf("prolonging counted as a ban: total banned %d", r.Daemon.Failed.TotalBanned)
+	}
+
+	d.kill(syscall.SIGTERM)
+	xdpban(t, "detach", "--pin-dir", n.pin) // as a reboot leaves it: no map
+	startDaemon(t, lab, n, flags...)
+	_, end, _, ok := daemonBan(mustStatus(t, lab, n), a.String()+"/32")
+	if !ok || end.Sub(last.Add(time.Hour)).Abs() > time.Second {
+		t.Fatalf("restored after a reboot: found %v, ends %v; want %v", ok, end, last.Add(time.Hour))
+	}
+}
