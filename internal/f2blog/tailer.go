@@ -119,7 +119,15 @@ func (t *Tailer) Open() error {
 		}
 	case saved.Inode == cur.ino && (saved.FirstHash == "" || saved.FirstHash == cur.first) && size >= saved.Offset:
 		cur.off, cur.skipping, cur.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
-	case saved.Inode != cur.ino:
+	case saved.Inode == cur.ino:
+		// Truncated while we were down (copytruncate): the rest of the old
+		// content from the copy beside the log, then the file from 0.
+		if cp := t.findRotated(0, saved.FirstHash, cur.ino); cp != nil {
+			cp.off, cp.skipping, cp.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
+			t.old, t.oldQuiet = cp, t.o.Now()
+			t.stats.rotations.Add(1)
+		}
+	default:
 		// Rotated while we were down: the rest of the old file where
 		// rotation put it, then the new file from its start.
 		if old := t.findRotated(saved.Inode, saved.FirstHash, 0); old != nil {

@@ -253,3 +253,25 @@ func TestTailerRun(t *testing.T) {
 		t.Errorf("extra events: %d", len(got))
 	}
 }
+
+func TestTailerResumesAfterCopytruncateWithCopyWhileDown(t *testing.T) {
+	fx, tl := caughtUp(t, 3)
+	tl.Close()
+	fx.write(2) // 4, 5: written while down, before the rotation's copy
+	copyTo(t, fx.path, fx.path+".1")
+	fx.truncate()
+	fx.write(2) // 6, 7
+	tl = fx.tailerWith(TailOptions{DrainIdle: time.Hour})
+	expect(t, tl, 4, 7)
+}
+
+func copyTo(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+}
