@@ -103,6 +103,8 @@ func TestFail2banServerBansOnThirdAndHonoursFindtime(t *testing.T) {
 	}
 	logAt(a, time.Now())
 	s.waitFor("ban of "+a, func() bool { return s.Banned(a) })
+	// fail2ban lists the ban before its action has run.
+	s.waitFor("the ban action", func() bool { b, _ := os.ReadFile(s.bans); return len(b) > 0 })
 	if got := readFile(t, s.bans); got != "ban "+a+"\n" {
 		t.Errorf("action calls: %q", got)
 	}
