@@ -6,22 +6,27 @@
 #
 # Run it as a user that may talk to both (root). It reads
 # `fail2ban-client get JAIL banip --with-time`; permanent bans stay
-# permanent. XDPBAN and FAIL2BAN_CLIENT name other commands to call.
+# permanent. A ban xdpban refuses (one covering an ignoreip address, say)
+# is reported and the others are still carried over; the exit status is 1
+# if any was refused. XDPBAN and FAIL2BAN_CLIENT name other commands to call.
 set -eu
 jail=${1:-os4x}
 xdpban=${XDPBAN:-xdpban}
 client=${FAIL2BAN_CLIENT:-fail2ban-client}
 now=$(date +%s)
 # shellcheck disable=SC2086 # FAIL2BAN_CLIENT may carry options (-s SOCKET)
-$client get "$jail" banip --with-time |
+list=$($client get "$jail" banip --with-time)
+status=0
 while read -r ip _start_d _start_t _plus bantime _eq end_d end_t; do
 	case $ip in *[!0-9a-fA-F.:]* | '') continue ;; esac
 	if [ "$bantime" = -1 ]; then
-		"$xdpban" ban "$ip" --duration -1
-		continue
+		duration=-1
+	else
+		duration=$(( $(date -d "$end_d $end_t" +%s) - now ))
+		[ "$duration" -gt 0 ] || continue
 	fi
-	left=$(( $(date -d "$end_d $end_t" +%s) - now ))
-	if [ "$left" -gt 0 ]; then
-		"$xdpban" ban "$ip" --duration "$left"
-	fi
-done
+	"$xdpban" ban "$ip" --duration "$duration" || status=1
+done <<LIST
+$list
+LIST
+exit "$status"

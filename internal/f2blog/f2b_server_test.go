@@ -174,6 +174,16 @@ func TestImportBansCarriesFail2bansBans(t *testing.T) {
 			t.Errorf("call %q, want ban %s --duration about 3600", got[i], a)
 		}
 	}
+	// A ban xdpban refuses does not stop the others; the status says so.
+	os.WriteFile(fake, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\ncase $2 in 198.18.0.7) exit 1;; esac\n"), 0o755)
+	os.Remove(calls)
+	cmd := exec.Command("sh", "../../deploy/fail2ban/import-bans.sh", "os4x")
+	cmd.Env = append(os.Environ(), "XDPBAN="+fake, "FAIL2BAN_CLIENT=fail2ban-client -s "+s.Sock())
+	if out, err := cmd.CombinedOutput(); err == nil || strings.Count(readFile(t, calls), "\n") != 2 {
+		t.Errorf("one refused ban: exit %v, calls %q, want exit 1 after both\n%s", err, readFile(t, calls), out)
+	}
+	os.WriteFile(fake, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755)
+
 	// With bantime -1 every ban of the jail is permanent.
 	client("set", "os4x", "bantime", "-1")
 	client("set", "os4x", "banip", "198.18.0.8")
