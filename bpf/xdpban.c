@@ -15,6 +15,8 @@
 
 #define MAX_VLAN_TAGS 2
 #define MAX_IPV6_EXT_HDRS 8
+/* Ended ranges a packet may meet and delete before it gives up (passes). */
+#define MAX_RANGE_TRIES 3
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
@@ -35,6 +37,12 @@ volatile const __u32 ipv6_mask[4] = { ~0U, ~0U, ~0U, ~0U };
  */
 volatile const __u64 clock_tick_ns = 0;
 volatile const __u64 clock_base_ns = 0;
+/*
+ * 0 compiles range bans out (the verifier drops the code): only make
+ * bench loads it so, as the baseline the cost of range bans is measured
+ * against.
+ */
+volatile const __u32 range_bans = 1;
 
 /*
  * The ban list. Never an LRU map: eviction would silently unban someone.
@@ -49,6 +57,16 @@ struct {
 	__type(value, struct ban_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdpban_bans SEC(".maps");
+
+/* Range bans, see xdpban.h. An LPM trie must not be preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XDPBAN_MAX_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct range_key);
+	__type(value, struct range_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdpban_ranges SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -205,6 +223,14 @@ static __always_inline __u64 coarse_now(void)
 struct ban_filter xdpban_filter SEC(".data.xdpban_filter");
 
 /*
+ * The range trie's entry count (see xdpban.h), a global in a data section
+ * of its own like the filter: reading it is one load, no lookup, which
+ * is all a source that is not banned pays while no range is banned. The
+ * loader pins it as xdpban_nranges.
+ */
+struct range_count xdpban_nranges SEC(".data.xdpban_nranges");
+
+/*
  * filter_release counts a deleted key out of its filter slot. The counter
  * shares a 32-bit word with three others that userspace may change at the
  * same moment, hence compare-and-swap. Giving up after a few lost races
@@ -228,8 +254,47 @@ static __always_inline void filter_release(__u32 slot)
 }
 
 /*
+ * range_verdict looks the source up in the range trie, which is skipped
+ * while no range is banned. An ended range is deleted (the next lookup
+ * then finds a shorter range that may still hold); nested ended ranges
+ * beyond MAX_RANGE_TRIES pass until the sweep removes them.
+ */
+static __always_inline int range_verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
+{
+	struct range_value *r;
+	struct range_key rk;
+
+	if (!range_bans || !xdpban_nranges.count)
+		return XDP_PASS;
+	rk.prefixlen = 128;
+	__builtin_memcpy(rk.addr, key->addr, sizeof(rk.addr));
+#pragma unroll
+	for (int i = 0; i < MAX_RANGE_TRIES; i++) {
+		__u64 end;
+
+		r = bpf_map_lookup_elem(&xdpban_ranges, &rk);
+		if (!r)
+			return XDP_PASS;
+		end = r->expires_ns;
+		if (!end || coarse_now() < end) {
+			r->packets++; /* plain increments, as for the ban map */
+			r->bytes += ctx->data_end - ctx->data;
+			return XDP_DROP;
+		}
+		count(st, STAT_EXPIRED);
+		/* Bits beyond prefixlen do not matter to the trie's delete. */
+		rk.prefixlen = r->prefixlen;
+		if (bpf_map_delete_elem(&xdpban_ranges, &rk) == 0)
+			__sync_fetch_and_sub(&xdpban_nranges.count, 1);
+		rk.prefixlen = 128;
+	}
+	return XDP_PASS;
+}
+
+/*
  * verdict decides for a source key of a packet aimed at a protected port:
- * XDP_DROP only while the source is banned and the ban has not expired.
+ * XDP_DROP only while the source, or a range holding it, is banned and the
+ * ban has not expired.
  */
 static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
 {
@@ -238,10 +303,10 @@ static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, stru
 	__u64 end;
 
 	if (!xdpban_filter.count[slot])
-		return XDP_PASS; /* nothing banned hashes here */
+		return range_verdict(ctx, key, st); /* nothing banned hashes here */
 	ban = bpf_map_lookup_elem(&xdpban_bans, key);
 	if (!ban)
-		return XDP_PASS;
+		return range_verdict(ctx, key, st);
 
 	/*
 	 * The clock is read only on a hit, i.e. only for banned sources. Ends
@@ -252,7 +317,7 @@ static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, stru
 		count(st, STAT_EXPIRED);
 		if (bpf_map_delete_elem(&xdpban_bans, key) == 0)
 			filter_release(slot);
-		return XDP_PASS;
+		return range_verdict(ctx, key, st);
 	}
 	/*
 	 * Plain increments, not __sync_fetch_and_add: the two locked adds cost

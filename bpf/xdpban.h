@@ -40,6 +40,43 @@ struct ban_value {
 };
 
 /*
+ * Range bans (IPv4 /8-/32, IPv6 /16 up to the ban prefix) live in an LPM
+ * trie beside the ban map. Its key holds the range in the ban_key form:
+ * an IPv4 range a.b.c.d/n is ::ffff:a.b.c.d/(96+n). The program consults
+ * the trie only while range_count says it holds something, so that the
+ * path of a source that is not banned costs no trie walk when no range is
+ * banned. Maps added in layout 4 without changing its structs: pins of an
+ * older xdpban get them at the next start.
+ */
+#define XDPBAN_MAX_RANGES 65536
+
+struct range_key {
+	__u32 prefixlen; /* bits of addr that count, as the LPM trie wants */
+	__u8 addr[16];
+};
+
+struct range_value {
+	__u64 expires_ns; /* CLOCK_MONOTONIC ns when the ban ends; 0 = permanent */
+	__u64 packets;    /* packets dropped because of this range */
+	__u64 bytes;      /* bytes dropped because of this range */
+	__u64 created_ns; /* CLOCK_MONOTONIC ns when the ban was written */
+	/* The key's prefixlen: a trie lookup does not say which range matched,
+	 * and the program needs it to delete an ended one. */
+	__u32 prefixlen;
+	__u32 _pad;
+};
+
+/*
+ * How many entries the range trie holds, never below the truth: userspace
+ * counts up before it inserts and down after it deletes, the program
+ * counts down after it deletes an ended range. Mapped into userspace.
+ */
+struct range_count {
+	__u32 count;
+	__u32 _pad;
+};
+
+/*
  * The ban filter: one 8-bit counter per slot, holding how many entries of
  * the ban map hash to that slot. A packet whose slot counts zero cannot be
  * banned, so the common case, a source that is not banned, costs a byte

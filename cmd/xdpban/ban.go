@@ -22,18 +22,18 @@ const defaultManualBan = time.Hour
 func banCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ban",
-		Usage:     "ban an address or IPv6 prefix now (works with or without the daemon)",
+		Usage:     "ban an address or a range now (works with or without the daemon)",
 		ArgsUsage: "ADDR[/PREFIX]",
 		Description: "With the daemon running, the ban goes through its jail and state store, so a\n" +
 			"restart keeps it and status counts it. Without the daemon it is written straight\n" +
 			"into the pinned ban map (the daemon adopts it when it starts); while a daemon\n" +
 			"holds the pins but does not answer on --control-socket, it refuses and names\n" +
-			"the socket the daemon listens on. ADDR is an IPv4 or IPv6 address; an IPv6\n" +
-			"address is banned as its --ipv6-prefix (the prefix the map holds), and an\n" +
-			"IPv6 prefix must have that length. A ban that would cover an ignoreip or\n" +
-			"ignoreself address is refused (without the daemon, the list it saved in\n" +
-			"--state-dir is used). It fails, and changes nothing, when the map is full.\n" +
-			"On an address banned already it sets the new end when that is later\n" +
+			"the socket the daemon listens on. ADDR is an IPv4 or IPv6 address, or a range\n" +
+			"(IPv4 /8 to /31, IPv6 /16 up to --ipv6-prefix); an IPv6 address is banned as\n" +
+			"its --ipv6-prefix (the prefix the map holds). A ban that would cover an\n" +
+			"ignoreip or ignoreself address is refused (without the daemon, the list it\n" +
+			"saved in --state-dir is used). It fails, and changes nothing, when the map is\n" +
+			"full. On an address banned already it sets the new end when that is later\n" +
 			"(fail2ban's actionprolong) and keeps a ban that ends later or never: to\n" +
 			"shorten a ban, unban it first.",
 		Flags: []cli.Flag{

@@ -13,7 +13,7 @@ import (
 func unbanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "unban",
-		Usage:     "lift the ban on an address or IPv6 prefix",
+		Usage:     "lift the ban on an address or a range",
 		ArgsUsage: "ADDR[/PREFIX]",
 		Description: "Through the daemon when it runs (so its store forgets the ban), otherwise\n" +
 			"straight from the pinned ban map. Traffic passes at once. While a daemon holds\n" +

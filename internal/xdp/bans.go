@@ -35,6 +35,9 @@ func (b Ban) Remaining(now time.Time) time.Duration {
 // address that is already banned sets the new end and keeps its counters.
 // A full map fails with ErrFull: a manual ban must not push anyone out.
 func (m *Maps) Ban(p netip.Prefix, until time.Time) error {
+	if isRange(p, m.ipv6Prefix) {
+		return m.banRangeUntil(p, until)
+	}
 	key, err := keyFor(p, m.ipv6Prefix)
 	if err != nil {
 		return err
@@ -119,7 +122,7 @@ func (m *Maps) banError(p netip.Prefix, err error) error {
 // flood of new attackers cannot stop new bans. It reports what it evicted.
 func (m *Maps) BanEvicting(p netip.Prefix, until time.Time) (evicted *Ban, err error) {
 	err = m.Ban(p, until)
-	if !errors.Is(err, ErrFull) {
+	if !errors.Is(err, ErrFull) || isRange(p, m.ipv6Prefix) {
 		return nil, err
 	}
 	victim, found, err := m.soonestEnding()
@@ -158,6 +161,9 @@ func (m *Maps) soonestEnding() (Ban, bool, error) {
 
 // Unban removes the ban on p.
 func (m *Maps) Unban(p netip.Prefix) error {
+	if isRange(p, m.ipv6Prefix) {
+		return m.unbanRange(p)
+	}
 	key, err := keyFor(p, m.ipv6Prefix)
 	if err != nil {
 		return err
@@ -188,7 +194,11 @@ func (m *Maps) Entries() ([]Ban, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list bans: %w", err)
 	}
-	return bans, nil
+	ranges, err := m.rangeEntries(now)
+	if err != nil {
+		return nil, fmt.Errorf("list bans: %w", err)
+	}
+	return append(bans, ranges...), nil
 }
 
 // List returns every entry of the ban map, expired ones first, then by
@@ -215,7 +225,10 @@ func compareBans(a, b Ban) int {
 // Count is the number of entries in the ban map.
 func (m *Maps) Count() (int, error) {
 	n := 0
-	err := m.walk(func(*xdpbanBanKey, *xdpbanBanValue) { n++ })
+	if err := m.walk(func(*xdpbanBanKey, *xdpbanBanValue) { n++ }); err != nil {
+		return n, err
+	}
+	err := m.walkRanges(func(*xdpbanRangeKey, *xdpbanRangeValue) { n++ })
 	return n, err
 }
 
@@ -245,6 +258,11 @@ func (m *Maps) Sweep() (removed, recounted int, err error) {
 		return 0, recounted, fmt.Errorf("sweep bans: %w", err)
 	}
 	var errs []error
+	if n, err := m.sweepRanges(now); err != nil {
+		errs = append(errs, err)
+	} else {
+		removed += n
+	}
 	for i := range expired {
 		ok, err := m.removeIfEnded(&expired[i], now)
 		if ok {

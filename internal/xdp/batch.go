@@ -39,6 +39,14 @@ func (m *Maps) BanBatch(bans []BanSpec) (int, error) {
 		return nil
 	}
 	for _, b := range bans {
+		if isRange(b.Prefix, m.ipv6Prefix) {
+			// Ranges are few: one at a time, into the trie.
+			if err := m.banRange(b.Prefix, now.toMono(b.Until), uint64(now.mono)); err != nil {
+				return written, err
+			}
+			written++
+			continue
+		}
 		k, err := keyFor(b.Prefix, m.ipv6Prefix)
 		if err != nil {
 			return written, err

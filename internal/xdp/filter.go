@@ -23,8 +23,11 @@ func filterPin(pinDir string) string { return filepath.Join(pinDir, filterPinNam
 
 // filterSpec is the filter's map as the loader creates it: mapped by
 // userspace, pinned by hand (a data section carries no pinning flag).
-func filterSpec(spec *ebpf.CollectionSpec) *ebpf.MapSpec {
-	ms := spec.Maps[filterSection].Copy()
+func filterSpec(spec *ebpf.CollectionSpec) *ebpf.MapSpec { return mmapableSpec(spec, filterSection) }
+
+// mmapableSpec is the map of a data section that userspace maps.
+func mmapableSpec(spec *ebpf.CollectionSpec, section string) *ebpf.MapSpec {
+	ms := spec.Maps[section].Copy()
 	ms.Flags |= unix.BPF_F_MMAPABLE
 	return ms
 }

@@ -18,7 +18,7 @@ func keyFor(p netip.Prefix, ipv6Prefix int) (xdpbanBanKey, error) {
 	switch {
 	case addr.Is4():
 		if p.Bits() != 32 && p.Bits() != 128 {
-			return k, fmt.Errorf("prefix %s: IPv4 bans are single addresses (/32)", p)
+			return k, fmt.Errorf("prefix %s: not a single IPv4 address (ranges go into the range trie)", p)
 		}
 		// As16 of an IPv4 address is the IPv4-mapped form ::ffff:a.b.c.d.
 		k.Addr = addr.As16()
@@ -62,7 +62,7 @@ func ParseTarget(s string) (netip.Prefix, error) {
 		if p.Addr().Zone() != "" {
 			return netip.Prefix{}, fmt.Errorf("address %q: zones are not allowed", s)
 		}
-		return p.Masked(), nil
+		return unmapPrefix(p).Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {

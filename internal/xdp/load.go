@@ -22,6 +22,8 @@ type Datapath struct {
 	links    map[string]link.Link
 	fresh    bool // this Load created the pin directory
 	migrated bool // this Load upgraded pins of an older layout
+	cfg      Config
+	clock    jiffyClock
 }
 
 // Load loads the program with cfg, reusing the maps pinned under
@@ -93,36 +95,55 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, err
 	}
 
-	spec.Maps[filterSection] = filterSpec(spec)
-	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: cfg.PinDir}}
-	pinnedFilter, err := ebpf.LoadPinnedMap(filterPin(cfg.PinDir), nil)
-	switch {
-	case err == nil:
-		defer pinnedFilter.Close()
-		opts.MapReplacements = map[string]*ebpf.Map{filterSection: pinnedFilter}
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, permissionHint("open the pinned ban filter", err)
+	// The data sections userspace maps carry no pinning flag: their pins
+	// are reused by hand, or made after the load.
+	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: cfg.PinDir}, MapReplacements: map[string]*ebpf.Map{}}
+	sections := []struct{ section, pin, what string }{
+		{filterSection, filterPinName, "the ban filter"},
+		{rangeCountSection, rangeCountPin, "the range count"},
+	}
+	for _, s := range sections {
+		spec.Maps[s.section] = mmapableSpec(spec, s.section)
+		pinned, err := ebpf.LoadPinnedMap(filepath.Join(cfg.PinDir, s.pin), nil)
+		switch {
+		case err == nil:
+			defer pinned.Close()
+			opts.MapReplacements[s.section] = pinned
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, permissionHint("open the pinned "+s.what, err)
+		}
 	}
 
 	// Only the datapath: xdpban_clock has done its job.
 	var objs struct {
-		Xdpban *ebpf.Program `ebpf:"xdpban"`
-		Filter *ebpf.Map     `ebpf:".data.xdpban_filter"`
+		Xdpban     *ebpf.Program `ebpf:"xdpban"`
+		Filter     *ebpf.Map     `ebpf:".data.xdpban_filter"`
+		RangeCount *ebpf.Map     `ebpf:".data.xdpban_nranges"`
 		xdpbanMaps
 	}
 	if err := spec.LoadAndAssign(&objs, opts); err != nil {
 		return nil, loadError(err)
 	}
-	if pinnedFilter == nil {
-		if err := objs.Filter.Pin(filterPin(cfg.PinDir)); err != nil {
+	for _, s := range sections {
+		if opts.MapReplacements[s.section] != nil {
+			continue
+		}
+		m := objs.Filter
+		if s.section == rangeCountSection {
+			m = objs.RangeCount
+		}
+		if err := m.Pin(filepath.Join(cfg.PinDir, s.pin)); err != nil {
 			objs.Filter.Close()
+			objs.RangeCount.Close()
 			objs.Xdpban.Close()
 			objs.xdpbanMaps.Close()
-			return nil, permissionHint("pin the ban filter", err)
+			return nil, permissionHint("pin "+s.what, err)
 		}
 	}
 	d := &Datapath{
 		migrated: migrated,
+		cfg:      cfg,
+		clock:    clock,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
 			filterMap: objs.Filter, pinDir: cfg.PinDir},
 		prog:  objs.Xdpban,
@@ -130,6 +151,14 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		links: map[string]link.Link{},
 	}
 	if err := d.mapFilter(); err != nil {
+		objs.XdpbanRanges.Close()
+		objs.RangeCount.Close()
+		d.Close()
+		return nil, err
+	}
+	if d.ranges, err = openRanges(objs.XdpbanRanges, objs.RangeCount, true); err != nil {
+		objs.XdpbanRanges.Close()
+		objs.RangeCount.Close()
 		d.Close()
 		return nil, err
 	}
@@ -201,6 +230,14 @@ func (d *Datapath) checkPrefixChange(cfg Config) error {
 	hasV6 := false
 	err := d.walk(func(k *xdpbanBanKey, _ *xdpbanBanValue) {
 		hasV6 = hasV6 || !netip.AddrFrom16(k.Addr).Is4In6()
+	})
+	if err != nil {
+		return err
+	}
+	// An IPv6 range as long as the new prefix or longer would match no
+	// masked source any more.
+	err = d.walkRanges(func(k *xdpbanRangeKey, _ *xdpbanRangeValue) {
+		hasV6 = hasV6 || (!netip.AddrFrom16(k.Addr).Is4In6() && int(k.Prefixlen) >= cfg.IPv6Prefix)
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ type Maps struct {
 	bans, stats, meta, filterMap *ebpf.Map
 	filter                       *banFilter // nil on read-only handles
 	lock                         *os.File   // OpenDirect's shared lock
+	ranges                       *rangeMaps // nil on pins that predate range bans
 	pinDir                       string
 	ipv6Prefix                   int
 	ports                        Ports
@@ -70,7 +71,39 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 			return nil, err
 		}
 	}
+	if err := m.openPinnedRanges(opts, !readOnly); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
+}
+
+// openPinnedRanges opens the range maps; pins of an xdpban that predates
+// them have none, which reads as no range banned.
+func (m *Maps) openPinnedRanges(opts *ebpf.LoadPinOptions, writable bool) error {
+	trie, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, xdpbanMapXdpbanRanges), opts)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return permissionHint("open pinned map "+xdpbanMapXdpbanRanges, err)
+	}
+	count, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, rangeCountPin), opts)
+	if err != nil {
+		trie.Close()
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return permissionHint("open pinned map "+rangeCountPin, err)
+	}
+	r, err := openRanges(trie, count, writable)
+	if err != nil {
+		trie.Close()
+		count.Close()
+		return err
+	}
+	m.ranges = r
+	return nil
 }
 
 func (m *Maps) mapFilter() error {
@@ -137,7 +170,7 @@ func (m *Maps) MaxBans() uint32 { return m.maxBans }
 
 // Close releases the file descriptors; the pins stay.
 func (m *Maps) Close() error {
-	errs := []error{m.filter.close()}
+	errs := []error{m.filter.close(), m.ranges.close()}
 	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta, m.filterMap} {
 		if mp != nil {
 			errs = append(errs, mp.Close())

@@ -110,6 +110,20 @@ func TestVerdicts(t *testing.T) {
 		{name: "v6 later fragment, all ports", ports: Ports{All: true}, bans: []ban{{"2001:db8:1:2::5", time.Hour}}, pkt: frame{src: banned6, dst: server6, proto: 6, v6Ext: []byte{44}, fragOff: 20}, want: xdpDrop},
 		{name: "v6 too many ext headers", bans: []ban{{"2001:db8:1:2::5", time.Hour}}, pkt: frame{src: banned6, dst: server6, proto: 6, dport: 6619, v6Ext: []byte{0, 60, 60, 60, 60, 60, 60, 60, 60}}, want: xdpPass, parseFail: true},
 		{name: "v6 other port", bans: []ban{{"2001:db8:1:2::5", time.Hour}}, pkt: tcpTo(banned6, server6, 22), want: xdpPass},
+		{name: "v4 /24 range drops a member", bans: []ban{{"198.18.5.0/24", time.Hour}}, pkt: tcpTo(banned4, server4, 6619), want: xdpDrop},
+		{name: "v4 /8 range", bans: []ban{{"198.0.0.0/8", 0}}, pkt: tcpTo(banned4, server4, 6619), want: xdpDrop},
+		{name: "v4 /31 range", bans: []ban{{"198.18.5.4/31", time.Hour}}, pkt: tcpTo(banned4, server4, 6619), want: xdpDrop},
+		{name: "v4 range spares its neighbour", bans: []ban{{"198.18.6.0/24", time.Hour}}, pkt: tcpTo(banned4, server4, 6619), want: xdpPass},
+		{name: "v4 range other port", bans: []ban{{"198.18.5.0/24", time.Hour}}, pkt: tcpTo(banned4, server4, 22), want: xdpPass},
+		{name: "v4 range behind a vlan tag", bans: []ban{{"198.18.5.0/24", time.Hour}}, pkt: frame{vlans: []uint16{0x8100}, src: banned4, dst: server4, proto: 6, dport: 6619}, want: xdpDrop},
+		{name: "v4 range, IPv4-mapped form", bans: []ban{{"::ffff:198.18.5.0/120", time.Hour}}, pkt: tcpTo(banned4, server4, 6619), want: xdpDrop},
+		{name: "expired v4 range passes and goes", bans: []ban{{"198.18.5.0/24", -time.Second}}, pkt: tcpTo(banned4, server4, 6619), want: xdpPass, expired: true},
+		{name: "v6 /48 range", bans: []ban{{"2001:db8:1::/48", time.Hour}}, pkt: tcpTo(banned6, server6, 6619), want: xdpDrop},
+		{name: "v6 /16 range", bans: []ban{{"2001::/16", time.Hour}}, pkt: tcpTo(banned6, server6, 6619), want: xdpDrop},
+		{name: "v6 /127 range", bans: []ban{{"2001:db8:1:2::4/127", time.Hour}}, pkt: tcpTo(banned6, server6, 6619), want: xdpDrop},
+		{name: "v6 range spares its neighbour", bans: []ban{{"2001:db8:2::/48", time.Hour}}, pkt: tcpTo(banned6, server6, 6619), want: xdpPass},
+		{name: "v6 range with a /64 ban prefix", v6prefix: 64, bans: []ban{{"2001:db8:1::/48", time.Hour}}, pkt: tcpTo(sameNet6, server6, 6619), want: xdpDrop},
+		{name: "v4 range does not catch v6", bans: []ban{{"198.18.5.0/24", time.Hour}}, pkt: tcpTo(banned6, server6, 6619), want: xdpPass},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

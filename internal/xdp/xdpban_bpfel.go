@@ -40,6 +40,28 @@ type xdpbanMeta struct {
 	PortBitmap    [8192]uint8
 }
 
+type xdpbanRangeCount struct {
+	_     structs.HostLayout
+	Count uint32
+	Pad   uint32
+}
+
+type xdpbanRangeKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      [16]uint8
+}
+
+type xdpbanRangeValue struct {
+	_         structs.HostLayout
+	ExpiresNs uint64
+	Packets   uint64
+	Bytes     uint64
+	CreatedNs uint64
+	Prefixlen uint32
+	Pad       uint32
+}
+
 type xdpbanStats struct {
 	_     structs.HostLayout
 	Count [4]uint64
@@ -50,17 +72,20 @@ type xdpbanStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	xdpbanMapXdpbanBans   = "xdpban_bans"
-	xdpbanMapXdpbanMeta   = "xdpban_meta"
-	xdpbanMapXdpbanStats  = "xdpban_stats"
-	xdpbanProgXdpban      = "xdpban"
-	xdpbanProgXdpbanClock = "xdpban_clock"
-	xdpbanVarAllPorts     = "all_ports"
-	xdpbanVarClockBaseNs  = "clock_base_ns"
-	xdpbanVarClockTickNs  = "clock_tick_ns"
-	xdpbanVarIpv6Mask     = "ipv6_mask"
-	xdpbanVarPortBitmap   = "port_bitmap"
-	xdpbanVarXdpbanFilter = "xdpban_filter"
+	xdpbanMapXdpbanBans    = "xdpban_bans"
+	xdpbanMapXdpbanMeta    = "xdpban_meta"
+	xdpbanMapXdpbanRanges  = "xdpban_ranges"
+	xdpbanMapXdpbanStats   = "xdpban_stats"
+	xdpbanProgXdpban       = "xdpban"
+	xdpbanProgXdpbanClock  = "xdpban_clock"
+	xdpbanVarAllPorts      = "all_ports"
+	xdpbanVarClockBaseNs   = "clock_base_ns"
+	xdpbanVarClockTickNs   = "clock_tick_ns"
+	xdpbanVarIpv6Mask      = "ipv6_mask"
+	xdpbanVarPortBitmap    = "port_bitmap"
+	xdpbanVarRangeBans     = "range_bans"
+	xdpbanVarXdpbanFilter  = "xdpban_filter"
+	xdpbanVarXdpbanNranges = "xdpban_nranges"
 )
 
 // loadXdpban returns the embedded CollectionSpec for xdpban.
@@ -113,21 +138,24 @@ type xdpbanProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanMapSpecs struct {
-	XdpbanBans  *ebpf.MapSpec `ebpf:"xdpban_bans"`
-	XdpbanMeta  *ebpf.MapSpec `ebpf:"xdpban_meta"`
-	XdpbanStats *ebpf.MapSpec `ebpf:"xdpban_stats"`
+	XdpbanBans   *ebpf.MapSpec `ebpf:"xdpban_bans"`
+	XdpbanMeta   *ebpf.MapSpec `ebpf:"xdpban_meta"`
+	XdpbanRanges *ebpf.MapSpec `ebpf:"xdpban_ranges"`
+	XdpbanStats  *ebpf.MapSpec `ebpf:"xdpban_stats"`
 }
 
 // xdpbanVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanVariableSpecs struct {
-	AllPorts     *ebpf.VariableSpec `ebpf:"all_ports"`
-	ClockBaseNs  *ebpf.VariableSpec `ebpf:"clock_base_ns"`
-	ClockTickNs  *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
-	Ipv6Mask     *ebpf.VariableSpec `ebpf:"ipv6_mask"`
-	PortBitmap   *ebpf.VariableSpec `ebpf:"port_bitmap"`
-	XdpbanFilter *ebpf.VariableSpec `ebpf:"xdpban_filter"`
+	AllPorts      *ebpf.VariableSpec `ebpf:"all_ports"`
+	ClockBaseNs   *ebpf.VariableSpec `ebpf:"clock_base_ns"`
+	ClockTickNs   *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
+	Ipv6Mask      *ebpf.VariableSpec `ebpf:"ipv6_mask"`
+	PortBitmap    *ebpf.VariableSpec `ebpf:"port_bitmap"`
+	RangeBans     *ebpf.VariableSpec `ebpf:"range_bans"`
+	XdpbanFilter  *ebpf.VariableSpec `ebpf:"xdpban_filter"`
+	XdpbanNranges *ebpf.VariableSpec `ebpf:"xdpban_nranges"`
 }
 
 // xdpbanObjects contains all objects after they have been loaded into the kernel.
@@ -150,15 +178,17 @@ func (o *xdpbanObjects) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanMaps struct {
-	XdpbanBans  *ebpf.Map `ebpf:"xdpban_bans"`
-	XdpbanMeta  *ebpf.Map `ebpf:"xdpban_meta"`
-	XdpbanStats *ebpf.Map `ebpf:"xdpban_stats"`
+	XdpbanBans   *ebpf.Map `ebpf:"xdpban_bans"`
+	XdpbanMeta   *ebpf.Map `ebpf:"xdpban_meta"`
+	XdpbanRanges *ebpf.Map `ebpf:"xdpban_ranges"`
+	XdpbanStats  *ebpf.Map `ebpf:"xdpban_stats"`
 }
 
 func (m *xdpbanMaps) Close() error {
 	return _XdpbanClose(
 		m.XdpbanBans,
 		m.XdpbanMeta,
+		m.XdpbanRanges,
 		m.XdpbanStats,
 	)
 }
@@ -167,12 +197,14 @@ func (m *xdpbanMaps) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanVariables struct {
-	AllPorts     *ebpf.Variable `ebpf:"all_ports"`
-	ClockBaseNs  *ebpf.Variable `ebpf:"clock_base_ns"`
-	ClockTickNs  *ebpf.Variable `ebpf:"clock_tick_ns"`
-	Ipv6Mask     *ebpf.Variable `ebpf:"ipv6_mask"`
-	PortBitmap   *ebpf.Variable `ebpf:"port_bitmap"`
-	XdpbanFilter *ebpf.Variable `ebpf:"xdpban_filter"`
+	AllPorts      *ebpf.Variable `ebpf:"all_ports"`
+	ClockBaseNs   *ebpf.Variable `ebpf:"clock_base_ns"`
+	ClockTickNs   *ebpf.Variable `ebpf:"clock_tick_ns"`
+	Ipv6Mask      *ebpf.Variable `ebpf:"ipv6_mask"`
+	PortBitmap    *ebpf.Variable `ebpf:"port_bitmap"`
+	RangeBans     *ebpf.Variable `ebpf:"range_bans"`
+	XdpbanFilter  *ebpf.Variable `ebpf:"xdpban_filter"`
+	XdpbanNranges *ebpf.Variable `ebpf:"xdpban_nranges"`
 }
 
 // xdpbanPrograms contains all programs after they have been loaded into the kernel.

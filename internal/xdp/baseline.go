@@ -1,0 +1,39 @@
+package xdp
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
+
+// ProgramWithoutRanges loads the datapath's program once more, on the
+// same maps, with range bans compiled out (range_bans = 0: the verifier
+// drops that code). It is make bench's baseline for what range bans cost
+// a source that is not banned; the daemon never attaches it. The caller
+// closes it.
+func (d *Datapath) ProgramWithoutRanges() (*ebpf.Program, error) {
+	spec, err := loadXdpban()
+	if err != nil {
+		return nil, err
+	}
+	if err := setConstants(spec, d.cfg, d.clock); err != nil {
+		return nil, err
+	}
+	if err := spec.Variables[xdpbanVarRangeBans].Set(uint32(0)); err != nil {
+		return nil, fmt.Errorf("set %s: %w", xdpbanVarRangeBans, err)
+	}
+	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = d.maxBans
+	spec.Maps[filterSection] = filterSpec(spec)
+	spec.Maps[rangeCountSection] = mmapableSpec(spec, rangeCountSection)
+	repl := map[string]*ebpf.Map{
+		xdpbanMapXdpbanBans: d.bans, xdpbanMapXdpbanStats: d.stats, xdpbanMapXdpbanMeta: d.meta,
+		filterSection: d.filterMap, xdpbanMapXdpbanRanges: d.ranges.trie, rangeCountSection: d.ranges.count,
+	}
+	var objs struct {
+		Xdpban *ebpf.Program `ebpf:"xdpban"`
+	}
+	if err := spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: repl}); err != nil {
+		return nil, loadError(err)
+	}
+	return objs.Xdpban, nil
+}
