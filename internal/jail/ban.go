@@ -35,6 +35,8 @@ const (
 	// OriginRestored is a ban found in the kernel map that the store did
 	// not know, adopted at start.
 	OriginRestored Origin = "restored"
+	// OriginCrowdSec is a decision pulled from a CrowdSec Local API.
+	OriginCrowdSec Origin = "crowdsec"
 )
 
 // Ban is one active ban.
