@@ -100,5 +100,17 @@ func runFlags() []cli.Flag {
 		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
 		str("on-unban", "", "shell `COMMAND` run after each unban"),
 		str("sweep-interval", "1m", "how often the map is swept of expired bans the jail does not know (made by `xdpban ban` without the daemon)"),
+		// CrowdSec: decisions in (bouncer), jail bans out (watcher). The
+		// filters carry the firewall bouncer's key names.
+		str("crowdsec-url", "", "CrowdSec Local API `URL`, e.g. http://127.0.0.1:8080/; \"\" off"),
+		str("crowdsec-bouncer-key-file", "", "`FILE` with this gateway's bouncer key (cscli bouncers add NAME; one key per gateway): enforce LAPI's decisions"),
+		str("crowdsec-interval", "10s", "pull decisions this often (1s suits HA pairs)"),
+		str("crowdsec-machine", "", "machine `ID` (cscli machines add ID --password P): push jail bans to LAPI"),
+		str("crowdsec-password-file", "", "`FILE` with the machine's password"),
+		strs("crowdsec-supported-decisions-types", "decision `TYPE`s enforced (as the firewall bouncer's supported_decisions_types)", "ban"),
+		strs("crowdsec-scopes", "decision `SCOPE`s enforced: ip, range (default both)"),
+		strs("crowdsec-origins", "enforce only decisions of these `ORIGIN`s, e.g. crowdsec, cscli, CAPI (default all)"),
+		strs("crowdsec-scenarios-containing", "enforce only decisions whose scenario contains one of these `WORD`s"),
+		strs("crowdsec-scenarios-not-containing", "skip decisions whose scenario contains one of these `WORD`s"),
 	}
 }

@@ -46,6 +46,9 @@ func optionsFromFlags(c *cli.Context) (daemon.Options, error) {
 			return o, err
 		}
 	}
+	if o.CrowdSec, err = crowdsecOptions(c); err != nil {
+		return o, err
+	}
 	return o, o.Validate()
 }
 

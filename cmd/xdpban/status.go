@@ -32,6 +32,9 @@ type statusReport struct {
 type banReport struct {
 	xdp.Ban
 	RemainingSeconds int64 `json:"remaining_seconds"` // -1: permanent
+	// Origin is who banned it (jail, manual, crowdsec, restored), as the
+	// running daemon knows; empty without a daemon.
+	Origin string `json:"origin,omitempty"`
 }
 
 func statusCommand() *cli.Command {
@@ -133,13 +136,19 @@ func collectStatus(pinDir, socket string) (*statusReport, error) {
 		return nil, err
 	}
 	now := time.Now()
+	origins := map[string]string{}
+	if r.Daemon != nil {
+		for _, b := range r.Daemon.Bans {
+			origins[b.Prefix] = b.Origin
+		}
+	}
 	r.Bans = make([]banReport, 0, len(bans))
 	for _, b := range bans {
 		rem := int64(b.Remaining(now).Seconds())
 		if b.Permanent() {
 			rem = -1
 		}
-		r.Bans = append(r.Bans, banReport{Ban: b, RemainingSeconds: rem})
+		r.Bans = append(r.Bans, banReport{Ban: b, RemainingSeconds: rem, Origin: origins[b.Prefix.String()]})
 	}
 	return r, nil
 }
@@ -174,12 +183,15 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 	c := r.Counters
 	fmt.Fprintf(w, "`- packets:      seen %d, passed %d, dropped %d, expired hits %d, parse failures %d\n",
 		c.Seen, c.Passed, c.Dropped, c.Expired, c.ParseFails)
+	if r.Daemon != nil && r.Daemon.CrowdSec != nil {
+		printCrowdSec(w, r.Daemon.CrowdSec, now)
+	}
 	if len(r.Bans) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BANNED\tREMAINING\tUNTIL\tDROPPED PACKETS\tDROPPED BYTES")
+	fmt.Fprintln(tw, "BANNED\tREMAINING\tUNTIL\tDROPPED PACKETS\tDROPPED BYTES\tORIGIN")
 	for _, b := range r.Bans {
 		rem, until := "permanent", "-"
 		switch {
@@ -188,7 +200,11 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 		case !b.Permanent():
 			rem, until = b.Remaining(now).Round(time.Second).String(), b.Until.Local().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", b.Prefix, rem, until, b.Packets, b.Bytes)
+		origin := b.Origin
+		if origin == "" {
+			origin = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.Prefix, rem, until, b.Packets, b.Bytes, origin)
 	}
 	tw.Flush()
 }

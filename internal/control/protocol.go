@@ -24,7 +24,7 @@ type Ban struct {
 	Prefix string    `json:"prefix"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end,omitzero"` // zero: permanent
-	Origin string    `json:"origin"`       // jail, manual, restored
+	Origin string    `json:"origin"`       // jail, manual, crowdsec, restored
 	Count  int       `json:"count"`        // this address's ban number
 }
 
@@ -38,6 +38,7 @@ type Status struct {
 	Failed   JailCounts     `json:"counts"`
 	Failures map[string]int `json:"failures_by_code"`
 	Bans     []Ban          `json:"bans"`
+	CrowdSec *CrowdSec      `json:"crowdsec,omitempty"`
 }
 
 // JailCounts are named as fail2ban-client status names them.
@@ -49,4 +50,23 @@ type JailCounts struct {
 	DroppedTracked  uint64 `json:"dropped_tracked"`
 	Ignored         uint64 `json:"ignored"`
 	Evicted         uint64 `json:"evicted"`
+}
+
+// CrowdSec is the link to a CrowdSec Local API, when one is configured.
+type CrowdSec struct {
+	URL  string `json:"url"`
+	Pull bool   `json:"pull"` // a bouncer key is set: decisions come in
+	Push bool   `json:"push"` // a machine is set: jail bans go out
+
+	Reachable bool              `json:"reachable"`          // the last pull got an answer
+	LastPull  time.Time         `json:"last_pull,omitzero"` // last complete pull
+	LastPush  time.Time         `json:"last_push,omitzero"` // last push LAPI accepted
+	Applied   uint64            `json:"decisions_applied"`  // decisions put in force
+	Skipped   map[string]uint64 `json:"decisions_skipped"`  // by reason
+	Deleted   uint64            `json:"decisions_deleted"`  // deletions received
+	Queued    uint64            `json:"pushes_queued"`      // pushes queued since start
+	Sent      uint64            `json:"pushes_sent"`        // pushes LAPI accepted
+	Failed    uint64            `json:"pushes_failed"`      // push attempts that failed (retried)
+	Dropped   uint64            `json:"pushes_dropped"`     // oldest pushes dropped from a full queue
+	Pending   int               `json:"pushes_pending"`     // queued now
 }

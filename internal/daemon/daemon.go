@@ -42,6 +42,7 @@ type daemon struct {
 	fails  failureCounts
 	down   linksDown
 	tails  []*f2blog.Tailer // one per --watch-log
+	cs     *csLink          // nil without --crowdsec-url
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
@@ -145,6 +146,9 @@ func (d *daemon) start() error {
 		if err := d.startJail(); err != nil {
 			return err
 		}
+		if err := d.startCrowdSec(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -217,6 +221,9 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 		spawn(func() { w.run(ctx) })
 		for _, t := range d.tails {
 			spawn(func() { d.watch(ctx, t) })
+		}
+		if d.cs != nil {
+			d.cs.run(ctx, spawn)
 		}
 	}
 }

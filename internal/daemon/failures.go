@@ -105,6 +105,7 @@ func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	d.notifyStatus()
 	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
 	d.hooks.ban(b, fs)
+	d.cs.pushBan(b, d.o.Jail.MaxRetry)
 }
 
 // logBanError logs a ban that did not happen: a refusal by the ignore
@@ -138,7 +139,9 @@ func (d *daemon) afterUnban(b jail.Ban) {
 	d.metrics.Unban(reason)
 	d.notifyStatus()
 	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin, "reason", reason)
-	d.hooks.unban(b)
+	if b.Origin != jail.OriginCrowdSec { // their bans ran no ban hook either
+		d.hooks.unban(b)
+	}
 }
 
 // notifyStatus shows the jail's state in `systemctl status`.

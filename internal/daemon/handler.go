@@ -32,6 +32,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 			if err != nil {
 				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
 			}
+			d.cs.pushUnban(p)
 			return control.Response{}
 		}
 		b, err := d.jail.BanManual(p, req.Duration)
@@ -65,6 +66,7 @@ func (d *daemon) status() *control.Status {
 	for _, b := range d.jail.Bans() {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}
+	s.CrowdSec = d.cs.status()
 	return s
 }
 

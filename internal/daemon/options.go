@@ -19,6 +19,7 @@ type Options struct {
 	Jail     jail.Config
 	// Listener is nil when --listen is "".
 	Listener *listener.Config
+	CrowdSec CrowdSecOptions
 
 	Fail2banLog string // "" disables
 	LogTimeMode f2blog.TimeMode
@@ -49,6 +50,9 @@ func (o *Options) Validate() error {
 		if len(o.Datapath.Interfaces) == 0 {
 			return fmt.Errorf("iface: name the interface(s) XDP attaches to, or run with --log-only")
 		}
+	}
+	if err := o.CrowdSec.validate(o.LogOnly); err != nil {
+		return err
 	}
 	if o.LogOnly && o.Listener == nil && len(o.WatchLogs) == 0 {
 		return fmt.Errorf("log-only: needs the listener (--listen); with neither listener nor bans there is nothing to do")

@@ -200,12 +200,15 @@ func (l *LAPI) Stop() {
 	l.cmd = nil
 }
 
-// Cscli runs cscli against this LAPI's configuration.
+// Cscli runs cscli against this LAPI's configuration and returns its
+// standard output (its log lines go to standard error).
 func (l *LAPI) Cscli(args ...string) (string, error) {
 	cmd := l.command("cscli", append([]string{"-c", l.configPath()}, args...)...)
-	out, err := cmd.CombinedOutput()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("cscli %s: %w: %s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("cscli %s: %w: %s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out), nil
 }
