@@ -260,3 +260,84 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Replay runs a CrowdSec agent once over a log file, as
+// `crowdsec -no-api -dsn file://LOG -type TYPE`, with the parsers and
+// scenarios under deployDir (parsers/sNN-*/, scenarios/) plus Debian's
+// date parser, sending what overflows to this LAPI. With dump set it
+// writes -dump-data files instead (parser-dump.yaml: every line after
+// every stage), and then sends nothing. It returns the agent's output and
+// the dump directory.
+func (l *LAPI) Replay(tb testing.TB, deployDir, logPath, typ string, dump bool) (out, dumpDir string, err error) {
+	tb.Helper()
+	d := tb.TempDir()
+	dumpDir = filepath.Join(d, "dump")
+	for _, sub := range []string{"parsers/s00-raw", "parsers/s01-parse", "parsers/s02-enrich", "scenarios", "data", "hub", "dump"} {
+		if err := os.MkdirAll(filepath.Join(d, sub), 0o700); err != nil {
+			return "", "", err
+		}
+	}
+	copies := map[string]string{
+		"/var/lib/crowdsec/hub/parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml": "parsers/s02-enrich/dateparse-enrich.yaml",
+	}
+	for _, glob := range []string{"parsers/*/*.yaml", "scenarios/*.yaml"} {
+		files, _ := filepath.Glob(filepath.Join(deployDir, glob))
+		for _, f := range files {
+			rel, _ := filepath.Rel(deployDir, f)
+			copies[f] = rel
+		}
+	}
+	for src, dst := range copies {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return "", "", err
+		}
+		if err := os.WriteFile(filepath.Join(d, dst), data, 0o600); err != nil {
+			return "", "", err
+		}
+	}
+	if err := os.Symlink("/etc/crowdsec/patterns", filepath.Join(d, "patterns")); err != nil {
+		return "", "", err
+	}
+	files := map[string]string{
+		"config.yaml": fmt.Sprintf(`common:
+  daemonize: false
+  log_media: stdout
+  log_level: info
+config_paths:
+  config_dir: %[1]s
+  data_dir: %[1]s/data
+  simulation_path: %[1]s/simulation.yaml
+  hub_dir: %[1]s/hub
+  index_path: %[1]s/hub/.index.json
+crowdsec_service:
+  acquisition_path: %[1]s/acquis.yaml
+  parser_routines: 1
+api:
+  client:
+    credentials_path: %[2]s
+prometheus:
+  enabled: false
+`, d, filepath.Join(l.Dir, "local_api_credentials.yaml")),
+		"simulation.yaml": "simulation: off\n",
+		"acquis.yaml":     "",
+		// An index without items: the parsers and scenarios are local files.
+		"hub/.index.json": `{"parsers":{},"scenarios":{},"postoverflows":{},"collections":{}}`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(text), 0o600); err != nil {
+			return "", "", err
+		}
+	}
+	args := []string{"-c", filepath.Join(d, "config.yaml"), "-no-api", "-dsn", "file://" + logPath, "-type", typ}
+	if dump {
+		args = append(args, "-dump-data", dumpDir)
+	}
+	cmd := l.command("crowdsec", args...)
+	cmd.Dir = d
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(b), dumpDir, fmt.Errorf("crowdsec -dsn: %w", err)
+	}
+	return string(b), dumpDir, nil
+}
