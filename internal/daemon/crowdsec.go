@@ -176,13 +176,10 @@ func (l *csLink) DeleteDecisions(_ context.Context, ds []crowdsec.Decision) erro
 func (l *csLink) snapshotApplied(_ context.Context, sent time.Time) error {
 	var gone []netip.Prefix
 	l.mu.Lock()
-	for _, b := range l.d.jail.Bans() {
-		if b.Origin != jail.OriginCrowdSec {
-			continue
-		}
-		if at, ok := l.renewed[keyOf(b.Prefix)]; !ok || at.Before(sent) {
-			gone = append(gone, b.Prefix)
-			delete(l.renewed, keyOf(b.Prefix))
+	for _, p := range l.d.jail.PrefixesOf(jail.OriginCrowdSec) {
+		if at, ok := l.renewed[keyOf(p)]; !ok || at.Before(sent) {
+			gone = append(gone, p)
+			delete(l.renewed, keyOf(p))
 		}
 	}
 	l.mu.Unlock()

@@ -99,3 +99,18 @@ func sameEnd(a, b Ban) bool {
 	d := a.End.Sub(b.End)
 	return d > -time.Second && d < time.Second
 }
+
+// PrefixesOf returns the prefixes of the bans in force with origin, in no
+// order (a snapshot of a source's bans may hold a hundred thousand).
+func (j *Jail) PrefixesOf(origin Origin) []netip.Prefix {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	var out []netip.Prefix
+	for p, b := range j.bans.byPrefix {
+		if b.Origin == origin && b.ActiveAt(now) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -64,6 +64,10 @@ func TestBanExternal(t *testing.T) {
 		t.Errorf("jail ban after a longer decision: %+v", b)
 	}
 
+	if ps := j.PrefixesOf(OriginCrowdSec); len(ps) != 2 {
+		t.Errorf("crowdsec prefixes %v, want 198.18.8.1/32 and 198.18.9.0/24", ps)
+	}
+
 	// Deletions lift only what the source banned.
 	lifted, err := j.UnbanExternal([]netip.Prefix{pfx("198.18.8.1/32"), pfx("198.18.5.5/32"), pfx("198.18.99.0/24")}, OriginCrowdSec)
 	if err != nil || len(lifted) != 1 || lifted[0].Prefix != pfx("198.18.8.1/32") {

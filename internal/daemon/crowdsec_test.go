@@ -1,0 +1,150 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xdpban/xdpban/internal/crowdsec"
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/state"
+	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// snapshotServer answers /v1/decisions/stream with n ban decisions on
+// distinct addresses, written as they go (as LAPI streams a large answer).
+func snapshotServer(tb testing.TB, n int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"deleted":null,"new":[`)
+		for i := range n {
+			if i > 0 {
+				io.WriteString(w, ",")
+			}
+			fmt.Fprintf(w, `{"duration":"3h59m58.5s","id":%d,"origin":"CAPI","scenario":"crowdsecurity/ssh-bf","scope":"Ip","type":"ban","value":"10.%d.%d.%d"}`,
+				i, byte(i>>16), byte(i>>8), byte(i))
+		}
+		io.WriteString(w, `]}`)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// csDaemon is a daemon with the real datapath, store and jail, and a
+// CrowdSec link pulling from url.
+func csDaemon(tb testing.TB, url string, maxBans uint32, ignore ...netip.Prefix) *daemon {
+	tb.Helper()
+	testutil.RequireRoot(tb)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dp, err := xdp.Load(xdp.Config{PinDir: testutil.PinDir(tb), MaxBans: maxBans})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { dp.Abandon() })
+	d := &daemon{o: Options{StateDir: tb.TempDir(), Jail: jail.DefaultConfig()}, log: log, dp: dp}
+	d.o.Jail.IgnoreSelf = false
+	d.o.Jail.IgnoreIP = ignore
+	d.metrics = d.newMetrics()
+	if d.store, _, err = state.Open(d.o.StateDir); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.store.Close() })
+	d.enf = &xdpEnforcer{maps: dp.Maps, log: log}
+	d.hooks = newHooks("", "", time.Second, log)
+	if d.jail, err = jail.New(d.o.Jail, d.enf, jail.WithHistory(d.store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban)); err != nil {
+		tb.Fatal(err)
+	}
+	d.cs = &csLink{d: d, url: url, renewed: map[prefixKey]time.Time{}}
+	if d.cs.puller, err = crowdsec.NewPuller(crowdsec.PullConfig{URL: url, Key: "k", Snapshot: d.cs.snapshotApplied}, d.cs); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkCrowdSecSnapshot100k measures a startup snapshot of 100,000
+// decisions from the first byte to every ban in the jail, the XDP map
+// and the store. Issue target: at most 2 s.
+func BenchmarkCrowdSecSnapshot100k(b *testing.B) {
+	const n = 100_000
+	srv := snapshotServer(b, n)
+	for b.Loop() {
+		b.StopTimer()
+		d := csDaemon(b, srv.URL, n+1000)
+		b.StartTimer()
+		start := time.Now()
+		if err := d.cs.puller.PullOnce(context.Background(), true); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		if c, _ := d.dp.Count(); c != n {
+			b.Fatalf("%d bans in the map, want %d", c, n)
+		}
+		stored, err := d.store.ActiveBans()
+		if err != nil || len(stored) != n {
+			b.Fatalf("%d bans in the store (%v), want %d", len(stored), err, n)
+		}
+		b.ReportMetric(took.Seconds(), "s/snapshot")
+		b.StartTimer()
+	}
+}
+
+// A decision that touches ignoreip is skipped and counted; the rest are in
+// the map, the jail (origin crowdsec) and the store; a second snapshot
+// that lacks one lifts it, and bans of other origins stay.
+func TestCrowdSecSnapshotIntoDatapath(t *testing.T) {
+	decisions := `{"duration":"1h","id":1,"origin":"cscli","scenario":"s","scope":"Ip","type":"ban","value":"198.18.7.2"},` +
+		`{"duration":"1h","id":2,"origin":"cscli","scenario":"s","scope":"Range","type":"ban","value":"198.18.8.0/24"},` +
+		`{"duration":"1h","id":3,"origin":"cscli","scenario":"s","scope":"Range","type":"ban","value":"198.18.9.0/24"}`
+	body := `{"deleted":null,"new":[` + decisions + `]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+	defer srv.Close()
+	d := csDaemon(t, srv.URL, 1024, netip.MustParsePrefix("198.18.9.9/32"))
+	if _, err := d.jail.BanManual(netip.MustParsePrefix("198.18.5.5/32"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.cs.puller.PullOnce(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	origins := func() map[string]string {
+		m := map[string]string{}
+		for _, b := range d.jail.Bans() {
+			m[b.Prefix.String()] = string(b.Origin)
+		}
+		return m
+	}
+	want := map[string]string{"198.18.7.2/32": "crowdsec", "198.18.8.0/24": "crowdsec", "198.18.5.5/32": "manual"}
+	if got := origins(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("jail bans %v, want %v", got, want)
+	}
+	if c, _ := d.dp.Count(); c != 3 {
+		t.Errorf("%d entries in the maps, want 3", c)
+	}
+	if s := d.cs.status(); s.Applied != 2 || s.Skipped["ignoreip"] != 1 {
+		t.Errorf("status %+v, want 2 applied and 1 skipped by ignoreip", s)
+	}
+	stored, _ := d.store.ActiveBans()
+	if len(stored) != 3 {
+		t.Errorf("store holds %v", stored)
+	}
+
+	// LAPI lost the range while we were away: the next snapshot lifts it.
+	body = `{"deleted":null,"new":[` + decisions[:len(decisions)-len(`,{"duration":"1h","id":2,"origin":"cscli","scenario":"s","scope":"Range","type":"ban","value":"198.18.8.0/24"},{"duration":"1h","id":3,"origin":"cscli","scenario":"s","scope":"Range","type":"ban","value":"198.18.9.0/24"}`)] + `]}`
+	if err := d.cs.puller.PullOnce(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"198.18.7.2/32": "crowdsec", "198.18.5.5/32": "manual"}
+	if got := origins(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after a snapshot without the range: %v, want %v", got, want)
+	}
+	if c, _ := d.dp.Count(); c != 2 {
+		t.Errorf("%d entries in the maps after the range was lifted, want 2", c)
+	}
+}
