@@ -144,6 +144,7 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 	}
 	for _, p := range ignored {
 		l.ignored.Add(1)
+		l.forget(p)
 		l.d.log.Info("crowdsec: decision skipped: ignoreip covers part of it", "prefix", p)
 	}
 	if len(changed) > 0 {
@@ -189,6 +190,17 @@ func (l *csLink) snapshotApplied(_ context.Context, sent time.Time) error {
 	lifted, err := l.d.jail.UnbanExternal(gone, jail.OriginCrowdSec)
 	l.d.log.Info("crowdsec: snapshot reconciled", "lifted", len(lifted))
 	return err
+}
+
+// forget drops what the link knew of a crowdsec ban that ended or was
+// lifted, so its memory holds only bans in force.
+func (l *csLink) forget(p netip.Prefix) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	delete(l.renewed, keyOf(p))
+	l.mu.Unlock()
 }
 
 // pushBan sends a jail ban to LAPI; bans of other origins are not the

@@ -147,4 +147,14 @@ func TestCrowdSecSnapshotIntoDatapath(t *testing.T) {
 	if c, _ := d.dp.Count(); c != 2 {
 		t.Errorf("%d entries in the maps after the range was lifted, want 2", c)
 	}
+	// An unban (here: through the operator) leaves nothing behind in the link.
+	if err := d.jail.Unban(netip.MustParsePrefix("198.18.7.2/32")); err != nil {
+		t.Fatal(err)
+	}
+	d.cs.mu.Lock()
+	left := len(d.cs.renewed)
+	d.cs.mu.Unlock()
+	if left != 0 {
+		t.Errorf("the link still remembers %d crowdsec bans after all were lifted", left)
+	}
 }

@@ -141,6 +141,8 @@ func (d *daemon) afterUnban(b jail.Ban) {
 	d.log.Info("unban", "prefix", b.Prefix, "origin", b.Origin, "reason", reason)
 	if b.Origin != jail.OriginCrowdSec { // their bans ran no ban hook either
 		d.hooks.unban(b)
+	} else {
+		d.cs.forget(b.Prefix)
 	}
 }
 
