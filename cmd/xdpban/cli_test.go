@@ -69,6 +69,13 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--xdp-mode", "turbo"}, "use auto, native or generic"},
 		{[]string{"run", "--max-bans", "0"}, "max-bans 0"},
 		{[]string{"nosuchcommand"}, "nosuchcommand"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-url", "http://127.0.0.1:8080/"}, "crowdsec-url: give --crowdsec-bouncer-key-file"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-url", "127.0.0.1:8080", "--crowdsec-bouncer-key-file", "/k"}, `crowdsec-url: "127.0.0.1:8080" is not a Local API base URL`},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-machine", "gw1"}, "crowdsec-url"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-url", "http://127.0.0.1:8080/", "--crowdsec-machine", "gw1"}, "crowdsec-machine: needs --crowdsec-password-file"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-scopes", "country"}, "crowdsec-scopes"},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-interval", "0"}, "crowdsec-interval"},
+		{[]string{"run", "--log-only", "--listen", "", "--watch-log", "/x.log", "--crowdsec-url", "http://127.0.0.1:8080/", "--crowdsec-machine", "gw1"}, "log-only mode bans nothing"},
 	}
 	for _, tt := range tests {
 		code, _, errb := runCLI(tt.args...)

@@ -395,6 +395,7 @@ func TestE2EBadConfigRejected(t *testing.T) {
 		{"metrics port not an address", "metrics: \"nohost\"\n", "metrics"},
 		{"watch-log a device", "watch-log: [\"/dev/zero\"]\n", "watch-log /dev/zero: not a regular file"},
 		{"watch-log a directory", "watch-log: [\"/tmp\"]\n", "watch-log /tmp: not a regular file"},
+		{"missing crowdsec key file", "crowdsec-url: \"http://198.18.0.9:8080/\"\ncrowdsec-bouncer-key-file: /nonexistent/key\n", "crowdsec-bouncer-key-file"},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			n := newNode(t)

@@ -31,9 +31,15 @@ func newHTTPClient() *http.Client {
 func baseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("crowdsec url %q: give the Local API's base URL, e.g. http://127.0.0.1:8080/", s)
+		return nil, fmt.Errorf("%q is not a Local API base URL (give one like http://127.0.0.1:8080/)", s)
 	}
 	return u, nil
+}
+
+// CheckURL reports whether s can be a Local API base URL.
+func CheckURL(s string) error {
+	_, err := baseURL(s)
+	return err
 }
 
 // statusError describes a non-2xx answer with LAPI's message, trimmed.

@@ -41,6 +41,9 @@ func (o *CrowdSecOptions) validate(logOnly bool) error {
 	if logOnly {
 		return fmt.Errorf("crowdsec-url: log-only mode bans nothing, so it can neither enforce decisions nor push bans")
 	}
+	if err := crowdsec.CheckURL(o.URL); err != nil {
+		return fmt.Errorf("crowdsec-url: %w", err)
+	}
 	if o.BouncerKeyFile == "" && o.Machine == "" {
 		return fmt.Errorf("crowdsec-url: give --crowdsec-bouncer-key-file to pull decisions, --crowdsec-machine to push bans, or both")
 	}
@@ -81,7 +84,7 @@ type csLink struct {
 // startCrowdSec builds the link; nothing talks to LAPI until run.
 func (d *daemon) startCrowdSec() error {
 	o := d.o.CrowdSec
-	if o.URL == "" || d.jail == nil {
+	if o.URL == "" || d.o.LogOnly {
 		return nil
 	}
 	l := &csLink{d: d, url: o.URL, renewed: map[prefixKey]time.Time{}}

@@ -137,6 +137,11 @@ func (d *daemon) start() error {
 		return fmt.Errorf("control-socket: %w", err)
 	}
 	d.ctl = ctl
+	// The CrowdSec link's files are read before the kernel is touched; it
+	// talks to LAPI only once the jail runs.
+	if err := d.startCrowdSec(); err != nil {
+		return err
+	}
 	// The datapath comes last: a start that fails before it leaves the
 	// kernel untouched, and abandon undoes it when something after fails.
 	if !o.LogOnly {
@@ -144,9 +149,6 @@ func (d *daemon) start() error {
 			return err
 		}
 		if err := d.startJail(); err != nil {
-			return err
-		}
-		if err := d.startCrowdSec(); err != nil {
 			return err
 		}
 	}
