@@ -137,8 +137,9 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 		if dc.Duration <= 0 {
 			continue
 		}
-		bans = append(bans, jail.Ban{Prefix: dc.Prefix, Start: now, End: now.Add(dc.Duration), Origin: jail.OriginCrowdSec})
-		l.renewed[keyOf(dc.Prefix)] = now
+		p := l.banPrefix(dc.Prefix)
+		bans = append(bans, jail.Ban{Prefix: p, Start: now, End: now.Add(dc.Duration), Origin: jail.OriginCrowdSec})
+		l.renewed[keyOf(p)] = now
 	}
 	l.mu.Unlock()
 	changed, ignored, err := l.d.jail.BanExternal(bans)
@@ -158,14 +159,28 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 	return nil
 }
 
+// banPrefix is what a decision bans here: an IPv6 prefix longer than
+// --ipv6-prefix widens to it, as the jail's own bans and the datapath's
+// lookups do, so a decision and a jail ban of one source are one ban.
+func (l *csLink) banPrefix(p netip.Prefix) netip.Prefix {
+	if l.d.dp == nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+		return p
+	}
+	if bits := l.d.dp.IPv6Prefix(); p.Bits() > bits {
+		return netip.PrefixFrom(p.Addr(), bits).Masked()
+	}
+	return p
+}
+
 // DeleteDecisions lifts the bans of deleted decisions, unless the jail or
 // an operator banned the same prefix.
 func (l *csLink) DeleteDecisions(_ context.Context, ds []crowdsec.Decision) error {
 	ps := make([]netip.Prefix, 0, len(ds))
 	l.mu.Lock()
 	for _, dc := range ds {
-		ps = append(ps, dc.Prefix)
-		delete(l.renewed, keyOf(dc.Prefix))
+		p := l.banPrefix(dc.Prefix)
+		ps = append(ps, p)
+		delete(l.renewed, keyOf(p))
 	}
 	l.mu.Unlock()
 	if _, err := l.d.jail.UnbanExternal(ps, jail.OriginCrowdSec); err != nil {

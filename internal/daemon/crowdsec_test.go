@@ -39,10 +39,14 @@ func snapshotServer(tb testing.TB, n int) *httptest.Server {
 // csDaemon is a daemon with the real datapath, store and jail, and a
 // CrowdSec link pulling from url.
 func csDaemon(tb testing.TB, url string, maxBans uint32, ignore ...netip.Prefix) *daemon {
+	return csDaemonV6(tb, url, maxBans, 128, ignore...)
+}
+
+func csDaemonV6(tb testing.TB, url string, maxBans uint32, v6prefix int, ignore ...netip.Prefix) *daemon {
 	tb.Helper()
 	testutil.RequireRoot(tb)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dp, err := xdp.Load(xdp.Config{PinDir: testutil.PinDir(tb), MaxBans: maxBans})
+	dp, err := xdp.Load(xdp.Config{PinDir: testutil.PinDir(tb), MaxBans: maxBans, IPv6Prefix: v6prefix})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,6 +54,7 @@ func csDaemon(tb testing.TB, url string, maxBans uint32, ignore ...netip.Prefix)
 	d := &daemon{o: Options{StateDir: tb.TempDir(), Jail: jail.DefaultConfig()}, log: log, dp: dp}
 	d.o.Jail.IgnoreSelf = false
 	d.o.Jail.IgnoreIP = ignore
+	d.o.Jail.IPv6Prefix = v6prefix
 	d.metrics = d.newMetrics()
 	if d.store, _, err = state.Open(d.o.StateDir); err != nil {
 		tb.Fatal(err)
@@ -156,5 +161,32 @@ func TestCrowdSecSnapshotIntoDatapath(t *testing.T) {
 	d.cs.mu.Unlock()
 	if left != 0 {
 		t.Errorf("the link still remembers %d crowdsec bans after all were lifted", left)
+	}
+}
+
+// With --ipv6-prefix 64 an IPv6 decision bans its /64, as the jail would:
+// the jail's record and the map's key agree, and the deletion lifts it.
+func TestCrowdSecIPv6DecisionWidensToBanPrefix(t *testing.T) {
+	body := `{"new":[{"duration":"1h","id":1,"origin":"cscli","scenario":"s","scope":"Ip","type":"ban","value":"2001:db8:1:2::5"}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+	defer srv.Close()
+	d := csDaemonV6(t, srv.URL, 1024, 64)
+	ctx := context.Background()
+	if err := d.cs.puller.PullOnce(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if ps := d.jail.PrefixesOf(jail.OriginCrowdSec); len(ps) != 1 || ps[0] != netip.MustParsePrefix("2001:db8:1:2::/64") {
+		t.Fatalf("jail holds %v, want 2001:db8:1:2::/64", ps)
+	}
+	bans, _ := d.dp.List()
+	if len(bans) != 1 || bans[0].Prefix != netip.MustParsePrefix("2001:db8:1:2::/64") {
+		t.Fatalf("map holds %v", bans)
+	}
+	body = `{"deleted":[{"duration":"-1s","id":1,"origin":"cscli","scenario":"s","scope":"Ip","type":"ban","value":"2001:db8:1:2::5"}],"new":null}`
+	if err := d.cs.puller.PullOnce(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := d.dp.Count(); c != 0 || len(d.jail.Bans()) != 0 {
+		t.Errorf("after the deletion: %d in the map, jail %v", c, d.jail.Bans())
 	}
 }
