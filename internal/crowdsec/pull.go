@@ -20,6 +20,9 @@ type PullConfig struct {
 	Filter   Filter
 	// Client defaults to one with connection and header timeouts.
 	Client *http.Client
+	// Timeout bounds one pull, body included; default 2 minutes (a
+	// snapshot of a hundred thousand decisions takes about a second).
+	Timeout time.Duration
 	// Logf reports state changes (LAPI lost, back); nil: silent.
 	Logf func(format string, args ...any)
 	// Snapshot, when set, is called after each complete startup snapshot
@@ -53,6 +56,9 @@ func NewPuller(cfg PullConfig, sink Sink) (*Puller, error) {
 	}
 	if cfg.Client == nil {
 		cfg.Client = newHTTPClient()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
 	}
 	p := &Puller{cfg: cfg, sink: sink, filter: &cfg.Filter, logf: cfg.Logf}
 	if p.logf == nil {
@@ -108,6 +114,9 @@ func backoff(failures int, interval time.Duration) time.Duration {
 // current set when startup is true, the changes since the last pull
 // otherwise.
 func (p *Puller) PullOnce(ctx context.Context, startup bool) error {
+	// A LAPI that stops sending mid-answer must not stall the link.
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
 	u, err := baseURL(p.cfg.URL)
 	if err != nil {
 		return err

@@ -209,7 +209,12 @@ func (p *Pusher) head() []Push {
 	return p.queue[:n:n]
 }
 
+// pushTimeout bounds one push (login included).
+const pushTimeout = 30 * time.Second
+
 func (p *Pusher) send(ctx context.Context, batch []Push) error {
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
+	defer cancel()
 	if batch[0].Kind == PushUnban {
 		return p.w.deleteDecisions(ctx, batch[0].Prefix)
 	}

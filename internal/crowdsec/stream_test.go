@@ -153,3 +153,22 @@ func TestStreamIsDecodedWhileItArrives(t *testing.T) {
 		t.Fatalf("a batch of %d, bound %d", sink.max, batchSize)
 	}
 }
+
+// A LAPI that stops sending in the middle of an answer fails the pull
+// (and the link retries) instead of stalling it.
+func TestPullTimesOutOnAStalledAnswer(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	srv := serveOnce(t, func(w io.Writer) {
+		io.WriteString(w, `{"deleted":null,"new":[`+newA)
+		w.(http.Flusher).Flush()
+		<-stop
+	})
+	p, _ := NewPuller(PullConfig{URL: srv.URL, Key: "k", Timeout: 200 * time.Millisecond}, newRecordSink())
+	if err := p.PullOnce(context.Background(), true); err == nil {
+		t.Fatal("a stalled answer did not fail the pull")
+	}
+	if p.Stats().Reachable {
+		t.Error("a stalled answer counts as reachable")
+	}
+}
