@@ -145,7 +145,13 @@ func (p *Puller) PullOnce(ctx context.Context, startup bool) error {
 		p.stats.setReachable(false)
 		return fmt.Errorf("pull decisions: %w", statusError(resp))
 	}
-	if err := p.decodeStream(ctx, resp.Body); err != nil {
+	// A startup snapshot lists every decision in force, and with them old
+	// deletions, often of addresses banned anew. With a Snapshot callback
+	// to lift what the snapshot did not renew, its deletions are not
+	// applied at all: applying them first would lift such a ban for as
+	// long as the rest of the snapshot takes to arrive.
+	ignoreDeletions := startup && p.cfg.Snapshot != nil
+	if err := p.decodeStream(ctx, resp.Body, ignoreDeletions); err != nil {
 		p.stats.setReachable(false)
 		return err
 	}

@@ -26,7 +26,7 @@ type Sink interface {
 // decodeStream reads one response of /v1/decisions/stream,
 // {"deleted":[...],"new":[...]} (either may be null), one decision at a
 // time, and hands them to the sink in batches.
-func (p *Puller) decodeStream(ctx context.Context, r io.Reader) error {
+func (p *Puller) decodeStream(ctx context.Context, r io.Reader, ignoreDeletions bool) error {
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
@@ -44,7 +44,7 @@ func (p *Puller) decodeStream(ctx context.Context, r io.Reader) error {
 		switch tok {
 		case "deleted":
 			sawDeleted = true
-			err = p.decodeList(ctx, dec, true, func(d *Decision) bool { return !bannedHere[d.Prefix] })
+			err = p.decodeList(ctx, dec, true, func(d *Decision) bool { return !ignoreDeletions && !bannedHere[d.Prefix] })
 		case "new":
 			err = p.decodeList(ctx, dec, false, func(d *Decision) bool {
 				if !sawDeleted {

@@ -172,3 +172,26 @@ func TestPullTimesOutOnAStalledAnswer(t *testing.T) {
 		t.Error("a stalled answer counts as reachable")
 	}
 }
+
+// With a Snapshot callback (the daemon's), a startup snapshot's deletions
+// are not applied: the callback lifts what the snapshot did not renew, and
+// a ban listed among old deletions is never lifted for a moment.
+func TestSnapshotDeletionsLeftToReconcile(t *testing.T) {
+	srv := serveOnce(t, func(w io.Writer) { io.WriteString(w, `{"deleted":[`+delA+`],"new":[`+newB+`]}`) })
+	sink := newRecordSink()
+	reconciled := 0
+	p, _ := NewPuller(PullConfig{URL: srv.URL, Key: "k", Snapshot: func(context.Context, time.Time) error { reconciled++; return nil }}, sink)
+	if err := p.PullOnce(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, calls := sink.snapshot(); len(calls) != 1 || calls[0] != "add 198.18.8.0/24" || reconciled != 1 {
+		t.Errorf("snapshot calls %v, reconciled %d; want only the new decision, then the reconcile", calls, reconciled)
+	}
+	// In a delta the same deletion is applied.
+	if err := p.PullOnce(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, calls := sink.snapshot(); len(calls) != 3 || calls[1] != "del 198.18.7.2/32" {
+		t.Errorf("delta calls %v, want the deletion first", calls)
+	}
+}
