@@ -30,6 +30,10 @@ const (
 	minRangeBits6 = 16
 )
 
+// mappedV4 holds the IPv4-mapped addresses, which is how IPv4 sources are
+// keyed: an IPv6 range over them would ban IPv4 traffic.
+var mappedV4 = netip.MustParsePrefix("::ffff:0.0.0.0/96")
+
 var errNoRanges = errors.New("the pinned maps predate range bans (start `xdpban run` of this version once to add them)")
 
 // rangeMaps is the trie, its count mapped into this process, and a lock
@@ -114,10 +118,12 @@ func rangeKeyFor(p netip.Prefix, ipv6Prefix int) (xdpbanRangeKey, error) {
 	switch {
 	case p.Addr().Is4() && p.Bits() >= minRangeBits4:
 		k.Prefixlen = uint32(96 + p.Bits())
-	case p.Addr().Is6() && p.Bits() >= minRangeBits6 && p.Bits() < ipv6Prefix:
-		k.Prefixlen = uint32(p.Bits())
 	case p.Addr().Is4():
 		return k, fmt.Errorf("range %s: IPv4 ranges are /%d to /32", p, minRangeBits4)
+	case p.Overlaps(mappedV4):
+		return k, fmt.Errorf("range %s: it holds the IPv4-mapped addresses ::ffff:0:0/96 and would ban IPv4 sources; ban IPv4 ranges in IPv4 form", p)
+	case p.Bits() >= minRangeBits6 && p.Bits() < ipv6Prefix:
+		k.Prefixlen = uint32(p.Bits())
 	default:
 		return k, fmt.Errorf("range %s: IPv6 ranges are /%d to /%d here (--ipv6-prefix)", p, minRangeBits6, ipv6Prefix)
 	}

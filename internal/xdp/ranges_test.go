@@ -98,7 +98,7 @@ func TestRangeLifecycle(t *testing.T) {
 	if n, err := d.Count(); err != nil || n != 3 {
 		t.Fatalf("count %d (%v), want 3", n, err)
 	}
-	for _, bad := range []string{"10.0.0.0/7", "2000::/8", "::/0", "0.0.0.0/0"} {
+	for _, bad := range []string{"10.0.0.0/7", "2000::/8", "::/0", "0.0.0.0/0", "::/16", "::ffff:0:0/80"} {
 		if err := d.Ban(netip.MustParsePrefix(bad), time.Time{}); err == nil {
 			t.Errorf("ban %s accepted", bad)
 		}
@@ -225,5 +225,22 @@ func TestProgramWithoutRanges(t *testing.T) {
 	}
 	if v := run(t, d.prog, tcpTo(banned4, server4, 6619).build()); v != xdpDrop {
 		t.Errorf("program on a banned range: %d, want drop", v)
+	}
+}
+
+// An IPv6 range over the IPv4-mapped space would ban every IPv4 source
+// in it (IPv4 is keyed ::ffff:a.b.c.d): refused, and IPv4 passes.
+func TestIPv6RangeNeverBansIPv4(t *testing.T) {
+	d := loadTest(t, Config{})
+	for _, r := range []string{"::/16", "::ffff:0:0/95"} {
+		if err := d.Ban(netip.MustParsePrefix(r), time.Time{}); err == nil {
+			t.Errorf("ban %s accepted", r)
+		}
+	}
+	if v := run(t, d.prog, tcpTo(banned4, server4, 6619).build()); v != xdpPass {
+		t.Errorf("IPv4 source after refused IPv6 ranges: verdict %d, want pass", v)
+	}
+	if n := rangeCount(t, d.Maps); n != 0 {
+		t.Errorf("range count %d after refused bans", n)
 	}
 }
