@@ -134,8 +134,15 @@ struct meta {
 	__u32 layout_version;
 	__u32 ipv6_prefix; /* ban prefix length for IPv6 sources, 1..128 */
 	__u32 all_ports;   /* 1: every packet of a banned source is dropped */
-	__u32 _pad;
+	__u32 flags;       /* XDPBAN_META_* below; was padding, written 0 */
 	__u8 port_bitmap[8192]; /* bit p set: TCP destination port p protected */
 };
+
+/*
+ * The links run the build without range support (range_bans = 0). Only a
+ * daemon switches builds; a range ban made without one while this is set
+ * would not be enforced, so it is refused.
+ */
+#define XDPBAN_META_NO_RANGES 1
 
 #endif /* __XDPBAN_H */

@@ -91,12 +91,12 @@ func (d *Datapath) reuse(l link.Link, ifindex int) bool {
 	if err != nil || info.XDP() == nil || int(info.XDP().Ifindex) != ifindex {
 		return false
 	}
-	return l.Update(d.prog) == nil
+	return l.Update(d.ActiveProgram()) == nil
 }
 
 func attachNew(d *Datapath, iface *net.Interface, mode Mode) (link.Link, Mode, error) {
 	try := func(flags link.XDPAttachFlags) (link.Link, error) {
-		return link.AttachXDP(link.XDPOptions{Program: d.prog, Interface: iface.Index, Flags: flags})
+		return link.AttachXDP(link.XDPOptions{Program: d.ActiveProgram(), Interface: iface.Index, Flags: flags})
 	}
 	var l link.Link
 	var err error

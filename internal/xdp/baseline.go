@@ -6,12 +6,21 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+// noRangesName is the kernel name of the program built without range
+// support, so that a look at a pinned link tells which one runs.
+const noRangesName = "xdpban_norange"
+
 // ProgramWithoutRanges loads the datapath's program once more, on the
 // same maps, with range bans compiled out (range_bans = 0: the verifier
 // drops that code). It is make bench's baseline for what range bans cost
-// a source that is not banned; the daemon never attaches it. The caller
-// closes it.
+// a source that is not banned. The caller closes it.
 func (d *Datapath) ProgramWithoutRanges() (*ebpf.Program, error) {
+	return d.loadVariant(false)
+}
+
+// loadVariant loads the program with or without range support on the
+// Datapath's maps, with the constants the Datapath was loaded with.
+func (d *Datapath) loadVariant(ranges bool) (*ebpf.Program, error) {
 	spec, err := loadXdpban()
 	if err != nil {
 		return nil, err
@@ -19,8 +28,11 @@ func (d *Datapath) ProgramWithoutRanges() (*ebpf.Program, error) {
 	if err := setConstants(spec, d.cfg, d.clock); err != nil {
 		return nil, err
 	}
-	if err := spec.Variables[xdpbanVarRangeBans].Set(uint32(0)); err != nil {
-		return nil, fmt.Errorf("set %s: %w", xdpbanVarRangeBans, err)
+	if !ranges {
+		if err := spec.Variables[xdpbanVarRangeBans].Set(uint32(0)); err != nil {
+			return nil, fmt.Errorf("set %s: %w", xdpbanVarRangeBans, err)
+		}
+		spec.Programs[xdpbanProgXdpban].Name = noRangesName
 	}
 	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = d.maxBans
 	spec.Maps[filterSection] = filterSpec(spec)

@@ -31,7 +31,7 @@ func TestGoMirrorsHeader(t *testing.T) {
 	if v, _ := strconv.Atoi(string(slots[1])); v != statsSlots {
 		t.Errorf("bpf/xdpban.h has %d counter slots, Go has %d", v, statsSlots)
 	}
-	for name, goValue := range map[string]int{"XDPBAN_FILTER_BITS": filterBits, "XDPBAN_FILTER_SATURATED": filterSaturated} {
+	for name, goValue := range map[string]int{"XDPBAN_FILTER_BITS": filterBits, "XDPBAN_FILTER_SATURATED": filterSaturated, "XDPBAN_META_NO_RANGES": metaNoRanges} {
 		m := regexp.MustCompile(`#define ` + name + ` (\d+)`).FindSubmatch(h)
 		if m == nil {
 			t.Fatalf("%s not found in bpf/xdpban.h", name)

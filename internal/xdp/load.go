@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -24,6 +25,10 @@ type Datapath struct {
 	migrated bool // this Load upgraded pins of an older layout
 	cfg      Config
 	clock    jiffyClock
+	// The build without range support (see rangeprog.go), and the build
+	// the links run now.
+	progNoRanges *ebpf.Program
+	active       atomic.Pointer[ebpf.Program]
 }
 
 // Load loads the program with cfg, reusing the maps pinned under
@@ -170,6 +175,10 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.startRangeSwitch(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -282,6 +291,14 @@ func (d *Datapath) Abandon() error {
 // links stay, so the kernel keeps dropping and expiring.
 func (d *Datapath) Close() error {
 	var errs []error
+	// Leave the build with range support in the links: without the daemon
+	// nobody switches, and `xdpban ban RANGE` must still be enforced.
+	if d.ranges != nil && d.ranges.switchProg != nil {
+		d.ranges.mu.Lock()
+		errs = append(errs, d.switchRanges(true))
+		d.ranges.switchProg = nil
+		d.ranges.mu.Unlock()
+	}
 	d.mu.Lock()
 	for _, l := range d.links {
 		errs = append(errs, l.Close())
@@ -289,6 +306,9 @@ func (d *Datapath) Close() error {
 	d.mu.Unlock()
 	if d.prog != nil {
 		errs = append(errs, d.prog.Close())
+	}
+	if d.progNoRanges != nil {
+		errs = append(errs, d.progNoRanges.Close())
 	}
 	errs = append(errs, d.Maps.Close())
 	if d.lock != nil {

@@ -44,6 +44,9 @@ type rangeMaps struct {
 	trie, count *ebpf.Map
 	mem         []byte // the mapped count; nil on read-only handles
 	mu          sync.Mutex
+	// switchProg, set by the Datapath, puts the program build for on
+	// (range support or not) into the links; nil without the daemon.
+	switchProg func(on bool) error
 }
 
 // openRanges wraps the range maps, mapping the count when writable.
@@ -64,6 +67,17 @@ func (r *rangeMaps) counter() *uint32 { return (*uint32)(unsafe.Pointer(&r.mem[0
 
 // acquire counts a range in; call it before inserting.
 func (r *rangeMaps) acquire() { atomic.AddUint32(r.counter(), 1) }
+
+// empty reports that the trie holds nothing (by the count).
+func (r *rangeMaps) empty() bool { return atomic.LoadUint32(r.counter()) == 0 }
+
+// switchOffIfEmpty returns the links to the build without range support
+// once the trie is empty. A failure costs only speed: it is not reported.
+func (r *rangeMaps) switchOffIfEmpty() {
+	if r.switchProg != nil && r.empty() {
+		r.switchProg(false)
+	}
+}
 
 // release counts a range out after this process deleted it.
 func (r *rangeMaps) release() {
@@ -161,6 +175,16 @@ func (m *Maps) banRange(p netip.Prefix, end, created uint64) error {
 		val.ExpiresNs = end
 		return r.trie.Update(&key, &val, ebpf.UpdateExist)
 	}
+	// The links must run the build with range support before the range is
+	// in the trie; without the daemon nobody can switch, so check instead.
+	if r.switchProg != nil {
+		err = r.switchProg(true)
+	} else {
+		err = m.checkRangesEnforced()
+	}
+	if err != nil {
+		return fmt.Errorf("ban %s: %w", p, err)
+	}
 	r.acquire()
 	err = r.trie.Update(&key, &xdpbanRangeValue{ExpiresNs: end, CreatedNs: created, Prefixlen: key.Prefixlen}, ebpf.UpdateNoExist)
 	if err != nil {
@@ -199,6 +223,7 @@ func (m *Maps) unbanRange(p netip.Prefix) error {
 		return permissionHint("unban "+p.String(), err)
 	}
 	r.release()
+	r.switchOffIfEmpty()
 	return nil
 }
 
@@ -265,6 +290,8 @@ func (m *Maps) sweepRanges(now uint64) (int, error) {
 			removed++
 		}
 	}
+	// The program deletes the ranges it finds ended too: look either way.
+	r.switchOffIfEmpty()
 	return removed, nil
 }
 

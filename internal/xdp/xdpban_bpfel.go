@@ -36,7 +36,7 @@ type xdpbanMeta struct {
 	LayoutVersion uint32
 	Ipv6Prefix    uint32
 	AllPorts      uint32
-	Pad           uint32
+	Flags         uint32
 	PortBitmap    [8192]uint8
 }
 
