@@ -19,6 +19,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
+		// The bash and zsh completion scripts of the package ask the
+		// binary (`xdpban ban --generate-bash-completion`), so they follow
+		// the commands and flags without being regenerated.
+		EnableBashCompletion: true,
 		// Errors are printed once by run(); urfave must not print them again.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
@@ -28,6 +32,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			unbanCommand(),
 			detachCommand(),
 			versionCommand(),
+			manCommand(),
 		},
 	}
 }

@@ -11,8 +11,11 @@ import (
 // argument, but people (and fail2ban actions) write
 // `xdpban ban 192.0.2.7 --duration 1h`; without this, --duration would be
 // taken for a second address.
+const completionFlag = "--generate-bash-completion"
+
 func flagsFirst(app *cli.App, args []string) []string {
-	if len(args) < 3 {
+	// A completion request must stay last, and urfave ignores one after "--".
+	if len(args) < 3 || args[len(args)-1] == completionFlag {
 		return args
 	}
 	cmd := app.Command(args[1])
