@@ -17,7 +17,7 @@ import (
 
 const (
 	unitDir      = "../../deploy/systemd"
-	installedBin = "/usr/local/bin/xdpban"
+	installedBin = "/usr/sbin/xdpban"
 )
 
 // maxExposure is the highest `systemd-analyze security` score accepted per
