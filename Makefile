@@ -8,7 +8,7 @@ BENCH_JSON ?= bench/results.json
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps generate build test lint bench demo clean
+.PHONY: help deps generate build deb rpm test lint bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,12 @@ generate: ## rebuild the BPF object and Go bindings with the pinned clang
 
 build: ## build bin/xdpban (no clang needed: the BPF object is committed)
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/xdpban
+
+deb: ## build dist/xdpban_<version>_amd64.deb (static binary, units, man page; nfpm, deploy/nfpm.yaml)
+	@deploy/package/build.sh deb $(VERSION)
+
+rpm: ## build dist/xdpban-<version>.x86_64.rpm from the same deploy/nfpm.yaml
+	@deploy/package/build.sh rpm $(VERSION)
 
 test: deps ## the whole test suite, kernel and namespace tests included (as root)
 	@.ci/test.sh
@@ -37,4 +43,4 @@ demo: deps build ## a throw-away namespace lab showing a ban taking effect (as r
 	@.ci/demo.sh $(BIN)
 
 clean: ## remove build output
-	rm -rf bin bench
+	rm -rf bin bench dist
