@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: make lint, staleness of the generated
-# BPF bindings, and every Go test including the kernel and namespace ones.
+# BPF bindings, the package checks (.ci/package.sh), and every Go test
+# including the kernel and namespace ones.
 # As root (always in CI) a skipped test fails the run: the kernel tests
 # skip only without privileges, so a skip there means lost coverage.
 set -uo pipefail
@@ -18,6 +19,14 @@ if make --no-print-directory generate >/dev/null; then
 	fi
 else
 	echo "generate: failed"; fail=1
+fi
+
+# The .deb and .rpm: built, linted, installed, removed and purged here.
+if [[ $(id -u) == 0 ]]; then
+	.ci/package.sh || fail=1
+else
+	echo "package: skipped, dpkg -i needs root"
+	[[ -z ${CI:-} ]] || fail=1
 fi
 
 log=$(mktemp)

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The package checks of make test (issue 14): build the .deb and .rpm from
+# deploy/nfpm.yaml, lintian, then on this machine dpkg -i, the installed
+# unit, binary, man page and completion, a daemon run from the installed
+# binary, `dpkg -r` (the pinned program and its bans stay), `dpkg --purge`
+# (detached, state gone, not one file of the package left). As root. The
+# trap removes everything it made, also on failure; it never starts a
+# unit, and it refuses to run where xdpban is installed or in use.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+fail=0
+bad() { echo "package: $*"; fail=1; }
+die() { echo "package: $*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "needs root (dpkg -i); run make test as root"
+# One run at a time on the machine: dpkg has one database.
+exec 9>/run/lock/xdpban-package-test.lock
+flock -w 600 9 || die "another package check holds /run/lock/xdpban-package-test.lock"
+
+pins=/sys/fs/bpf/xdpban
+if dpkg-query -W -f='${Status}' xdpban 2>/dev/null | grep -q installed; then
+	die "xdpban is installed on this machine; not touching it (dpkg --purge xdpban first)"
+fi
+for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban /run/xdpban; do
+	[[ ! -e $p ]] || die "$p exists: an xdpban is in use here; not touching it"
+done
+
+tmp=$(mktemp -d /tmp/xdpban-package.XXXXXX)
+ns=xdpban-pkg-$RANDOM$RANDOM
+veth=xpk${RANDOM}
+daemon=
+cleanup() {
+	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	if dpkg-query -W -f='${Status}' xdpban 2>/dev/null | grep -q 'ok \(installed\|config-files\)'; then
+		dpkg --purge xdpban >/dev/null 2>&1
+	fi
+	# Made by this run (checked absent above), whatever purge left.
+	rm -rf "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Names of the package's kind in the trees it installs to, before and after.
+snapshot() {
+	find /etc /lib /usr /var -xdev -path /var/tmp -prune -o -path /var/cache -prune \
+		-o -name '*xdpban*' -print 2>/dev/null | sort
+}
+snapshot >"$tmp/before"
+
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+deb=$(make --no-print-directory deb VERSION="$version" 2>"$tmp/build.log" | tail -1)
+[[ -f $deb ]] || { cat "$tmp/build.log"; die "make deb made no package"; }
+echo "package: built $deb"
+
+# lintian: no error; the warnings kept (README "Install") and nothing else.
+lintian --pedantic "$deb" >"$tmp/lintian" 2>/dev/null
+kept='^W: xdpban: (initial-upload-closes-no-bugs \[usr/share/doc/xdpban/changelog.Debian.gz:1\]|non-standard-dir-perm 0700 != 0755 \[etc/xdpban/\]|non-standard-file-perm 0600 != 0644 \[etc/xdpban/xdpban.yaml\])$'
+if grep -vE "$kept" "$tmp/lintian" | grep -q .; then
+	bad "lintian reports more than the kept warnings:"; grep -vE "$kept" "$tmp/lintian"
+fi
+
+# The .rpm from the same file: what rpm itself reads from it.
+rpmfile=$(make --no-print-directory rpm VERSION="$version" 2>>"$tmp/build.log" | tail -1)
+if [[ -f $rpmfile ]]; then
+	rpm -qlp "$rpmfile" 2>/dev/null >"$tmp/rpm.list"
+	for f in /usr/sbin/xdpban /usr/lib/systemd/system/xdpban.service /etc/xdpban/xdpban.yaml \
+		/usr/share/man/man8/xdpban.8.gz /usr/share/zsh/site-functions/_xdpban /usr/share/licenses/xdpban/LICENSE; do
+		grep -qx "$f" "$tmp/rpm.list" || bad "rpm lacks $f"
+	done
+	rpm -qcp "$rpmfile" 2>/dev/null | grep -qx /etc/xdpban/xdpban.yaml || bad "rpm: xdpban.yaml is not a config file"
+	rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q 'preuninstall scriptlet' || bad "rpm has no %preun"
+else
+	cat "$tmp/build.log"; bad "make rpm made no package"
+fi
+
+# The copyright file names every Go module linked into the binary.
+for m in $(go version -m dist/stage/xdpban | awk '$1 == "dep" { print $2 }'); do
+	grep -q "^ *\(Files: \)\?$m\$" deploy/package/copyright || bad "deploy/package/copyright does not name $m"
+done
+go version -m dist/stage/xdpban | grep -q 'CGO_ENABLED=0' || bad "binary not built with CGO_ENABLED=0"
+
+# Install.
+dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; die "dpkg -i failed"; }
+dpkg -L xdpban >"$tmp/files"
+out=$(/usr/sbin/xdpban version) || bad "xdpban version failed"
+[[ $out == "xdpban $version "* ]] || bad "xdpban version: $out (want $version)"
+ldd /usr/sbin/xdpban >/dev/null 2>&1 && bad "/usr/sbin/xdpban is dynamically linked"
+[[ $(man -w xdpban 2>&1) == /usr/share/man/man8/xdpban.8.gz ]] || bad "man -w xdpban: $(man -w xdpban 2>&1)"
+for unit in xdpban.service xdpban-logonly.service; do
+	grep -q '^ExecStart=/usr/sbin/xdpban run ' "/lib/systemd/system/$unit" || bad "$unit does not run /usr/sbin/xdpban"
+	v=$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1) || bad "systemd-analyze verify $unit failed"
+	[[ -z $v ]] || bad "systemd-analyze verify $unit: $v"
+	[[ ! -e /etc/systemd/system/multi-user.target.wants/$unit ]] || bad "$unit was enabled by the package"
+	if [[ -d /run/systemd/system ]] && systemctl -q is-active "$unit"; then bad "$unit was started by the package"; fi
+done
+conffiles=$(dpkg-query -W -f='${Conffiles}' xdpban)
+for f in /etc/xdpban/xdpban.yaml /etc/logrotate.d/xdpban; do
+	grep -q " $f " <<<"$conffiles" || bad "$f is not a conffile"
+done
+for want in "/etc/xdpban 700" "/etc/xdpban/xdpban.yaml 600" "/var/lib/xdpban 700" "/var/log/xdpban 750"; do
+	got=$(stat -c '%n %a' "${want% *}" 2>&1)
+	[[ $got == "$want" ]] || bad "mode: $got, want $want"
+done
+grep -q '^/etc/fail2ban' "$tmp/files" && bad "the package installs into /etc/fail2ban"
+logrotate -d /etc/logrotate.d/xdpban >"$tmp/logrotate" 2>&1 || { cat "$tmp/logrotate"; bad "logrotate rejects /etc/logrotate.d/xdpban"; }
+comp=$(bash -c 'source /usr/share/bash-completion/completions/xdpban
+	COMP_WORDS=(xdpban ba); COMP_CWORD=1; _xdpban; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(xdpban ban --dur); COMP_CWORD=2; _xdpban; echo "${COMPREPLY[*]}"')
+[[ $comp == $'ban\n--duration' ]] || bad "bash completion: $comp"
+zsh -n /usr/share/zsh/vendor-completions/_xdpban || bad "zsh completion does not parse"
+
+# A daemon from the installed binary, on a veth in a namespace of its own,
+# with the default pins and state: then a ban in force.
+ip netns add "$ns" && ip -n "$ns" link add "$veth" type veth peer name "${veth}p" &&
+	ip -n "$ns" link set "$veth" up && ip -n "$ns" link set "${veth}p" up || die "namespace setup failed"
+nsenter --net="/run/netns/$ns" /usr/sbin/xdpban run --iface "$veth" --xdp-mode generic --listen "" \
+	--fail2ban-log "" --control-socket "$tmp/control.sock" >"$tmp/daemon.log" 2>&1 &
+daemon=$!
+for ((i = 0; i < 300; i++)); do
+	[[ -S $tmp/control.sock ]] && break
+	kill -0 "$daemon" 2>/dev/null || break
+	sleep 0.1
+done
+[[ -S $tmp/control.sock ]] || { cat "$tmp/daemon.log"; die "the installed xdpban did not start"; }
+/usr/sbin/xdpban ban 198.18.0.9 --duration 1h --control-socket "$tmp/control.sock" >/dev/null || bad "ban through the daemon failed"
+kill "$daemon"; wait "$daemon"; daemon=
+
+# Remove: the program stays attached with the ban in force.
+dpkg -r xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg -r failed"; }
+[[ ! -e /usr/sbin/xdpban ]] || bad "dpkg -r left /usr/sbin/xdpban"
+ip -n "$ns" link show "$veth" | grep -q 'xdp' || bad "dpkg -r detached the XDP program"
+bpftool map dump pinned "$pins/xdpban_bans" 2>/dev/null | grep -q '"key"' || bad "dpkg -r dropped the ban"
+
+# Purge: detached, pins, state and logs gone, and no file of the package.
+dpkg --purge xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg --purge failed"; }
+ip -n "$ns" link show "$veth" | grep -q 'xdp' && bad "dpkg --purge left the XDP program attached"
+for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban; do
+	[[ ! -e $p ]] || bad "dpkg --purge left $p"
+done
+while read -r f; do
+	# Shared directories (/usr/sbin, /etc/logrotate.d, ...) stay.
+	[[ -e $f && ! -d $f ]] && bad "dpkg --purge left $f"
+done <"$tmp/files"
+snapshot >"$tmp/after"
+if ! diff "$tmp/before" "$tmp/after" >"$tmp/diff"; then
+	bad "files of xdpban left after purge:"; cat "$tmp/diff"
+fi
+
+if [[ $fail == 0 ]]; then
+	echo "package: ok ($deb and $rpmfile; lintian $(grep -c '^W:' "$tmp/lintian") kept warnings; installed, verified, removed, purged)"
+fi
+exit $fail
