@@ -112,21 +112,34 @@ comp=$(bash -c 'source /usr/share/bash-completion/completions/xdpban
 [[ $comp == $'ban\n--duration' ]] || bad "bash completion: $comp"
 zsh -n /usr/share/zsh/vendor-completions/_xdpban || bad "zsh completion does not parse"
 
-# A daemon from the installed binary, on a veth in a namespace of its own,
-# with the default pins and state: then a ban in force.
+# The service as its unit starts it, as far as that goes without systemd
+# here: the unit's ExecStart, with only the unit's capabilities, after an
+# admin's edit of the conffile; on a veth in a namespace of its own, with
+# the default pins, state and log directory. Then a ban in force.
 ip netns add "$ns" && ip -n "$ns" link add "$veth" type veth peer name "${veth}p" &&
 	ip -n "$ns" link set "$veth" up && ip -n "$ns" link set "${veth}p" up || die "namespace setup failed"
-nsenter --net="/run/netns/$ns" /usr/sbin/xdpban run --iface "$veth" --xdp-mode generic --listen "" \
-	--fail2ban-log "" --control-socket "$tmp/control.sock" >"$tmp/daemon.log" 2>&1 &
+cat >/etc/xdpban/xdpban.yaml <<CONF
+iface: [$veth]
+xdp-mode: generic
+listen: ""
+metrics: ""
+control-socket: $tmp/control.sock
+CONF
+unit=/lib/systemd/system/xdpban.service
+read -ra start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+[[ ${start[0]} == /usr/sbin/xdpban && -n $caps ]] || die "$unit: ExecStart ${start[*]}, capabilities $caps"
+nsenter --net="/run/netns/$ns" setpriv --bounding-set=-all,"$caps" --inh-caps=-all,"$caps" \
+	--ambient-caps=-all,"$caps" -- "${start[@]}" >"$tmp/daemon.log" 2>&1 &
 daemon=$!
 for ((i = 0; i < 300; i++)); do
 	[[ -S $tmp/control.sock ]] && break
 	kill -0 "$daemon" 2>/dev/null || break
 	sleep 0.1
 done
-[[ -S $tmp/control.sock ]] || { cat "$tmp/daemon.log"; die "the installed xdpban did not start"; }
+[[ -S $tmp/control.sock ]] || { cat "$tmp/daemon.log"; die "the unit's ExecStart did not start: ${start[*]}"; }
 /usr/sbin/xdpban ban 198.18.0.9 --duration 1h --control-socket "$tmp/control.sock" >/dev/null || bad "ban through the daemon failed"
-kill "$daemon"; wait "$daemon"; daemon=
+kill "$daemon"; wait "$daemon" || { cat "$tmp/daemon.log"; bad "the daemon did not stop cleanly"; }; daemon=
 
 # Remove: the program stays attached with the ban in force.
 dpkg -r xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg -r failed"; }

@@ -12,10 +12,10 @@ go=${GO:-go}
 export ARCH=${ARCH:-amd64}
 
 # Package versions must start with a digit and hold no '-' (that separates
-# the release): v1.2.3 -> 1.2.3, v1.2.3-4-gabc -> 1.2.3+4+gabc, a bare
-# commit abc -> 0~gitabc, which sorts before any release.
+# the release): v1.2.3 -> 1.2.3, v1.2.3-4-gabc -> 1.2.3+4+gabc, an
+# untagged commit 1abc -> 0~git1abc, which sorts before any release.
 pkg=${version#v}
-[[ $pkg =~ ^[0-9] ]] || pkg=0~git$pkg
+[[ $pkg =~ ^[0-9]+\.[0-9] ]] || pkg=0~git$pkg
 export PKG_VERSION=${pkg//-/+}
 export PKG_RELEASE=1
 
