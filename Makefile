@@ -23,10 +23,10 @@ build: ## build bin/xdpban (no clang needed: the BPF object is committed)
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/xdpban
 
 deb: ## build dist/xdpban_<version>_amd64.deb (static binary, units, man page; nfpm, deploy/nfpm.yaml)
-	@deploy/package/build.sh deb $(VERSION)
+	@deploy/package/build.sh $(VERSION) deb
 
 rpm: ## build dist/xdpban-<version>.x86_64.rpm from the same deploy/nfpm.yaml
-	@deploy/package/build.sh rpm $(VERSION)
+	@deploy/package/build.sh $(VERSION) rpm
 
 test: deps ## the whole test suite, kernel and namespace tests included (as root)
 	@.ci/test.sh

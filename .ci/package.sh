@@ -51,9 +51,10 @@ snapshot() {
 snapshot >"$tmp/before"
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-deb=$(make --no-print-directory deb VERSION="$version" 2>"$tmp/build.log" | tail -1)
-[[ -f $deb ]] || { cat "$tmp/build.log"; die "make deb made no package"; }
-echo "package: built $deb"
+# make deb and make rpm in one go: one binary, staged once.
+deploy/package/build.sh "$version" deb rpm >"$tmp/built" 2>"$tmp/build.log"
+deb=$(sed -n 1p "$tmp/built") rpmfile=$(sed -n 2p "$tmp/built")
+[[ -f $deb ]] || { cat "$tmp/build.log"; die "build.sh made no .deb"; }
 
 # lintian: no error; the warnings kept (README "Install") and nothing else.
 lintian --pedantic "$deb" >"$tmp/lintian" 2>/dev/null
@@ -63,7 +64,6 @@ if grep -vE "$kept" "$tmp/lintian" | grep -q .; then
 fi
 
 # The .rpm from the same file: what rpm itself reads from it.
-rpmfile=$(make --no-print-directory rpm VERSION="$version" 2>>"$tmp/build.log" | tail -1)
 if [[ -f $rpmfile ]]; then
 	rpm -qlp "$rpmfile" 2>/dev/null >"$tmp/rpm.list"
 	for f in /usr/sbin/xdpban /usr/lib/systemd/system/xdpban.service /etc/xdpban/xdpban.yaml \
@@ -73,7 +73,7 @@ if [[ -f $rpmfile ]]; then
 	rpm -qcp "$rpmfile" 2>/dev/null | grep -qx /etc/xdpban/xdpban.yaml || bad "rpm: xdpban.yaml is not a config file"
 	rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q 'preuninstall scriptlet' || bad "rpm has no %preun"
 else
-	cat "$tmp/build.log"; bad "make rpm made no package"
+	cat "$tmp/build.log"; bad "build.sh made no .rpm"
 fi
 
 # The copyright file names every Go module linked into the binary.

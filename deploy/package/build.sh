@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds dist/xdpban_<version>_<arch>.deb or dist/xdpban-<version>.<arch>.rpm
+# Builds dist/xdpban_<version>_<arch>.deb and/or dist/xdpban-<version>.<arch>.rpm
 # from deploy/nfpm.yaml: stages what is generated under dist/stage (the
-# static binary, the manual page from `xdpban man`, the Debian changelog),
-# then runs nfpm. Usage: build.sh deb|rpm GIT_VERSION (make deb, make rpm).
+# static binary, the manual page from `xdpban man`, the Debian changelog)
+# once, then runs nfpm per format and prints each package's path.
+# Usage: build.sh GIT_VERSION deb|rpm... (make deb, make rpm, .ci/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-format=${1:?deb or rpm}
-version=${2:?version, as git describe prints it}
+version=${1:?version, as git describe prints it}
+shift
+(($# > 0)) || { echo "build.sh: which formats? deb, rpm" >&2; exit 1; }
 go=${GO:-go}
 export ARCH=${ARCH:-amd64}
 
@@ -41,18 +43,20 @@ xdpban ($PKG_VERSION-$PKG_RELEASE) unstable; urgency=medium
 CHANGES
 gzip -9n "$stage/changelog.Debian"
 
-case $format in
-deb) out=dist/xdpban_${PKG_VERSION}-${PKG_RELEASE}_${ARCH}.deb ;;
-rpm)
-	case $ARCH in
-	amd64) rpmarch=x86_64 ;;
-	arm64) rpmarch=aarch64 ;;
-	*) rpmarch=$ARCH ;;
+for format in "$@"; do
+	case $format in
+	deb) out=dist/xdpban_${PKG_VERSION}-${PKG_RELEASE}_${ARCH}.deb ;;
+	rpm)
+		case $ARCH in
+		amd64) rpmarch=x86_64 ;;
+		arm64) rpmarch=aarch64 ;;
+		*) rpmarch=$ARCH ;;
+		esac
+		out=dist/xdpban-${PKG_VERSION}-${PKG_RELEASE}.$rpmarch.rpm
+		;;
+	*) echo "build.sh: unknown format $format (deb or rpm)" >&2; exit 1 ;;
 	esac
-	out=dist/xdpban-${PKG_VERSION}-${PKG_RELEASE}.$rpmarch.rpm
-	;;
-*) echo "build.sh: unknown format $format (deb or rpm)" >&2; exit 1 ;;
-esac
-rm -f dist/xdpban[_-]*."$format"
-"$go" tool nfpm package --config deploy/nfpm.yaml --packager "$format" --target "$out" >&2
-echo "$out"
+	rm -f dist/xdpban[_-]*."$format"
+	"$go" tool nfpm package --config deploy/nfpm.yaml --packager "$format" --target "$out" >&2
+	echo "$out"
+done
