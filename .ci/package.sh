@@ -19,7 +19,7 @@ exec 9>/run/lock/xdpban-package-test.lock
 flock -w 600 9 || die "another package check holds /run/lock/xdpban-package-test.lock"
 
 pins=/sys/fs/bpf/xdpban
-if dpkg-query -W -f='${Status}' xdpban 2>/dev/null | grep -q installed; then
+if grep -q installed <<<"$(dpkg-query -W -f='${Status}' xdpban 2>/dev/null)"; then
 	die "xdpban is installed on this machine; not touching it (dpkg --purge xdpban first)"
 fi
 for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban /run/xdpban; do
@@ -32,7 +32,7 @@ veth=xpk${RANDOM}
 daemon=
 cleanup() {
 	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	if dpkg-query -W -f='${Status}' xdpban 2>/dev/null | grep -q 'ok \(installed\|config-files\)'; then
+	if grep -q 'ok \(installed\|config-files\)' <<<"$(dpkg-query -W -f='${Status}' xdpban 2>/dev/null)"; then
 		dpkg --purge xdpban >/dev/null 2>&1
 	fi
 	# Made by this run (checked absent above), whatever purge left.
@@ -59,7 +59,7 @@ deb=$(sed -n 1p "$tmp/built") rpmfile=$(sed -n 2p "$tmp/built")
 # lintian: no error; the warnings kept (README "Install") and nothing else.
 lintian --pedantic "$deb" >"$tmp/lintian" 2>/dev/null
 kept='^W: xdpban: (initial-upload-closes-no-bugs \[usr/share/doc/xdpban/changelog.Debian.gz:1\]|non-standard-dir-perm 0700 != 0755 \[etc/xdpban/\]|non-standard-file-perm 0600 != 0644 \[etc/xdpban/xdpban.yaml\])$'
-if grep -vE "$kept" "$tmp/lintian" | grep -q .; then
+if [[ -n $(grep -vE "$kept" "$tmp/lintian") ]]; then
 	bad "lintian reports more than the kept warnings:"; grep -vE "$kept" "$tmp/lintian"
 fi
 
@@ -70,8 +70,8 @@ if [[ -f $rpmfile ]]; then
 		/usr/share/man/man8/xdpban.8.gz /usr/share/zsh/site-functions/_xdpban /usr/share/licenses/xdpban/LICENSE; do
 		grep -qx "$f" "$tmp/rpm.list" || bad "rpm lacks $f"
 	done
-	rpm -qcp "$rpmfile" 2>/dev/null | grep -qx /etc/xdpban/xdpban.yaml || bad "rpm: xdpban.yaml is not a config file"
-	rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q 'preuninstall scriptlet' || bad "rpm has no %preun"
+	grep -qx /etc/xdpban/xdpban.yaml <<<"$(rpm -qcp "$rpmfile" 2>/dev/null)" || bad "rpm: xdpban.yaml is not a config file"
+	grep -q 'preuninstall scriptlet' <<<"$(rpm -qp --scripts "$rpmfile" 2>/dev/null)" || bad "rpm has no %preun"
 else
 	cat "$tmp/build.log"; bad "build.sh made no .rpm"
 fi
@@ -80,7 +80,7 @@ fi
 for m in $(go version -m dist/stage/xdpban | awk '$1 == "dep" { print $2 }'); do
 	grep -q "^ *\(Files: \)\?$m\$" deploy/package/copyright || bad "deploy/package/copyright does not name $m"
 done
-go version -m dist/stage/xdpban | grep -q 'CGO_ENABLED=0' || bad "binary not built with CGO_ENABLED=0"
+grep -q 'CGO_ENABLED=0' <<<"$(go version -m dist/stage/xdpban)" || bad "binary not built with CGO_ENABLED=0"
 
 # Install.
 dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; die "dpkg -i failed"; }
@@ -141,15 +141,20 @@ done
 /usr/sbin/xdpban ban 198.18.0.9 --duration 1h --control-socket "$tmp/control.sock" >/dev/null || bad "ban through the daemon failed"
 kill "$daemon"; wait "$daemon" || { cat "$tmp/daemon.log"; bad "the daemon did not stop cleanly"; }; daemon=
 
+# Reinstall (an upgrade's path): the edited conffile stays as edited.
+dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg -i again failed"; }
+grep -q "^iface: \[$veth\]" /etc/xdpban/xdpban.yaml || bad "reinstalling replaced the edited /etc/xdpban/xdpban.yaml"
+
 # Remove: the program stays attached with the ban in force.
 dpkg -r xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg -r failed"; }
 [[ ! -e /usr/sbin/xdpban ]] || bad "dpkg -r left /usr/sbin/xdpban"
-ip -n "$ns" link show "$veth" | grep -q 'xdp' || bad "dpkg -r detached the XDP program"
-bpftool map dump pinned "$pins/xdpban_bans" 2>/dev/null | grep -q '"key"' || bad "dpkg -r dropped the ban"
+grep -q 'xdp' <<<"$(ip -n "$ns" link show "$veth")" || bad "dpkg -r detached the XDP program"
+bans=$(bpftool map dump pinned "$pins/xdpban_bans" 2>&1 | tr -d ' \n')
+[[ $bans == *'"addr":[0,0,0,0,0,0,0,0,0,0,255,255,198,18,0,9]'* ]] || bad "dpkg -r dropped the ban: $bans"
 
 # Purge: detached, pins, state and logs gone, and no file of the package.
 dpkg --purge xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg --purge failed"; }
-ip -n "$ns" link show "$veth" | grep -q 'xdp' && bad "dpkg --purge left the XDP program attached"
+grep -q 'xdp' <<<"$(ip -n "$ns" link show "$veth")" && bad "dpkg --purge left the XDP program attached"
 for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban; do
 	[[ ! -e $p ]] || bad "dpkg --purge left $p"
 done
