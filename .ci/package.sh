@@ -110,7 +110,12 @@ comp=$(bash -c 'source /usr/share/bash-completion/completions/xdpban
 	COMP_WORDS=(xdpban ba); COMP_CWORD=1; _xdpban; echo "${COMPREPLY[*]}"
 	COMP_WORDS=(xdpban ban --dur); COMP_CWORD=2; _xdpban; echo "${COMPREPLY[*]}"')
 [[ $comp == $'ban\n--duration' ]] || bad "bash completion: $comp"
-zsh -n /usr/share/zsh/vendor-completions/_xdpban || bad "zsh completion does not parse"
+# zsh: compadd and _files stand in for the completion system's.
+comp=$(zsh -c 'compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }; _files() { print FILES; }
+	words=(xdpban ba); CURRENT=2; source /usr/share/zsh/vendor-completions/_xdpban
+	words=(xdpban ban --dur); CURRENT=3; source /usr/share/zsh/vendor-completions/_xdpban
+	words=(xdpban run --config ""); CURRENT=4; source /usr/share/zsh/vendor-completions/_xdpban' 2>&1)
+[[ $comp == *$'\nban\n'*$'\n--duration\nFILES' ]] || bad "zsh completion: $comp"
 
 # The service as its unit starts it, as far as that goes without systemd
 # here: the unit's ExecStart, with only the unit's capabilities, after an
