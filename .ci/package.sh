@@ -72,6 +72,20 @@ if [[ -f $rpmfile ]]; then
 	done
 	grep -qx /etc/xdpban/xdpban.yaml <<<"$(rpm -qcp "$rpmfile" 2>/dev/null)" || bad "rpm: xdpban.yaml is not a config file"
 	grep -q 'preuninstall scriptlet' <<<"$(rpm -qp --scripts "$rpmfile" 2>/dev/null)" || bad "rpm has no %preun"
+	# rpm installs and erases it in a throw-away root (scriptlets off:
+	# there is no shell in that root; they are the .deb's, checked below).
+	root=$tmp/rpmroot
+	mkdir -p "$root" && rpm --root "$root" --initdb 2>/dev/null
+	if rpm --root "$root" -i --nodeps --noscripts --ignoreos "$rpmfile" 2>/dev/null; then
+		while read -r f; do [[ -e $root$f ]] || bad "rpm did not install $f"; done <"$tmp/rpm.list"
+		[[ $(stat -c %a "$root/etc/xdpban/xdpban.yaml") == 600 ]] || bad "rpm: xdpban.yaml is not 0600"
+		[[ $("$root/usr/sbin/xdpban" version) == "xdpban $version "* ]] || bad "rpm: xdpban version"
+		rpm --root "$root" -e --noscripts xdpban 2>/dev/null || bad "rpm -e failed"
+		left=$(find "$root" -type f -not -path "$root/root/.rpmdb/*" -not -path "$root/var/lib/rpm/*")
+		[[ -z $left ]] || bad "rpm -e left $left"
+	else
+		bad "rpm -i into $root failed"
+	fi
 else
 	cat "$tmp/build.log"; bad "build.sh made no .rpm"
 fi
