@@ -31,6 +31,7 @@ ns=xdpban-pkg-$RANDOM$RANDOM
 veth=xpk${RANDOM}
 daemon=
 cleanup() {
+	exec 8<&-
 	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
 	if grep -q 'ok \(installed\|config-files\)' <<<"$(dpkg-query -W -f='${Status}' xdpban 2>/dev/null)"; then
 		dpkg --purge xdpban >/dev/null 2>&1
@@ -170,6 +171,14 @@ dpkg -r xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg -r fail
 grep -q 'xdp' <<<"$(ip -n "$ns" link show "$veth")" || bad "dpkg -r detached the XDP program"
 bans=$(bpftool map dump pinned "$pins/xdpban_bans" 2>&1 | tr -d ' \n')
 [[ $bans == *'"addr":[0,0,0,0,0,0,0,0,0,0,255,255,198,18,0,9]'* ]] || bad "dpkg -r dropped the ban: $bans"
+
+# Purge while something holds the pin directory's lock, as a running
+# daemon does: the postrm keeps pins and state and says so.
+exec 8<"$pins" && flock -n 8 || die "cannot lock $pins"
+msg=$(/var/lib/dpkg/info/xdpban.postrm purge 2>&1) || bad "postrm purge failed under a held lock: $msg"
+exec 8<&-
+[[ $msg == *"held by a running xdpban"* && -d $pins && -d /var/lib/xdpban ]] ||
+	bad "postrm purge under a held lock: $msg; pins $(ls -d "$pins" 2>&1), state $(ls -d /var/lib/xdpban 2>&1)"
 
 # Purge: detached, pins, state and logs gone, and no file of the package.
 dpkg --purge xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg --purge failed"; }
