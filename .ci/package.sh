@@ -183,7 +183,7 @@ exec 8<&-
 # Purge: detached, pins, state and logs gone, and no file of the package.
 dpkg --purge xdpban >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; bad "dpkg --purge failed"; }
 grep -q 'xdp' <<<"$(ip -n "$ns" link show "$veth")" && bad "dpkg --purge left the XDP program attached"
-for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban; do
+for p in "$pins" /etc/xdpban /var/lib/xdpban /var/log/xdpban /run/xdpban; do
 	[[ ! -e $p ]] || bad "dpkg --purge left $p"
 done
 while read -r f; do
