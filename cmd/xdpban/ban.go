@@ -110,7 +110,7 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 			return nil
 		}
 	}
-	if err := m.Ban(p, until); err != nil {
+	if err := m.BanMap().Ban(p, until); err != nil {
 		return err
 	}
 	printBan(c, p, until, false)

@@ -44,5 +44,5 @@ func unbanDirect(pinDir string, target netip.Prefix) error {
 		return fmt.Errorf("unban: %w", err)
 	}
 	defer m.Close()
-	return m.Unban(target)
+	return m.BanMap().Unban(target)
 }

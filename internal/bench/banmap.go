@@ -81,7 +81,7 @@ func banAddrs(m *xdp.Maps, addrs []netip.Addr) error {
 	for i, a := range addrs {
 		specs[i] = xdp.BanSpec{Prefix: netip.PrefixFrom(a, a.BitLen()), Until: until}
 	}
-	if _, err := m.BanBatch(specs); err != nil {
+	if _, err := m.BanMap().BanBatch(specs); err != nil {
 		return fmt.Errorf("ban %d addresses: %w", len(addrs), err)
 	}
 	return nil

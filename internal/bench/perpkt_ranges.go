@@ -46,7 +46,7 @@ func RangeMiss(ctx context.Context, r *Report) error {
 		}
 		until := time.Now().Add(benchBanTime)
 		for ; banned < n; banned++ {
-			if err := dp.Ban(rangePrefix(banned), until); err != nil {
+			if err := dp.BanMap().Ban(rangePrefix(banned), until); err != nil {
 				return fmt.Errorf("ban range %s: %w", rangePrefix(banned), err)
 			}
 		}

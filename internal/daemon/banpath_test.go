@@ -198,7 +198,7 @@ func TestRestartAdoptsABanTheStoreMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&xdpEnforcer{maps: dp.Maps, log: log}).Ban(p, end); err != nil {
+	if err := dp.BanMap().Ban(p, end); err != nil {
 		t.Fatal(err)
 	}
 	dp.Close()

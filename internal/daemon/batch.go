@@ -41,7 +41,7 @@ func newRestoreBatch(maps *xdp.Maps, kernel []jail.Ban) *restoreBatch {
 	go func() {
 		var errs []error
 		for c := range b.chunks {
-			if _, err := b.maps.BanBatch(c); err != nil {
+			if _, err := b.maps.BanMap().BanBatch(c); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -53,7 +53,7 @@ func newRestoreBatch(maps *xdp.Maps, kernel []jail.Ban) *restoreBatch {
 func (b *restoreBatch) add(p netip.Prefix, until time.Time) {
 	if end, ok := b.inKernel[p]; ok {
 		if end.Sub(until).Abs() >= time.Millisecond {
-			if err := b.maps.Ban(p, until); err != nil {
+			if err := b.maps.BanMap().Ban(p, until); err != nil {
 				b.errs = append(b.errs, err)
 			}
 		}

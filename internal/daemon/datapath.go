@@ -30,9 +30,6 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Migrated() {
-		log.Info("pins of an older xdpban upgraded in place; their bans stay in force", "pin_dir", d.PinDir())
-	}
 	for _, name := range o.Interfaces {
 		mode, err := d.Attach(name, o.Mode)
 		if err != nil {
@@ -59,7 +56,7 @@ func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.
 		every = time.Minute
 	}
 	sweep := func() {
-		n, recounted, err := m.Sweep()
+		n, recounted, err := m.BanMap().Sweep()
 		if err != nil {
 			log.Error("sweep expired bans", "err", err)
 		} else if n > 0 {

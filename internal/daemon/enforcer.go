@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -42,7 +43,7 @@ func (e *xdpEnforcer) Ban(p netip.Prefix, until time.Time) error {
 		e.batch.add(p, until)
 		return nil
 	}
-	victim, err := e.maps.BanEvicting(p, until)
+	victim, err := e.banEvicting(p, until)
 	if victim != nil {
 		e.evicted.Add(1)
 		if e.onEvict != nil {
@@ -54,11 +55,32 @@ func (e *xdpEnforcer) Ban(p netip.Prefix, until time.Time) error {
 }
 
 func (e *xdpEnforcer) Unban(p netip.Prefix) error {
-	err := e.maps.Unban(p)
+	err := e.maps.BanMap().Unban(p)
 	if errors.Is(err, xdp.ErrNotBanned) {
 		return nil // expired and removed by the kernel, or unbanned by hand
 	}
 	return err
+}
+
+// banEvicting bans p, first removing the ban that ends soonest (never a
+// permanent one) when the map is full.
+func (e *xdpEnforcer) banEvicting(p netip.Prefix, until time.Time) (*xdp.Ban, error) {
+	bm := e.maps.BanMap()
+	err := bm.Ban(p, until)
+	if !errors.Is(err, xdp.ErrFull) {
+		return nil, err
+	}
+	victim, found, err := bm.SoonestEnding()
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("ban %s: %w and every ban in it is permanent", p, xdp.ErrFull)
+	}
+	if err := bm.Unban(victim.Prefix); err != nil && !errors.Is(err, xdp.ErrNotBanned) {
+		return nil, err
+	}
+	return &victim, bm.Ban(p, until)
 }
 
 // kernelBans lists the map as jail bans, for reconciliation at start.

@@ -26,7 +26,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 			err := d.jail.Unban(p)
 			// An entry the jail never knew (written to the pins by hand
 			// while the daemon ran) is still lifted.
-			if errors.Is(err, jail.ErrNotBanned) && d.dp.Unban(p) == nil {
+			if errors.Is(err, jail.ErrNotBanned) && d.dp.BanMap().Unban(p) == nil {
 				err = nil
 			}
 			if err != nil {
