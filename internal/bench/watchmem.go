@@ -125,5 +125,5 @@ func procStatusKB(key string) (int64, error) {
 // and the jail, not the kernel.
 type nopEnforcer struct{}
 
-func (nopEnforcer) Ban(netip.Prefix, time.Time) error { return nil }
-func (nopEnforcer) Unban(netip.Prefix) error          { return nil }
+func (nopEnforcer) Ban(jail.Ban) (netip.Prefix, error) { return netip.Prefix{}, nil }
+func (nopEnforcer) Unban(netip.Prefix) error           { return nil }

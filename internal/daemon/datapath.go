@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -50,25 +51,14 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 // them already and the jail lifts its own bans when they end; this catches
 // entries the jail does not know (written to the pins without the daemon)
 // and gives their room back for new bans. It also puts in force bans
-// written around xdpban (see xdp.Maps.Sweep).
-func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.Logger) {
+// written around xdpban (see banset.Set.Sweep).
+func sweepLoop(ctx context.Context, set *banset.Set, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
-	sweep := func() {
-		n, recounted, err := m.BanMap().Sweep()
-		if err != nil {
-			log.Error("sweep expired bans", "err", err)
-		} else if n > 0 {
-			log.Info("expired bans removed", "count", n)
-		}
-		if recounted > 0 {
-			log.Warn("bans written to the map around xdpban were not in force until now; use xdpban ban", "count", recounted)
-		}
-	}
 	// Once at start too: bans written around xdpban while it was down
 	// should not wait a minute to be in force.
-	sweep()
+	set.Sweep()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -76,7 +66,7 @@ func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			sweep()
+			set.Sweep()
 		}
 	}
 }

@@ -82,3 +82,16 @@ func (s *activeBans) reserve(n int) {
 }
 
 func (s *activeBans) len() int { return len(s.byPrefix) }
+
+// get returns the ban of p.
+func (s *activeBans) get(p netip.Prefix) (Ban, bool) {
+	b, ok := s.byPrefix[p]
+	return b, ok
+}
+
+// each calls fn for every ban.
+func (s *activeBans) each(fn func(Ban)) {
+	for _, b := range s.byPrefix {
+		fn(b)
+	}
+}

@@ -5,23 +5,35 @@ import (
 	"time"
 )
 
-// Enforcer applies bans. The XDP map is one; log-only mode uses one that
-// bans nothing.
+// Enforcer puts the jail's bans in force: the ban set (internal/banset)
+// in the daemon. The jail calls it outside its lock, in the order it
+// decided the bans and unbans.
 type Enforcer interface {
-	// Ban blocks p until the given time; a zero until means permanently.
-	Ban(p netip.Prefix, until time.Time) error
-	// Unban lifts the block on p.
+	// Ban puts b in force, or moves the end of the ban of b.Prefix already
+	// in force. When full, an enforcer may make room by lifting the ban
+	// that ends soonest; evicted then names it (otherwise it is invalid).
+	Ban(b Ban) (evicted netip.Prefix, err error)
+	// Unban lifts the ban on p, or fails with an error wrapping
+	// ErrNotBanned when it holds none.
 	Unban(p netip.Prefix) error
 }
 
-// History remembers past bans across restarts, so bantime.increment knows
-// how often an address was banned before. The state store implements it;
-// without one the jail keeps the history in memory.
+// History remembers bans across restarts: which are in force, and how
+// often an address was banned before, for bantime.increment. The ban set
+// (over the state store) implements it; without one the jail keeps the
+// counts in memory. The jail calls it outside its lock, in order, after
+// the Enforcer.
 type History interface {
 	// BanCount returns how many bans of p were recorded at or after since.
 	BanCount(p netip.Prefix, since time.Time) (int, error)
-	// RecordBan remembers that b started.
+	// RecordBan remembers that b started and is in force.
 	RecordBan(b Ban) error
+	// KeepBan records the later end of b, a ban in force that failures
+	// while banned prolonged; it is no new ban for BanCount.
+	KeepBan(b Ban) error
+	// ForgetBan records that b is no longer in force (lifted, ended or
+	// evicted); it still counts for BanCount.
+	ForgetBan(b Ban) error
 }
 
 // Origin says who made a ban.
@@ -78,4 +90,6 @@ type Stats struct {
 	// UnbanErrors counts failed unbans of expired bans, which Expire
 	// cannot return; the kernel stops enforcing them at End regardless.
 	UnbanErrors uint64
+	// Evicted counts bans the enforcer lifted to make room for new ones.
+	Evicted uint64
 }

@@ -497,12 +497,12 @@ type signalEnforcer struct {
 	banned chan netip.Prefix
 }
 
-func (e signalEnforcer) Ban(p netip.Prefix, until time.Time) error {
-	err := e.fakeEnforcer.Ban(p, until)
+func (e signalEnforcer) Ban(b Ban) (netip.Prefix, error) {
+	ev, err := e.fakeEnforcer.Ban(b)
 	if err == nil {
-		e.banned <- p
+		e.banned <- b.Prefix
 	}
-	return err
+	return ev, err
 }
 
 // TestMapBanDoesNotWaitForTheHistoryWrite: the enforcer (the XDP map) has

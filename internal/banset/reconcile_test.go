@@ -1,7 +1,8 @@
-package state
+package banset
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -32,46 +33,73 @@ func TestReconcile(t *testing.T) {
 		kernel       []jail.Ban
 		fresh        bool
 		keep, toKern []string // "prefix origin end-offset"
+		unban        []string
 	}{
 		{"in both: store's record, kernel's end",
 			[]jail.Ban{ban("198.18.0.1/32", time.Hour, jail.OriginJail)},
 			[]jail.Ban{kban("198.18.0.1/32", 30*time.Minute)}, false,
-			[]string{"198.18.0.1/32 jail 30m0s"}, nil},
+			[]string{"198.18.0.1/32 jail 30m0s"}, nil, nil},
 		{"only in kernel: adopted as restored",
 			nil, []jail.Ban{kban("2001:db8::/64", 0)}, false,
-			[]string{"2001:db8::/64 restored permanent"}, nil},
+			[]string{"2001:db8::/64 restored permanent"}, nil, nil},
 		{"only in store, machine up: deleted or expired in the kernel, dropped",
 			[]jail.Ban{ban("198.18.0.2/32", time.Hour, jail.OriginManual)}, nil, false,
-			nil, nil},
+			nil, nil, nil},
 		{"only in store, after reboot: back into the kernel",
 			[]jail.Ban{ban("198.18.0.2/32", time.Hour, jail.OriginManual), ban("198.18.0.3/32", 0, jail.OriginJail)}, nil, true,
 			[]string{"198.18.0.2/32 manual 1h0m0s", "198.18.0.3/32 jail permanent"},
-			[]string{"198.18.0.2/32 manual 1h0m0s", "198.18.0.3/32 jail permanent"}},
+			[]string{"198.18.0.2/32 manual 1h0m0s", "198.18.0.3/32 jail permanent"}, nil},
 		{"expired in store after reboot: dropped",
 			[]jail.Ban{ban("198.18.0.4/32", -time.Second, jail.OriginJail), ban("198.18.0.5/32", -1, jail.OriginJail)}, nil, true,
-			nil, nil},
+			nil, nil, nil},
 		{"expired kernel entry: dropped though stored",
 			[]jail.Ban{ban("198.18.0.6/32", time.Hour, jail.OriginJail)},
 			[]jail.Ban{kban("198.18.0.6/32", -time.Minute)}, false,
-			nil, nil},
+			nil, nil, nil},
 		{"after reboot with some already in the new map",
 			[]jail.Ban{ban("198.18.0.7/32", time.Hour, jail.OriginJail), ban("198.18.0.8/32", time.Hour, jail.OriginJail)},
 			[]jail.Ban{kban("198.18.0.7/32", time.Hour)}, true,
 			[]string{"198.18.0.7/32 jail 1h0m0s", "198.18.0.8/32 jail 1h0m0s"},
-			[]string{"198.18.0.8/32 jail 1h0m0s"}},
+			[]string{"198.18.0.8/32 jail 1h0m0s"}, nil},
+		// ignoreip (10.0.0.0/8 here) is re-checked on both sides, except
+		// for manual bans; a refused kernel entry leaves the map too.
+		{"now ignored, machine up: dropped from the map, manual kept",
+			[]jail.Ban{ban("10.1.1.2/32", time.Hour, jail.OriginManual)},
+			[]jail.Ban{kban("10.1.1.1/32", time.Hour), kban("10.1.1.2/32", time.Hour)}, false,
+			[]string{"10.1.1.2/32 manual 1h0m0s"}, nil, []string{"10.1.1.1/32"}},
+		{"now ignored, after reboot: dropped, manual kept",
+			[]jail.Ban{ban("10.1.1.1/32", time.Hour, jail.OriginJail), ban("10.1.1.2/32", time.Hour, jail.OriginManual),
+				ban("2001:db8::/64", 0, jail.OriginRestored)}, nil, true,
+			[]string{"10.1.1.2/32 manual 1h0m0s", "2001:db8::/64 restored permanent"},
+			[]string{"10.1.1.2/32 manual 1h0m0s", "2001:db8::/64 restored permanent"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keep, toKernel := Reconcile(tt.store, tt.kernel, tt.fresh, now)
-			if got := describe(keep, now); !slices.Equal(got, tt.keep) {
+			r := reconcile(tt.store, tt.kernel, tt.fresh, now, ignored)
+			if got := describe(r.keep, now); !slices.Equal(got, tt.keep) {
 				t.Errorf("keep %q, want %q", got, tt.keep)
 			}
-			if got := describe(toKernel, now); !slices.Equal(got, tt.toKern) {
+			if got := describe(r.toKernel, now); !slices.Equal(got, tt.toKern) {
 				t.Errorf("toKernel %q, want %q", got, tt.toKern)
+			}
+			var unban []string
+			for _, p := range r.unban {
+				unban = append(unban, p.String())
+			}
+			if !slices.Equal(unban, tt.unban) {
+				t.Errorf("unban %q, want %q", unban, tt.unban)
 			}
 		})
 	}
 }
+
+var (
+	t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// ignored is the ignoreip rule with 10.0.0.0/8 ignored.
+	ignored = func(p netip.Prefix) bool { return p.Overlaps(netip.MustParsePrefix("10.0.0.0/8")) }
+)
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 func describe(bs []jail.Ban, now time.Time) []string {
 	var out []string
