@@ -50,12 +50,7 @@ func (d *daemon) status() *control.Status {
 		}
 		return s
 	}
-	st := d.jail.Stats()
-	s.Failed = control.JailCounts{
-		CurrentlyFailed: st.CurrentlyFailed, TotalFailed: st.TotalFailed,
-		CurrentlyBanned: st.CurrentlyBanned, TotalBanned: st.TotalBanned,
-		DroppedTracked: st.DroppedTracked, Ignored: st.Ignored, Evicted: st.Evicted,
-	}
+	s.Failed = d.jail.Stats()
 	for _, b := range d.jail.Bans() {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}

@@ -69,27 +69,29 @@ func (b Ban) Permanent() bool { return b.End.IsZero() }
 // ActiveAt reports whether the ban still holds at now.
 func (b Ban) ActiveAt(now time.Time) bool { return b.End.IsZero() || b.End.After(now) }
 
-// Stats are the jail's counters, named as fail2ban-client status names them.
+// Stats are the jail's counters, named as fail2ban-client status names
+// them. The one type for them: `xdpban status --json` prints it as
+// "counts", and the metrics read it.
 type Stats struct {
-	CurrentlyFailed int    // addresses (or IPv6 prefixes) with failures being tracked
-	TotalFailed     uint64 // failures counted since start
-	CurrentlyBanned int
-	TotalBanned     uint64
+	CurrentlyFailed int    `json:"currently_failed"` // addresses (or IPv6 prefixes) with failures being tracked
+	TotalFailed     uint64 `json:"total_failed"`     // failures counted since start
+	CurrentlyBanned int    `json:"currently_banned"`
+	TotalBanned     uint64 `json:"total_banned"`
 	// DroppedTracked counts failure records dropped because MaxTracked
 	// addresses were already tracked.
-	DroppedTracked uint64
+	DroppedTracked uint64 `json:"dropped_tracked"`
 	// Ignored counts failures from ignoreip or ignoreself addresses.
-	Ignored uint64
+	Ignored uint64 `json:"ignored"`
 	// BanErrors counts bans decided on failures that the enforcer could
 	// not put in force (the failures are kept: the next one tries again).
-	BanErrors uint64
+	BanErrors uint64 `json:"ban_errors"`
 	// Refused counts bans not made because their prefix covers an
 	// ignoreip or ignoreself address (see IgnoreList.CheckBan): decided
 	// on failures, asked for by hand, or found at restore.
-	Refused uint64
+	Refused uint64 `json:"refused"`
 	// UnbanErrors counts failed unbans of expired bans, which Expire
 	// cannot return; the kernel stops enforcing them at End regardless.
-	UnbanErrors uint64
+	UnbanErrors uint64 `json:"unban_errors"`
 	// Evicted counts bans the enforcer lifted to make room for new ones.
-	Evicted uint64
+	Evicted uint64 `json:"evicted"`
 }

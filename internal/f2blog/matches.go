@@ -1,4 +1,4 @@
-package daemon
+package f2blog
 
 import (
 	"bytes"
@@ -10,17 +10,15 @@ import (
 // matchTail bounds how much of each log the ban notification reads.
 const matchTail = 256 << 10
 
-// maxMatches bounds the lines handed to a notification.
-const maxMatches = 50
-
-// matchingLines returns the lines of the logs' tails that name addr as the
-// failing peer, oldest first: fail2ban's <matches> for action_mwl, which
-// greps the log the same way. The jail keeps no lines per address (that
-// would cost memory for every tracked address), so the logs are the record.
-func matchingLines(paths []string, addr netip.Addr) []string {
+// MatchingLines returns the last max lines of the logs' tails that name
+// addr as the failing peer, oldest first: fail2ban's <matches> for
+// action_mwl, which greps the log the same way. The needles are this
+// package's own wording, so a line with the address only in an escaped
+// partner name does not match.
+func MatchingLines(paths []string, addr netip.Addr, max int) []string {
 	needles := [][]byte{
-		[]byte(" during connect try from " + addr.String() + ": "),
-		[]byte(" during connect try from " + addr.String() + " ("),
+		[]byte(middle + addr.String() + ": "),
+		[]byte(middle + addr.String() + " ("),
 	}
 	var out []string
 	for _, path := range paths {
@@ -33,8 +31,8 @@ func matchingLines(paths []string, addr netip.Addr) []string {
 			}
 		}
 	}
-	if len(out) > maxMatches {
-		out = out[len(out)-maxMatches:]
+	if len(out) > max {
+		out = out[len(out)-max:]
 	}
 	return out
 }
