@@ -63,6 +63,11 @@ type Ban struct {
 	Count int
 }
 
+// same reports whether b and o are the same ban, as the jail stores it.
+func (b Ban) same(o Ban) bool {
+	return b.Prefix == o.Prefix && b.Start.Equal(o.Start) && b.End.Equal(o.End) && b.Origin == o.Origin && b.Count == o.Count
+}
+
 // Permanent reports whether the ban never lapses.
 func (b Ban) Permanent() bool { return b.End.IsZero() }
 

@@ -201,7 +201,7 @@ func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) 
 
 // decided enters d's ban as in force and draws its turn; under mu.
 func (j *Jail) decided(d *banDecision) {
-	if prev, ok := j.bans.byPrefix[d.ban.Prefix]; ok {
+	if prev, ok := j.bans.get(d.ban.Prefix); ok {
 		d.prev = &prev
 	}
 	j.bans.add(d.ban)
@@ -233,7 +233,7 @@ func (j *Jail) carryOut(d *banDecision) (*Ban, error) {
 			j.stats.Evicted++
 			// A later decision about the victim, which the map has not
 			// seen yet, stands.
-			if v, ok := j.bans.byPrefix[evicted]; ok && j.pending[evicted] == 0 {
+			if v, ok := j.bans.get(evicted); ok && j.pending[evicted] == 0 {
 				j.bans.remove(evicted)
 				lifted = append(lifted, v)
 			}
@@ -290,7 +290,7 @@ func (j *Jail) undoBan(d *banDecision) {
 		}
 		j.track.insert(i, d.ts, d.weight)
 	}
-	if cur, ok := j.bans.byPrefix[d.ban.Prefix]; !ok || cur != d.ban || j.pending[d.ban.Prefix] > 0 {
+	if cur, ok := j.bans.get(d.ban.Prefix); !ok || !cur.same(d.ban) || j.pending[d.ban.Prefix] > 0 {
 		return
 	}
 	j.bans.remove(d.ban.Prefix)

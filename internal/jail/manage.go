@@ -55,7 +55,7 @@ func (j *Jail) decideManual(p netip.Prefix, d time.Duration) (*banDecision, Ban,
 	if d == 0 {
 		d = j.cfg.banDuration(prior, j.rnd)
 	}
-	if old, ok := j.bans.byPrefix[p]; ok && old.ActiveAt(now) {
+	if old, ok := j.bans.get(p); ok && old.ActiveAt(now) {
 		return j.extend(old, d, now)
 	}
 	b := Ban{Prefix: p, Start: now, Origin: OriginManual, Count: prior + 1}
@@ -107,7 +107,7 @@ func (j *Jail) Unban(p netip.Prefix) error {
 		defer j.mu.Unlock()
 		j.settle(b.Prefix)
 		if known && err != nil && !errors.Is(err, ErrNotBanned) && j.pending[b.Prefix] == 0 {
-			if _, again := j.bans.byPrefix[b.Prefix]; !again {
+			if _, again := j.bans.get(b.Prefix); !again {
 				j.bans.add(b) // still in force: the map kept it
 			}
 		}
@@ -131,7 +131,7 @@ func (j *Jail) Unban(p netip.Prefix) error {
 func (j *Jail) decideUnban(p netip.Prefix) (b Ban, known bool, t turn) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	b, known = j.bans.byPrefix[p]
+	b, known = j.bans.get(p)
 	if !known && p.IsSingleIP() {
 		b, known = j.bans.covering(p.Addr(), j.now())
 	}
@@ -209,11 +209,11 @@ func (j *Jail) Bans() []Ban {
 	defer j.mu.Unlock()
 	now := j.now()
 	out := make([]Ban, 0, j.bans.len())
-	for _, b := range j.bans.byPrefix {
+	j.bans.each(func(b Ban) {
 		if b.ActiveAt(now) {
 			out = append(out, b)
 		}
-	}
+	})
 	sortBans(out)
 	return out
 }

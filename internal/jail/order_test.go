@@ -148,9 +148,7 @@ func TestConcurrentDecisionsReachTheEnforcerInOrder(t *testing.T) {
 	wg.Wait()
 	inJail := map[netip.Prefix]time.Time{}
 	j.mu.Lock()
-	for p, b := range j.bans.byPrefix {
-		inJail[p] = b.End
-	}
+	j.bans.each(func(b Ban) { inJail[b.Prefix] = b.End })
 	j.mu.Unlock()
 	enf.mu.Lock()
 	defer enf.mu.Unlock()
