@@ -1,19 +1,25 @@
 package banset
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
-// TestManualBanAndUnbanPersistAcrossRestart: manual bans (one of an
-// ignored address) come back after a restart and after a reboot with the
-// ends they had; an unbanned one stays unbanned, and the ban history
-// survives.
+// TestManualBanAndUnbanPersistAcrossRestart: manual bans come back after
+// a restart and after a reboot with the ends they had; an unbanned one
+// stays unbanned, and the ban history survives. One of an ignored address
+// is refused.
 func TestManualBanAndUnbanPersistAcrossRestart(t *testing.T) {
 	l := newLab(t)
-	ignored, v6 := pfx("198.18.99.5/32"), pfx("2001:db8:3::/64")
-	first, err := l.jail.BanManual(ignored, time.Hour)
+	if _, err := l.jail.BanManual(pfx("198.18.99.5/32"), time.Hour); !errors.Is(err, jail.ErrCoversIgnored) {
+		t.Fatalf("manual ban of an ignored address: %v, want a refusal", err)
+	}
+	kept, v6 := pfx("198.18.43.5/32"), pfx("2001:db8:3::/64")
+	first, err := l.jail.BanManual(kept, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +29,7 @@ func TestManualBanAndUnbanPersistAcrossRestart(t *testing.T) {
 	for _, restart := range []func(){func() { l.close(); l.open() }, l.reboot} {
 		restart()
 		bans := l.jail.Bans()
-		if len(bans) != 2 || bans[0].Prefix != ignored || bans[0].End.Sub(first.End).Abs() > time.Millisecond || bans[1].Prefix != v6 || !bans[1].Permanent() {
+		if len(bans) != 2 || bans[0].Prefix != kept || bans[0].End.Sub(first.End).Abs() > time.Millisecond || bans[1].Prefix != v6 || !bans[1].Permanent() {
 			t.Fatalf("after restart: %+v", bans)
 		}
 		if err := l.check(); err != nil {
@@ -39,13 +45,13 @@ func TestManualBanAndUnbanPersistAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stored) != 1 || stored[0].Prefix != ignored {
+	if len(stored) != 1 || stored[0].Prefix != kept {
 		t.Fatalf("store after unban and restart: %+v", stored)
 	}
-	if n, _ := l.store.BanCount(ignored, time.Now().Add(-time.Hour)); n != 1 {
+	if n, _ := l.store.BanCount(kept, time.Now().Add(-time.Hour)); n != 1 {
 		t.Fatalf("history count %d, want 1", n)
 	}
-	if bans := l.jail.Bans(); len(bans) != 1 || bans[0].Prefix != ignored {
+	if bans := l.jail.Bans(); len(bans) != 1 || bans[0].Prefix != kept {
 		t.Fatalf("jail after unban and restart: %+v", bans)
 	}
 }

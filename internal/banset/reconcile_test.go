@@ -1,6 +1,7 @@
 package banset
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -63,19 +64,19 @@ func TestReconcile(t *testing.T) {
 			[]string{"198.18.0.8/32 jail 1h0m0s"}, nil},
 		// ignoreip (10.0.0.0/8 here) is re-checked on both sides, except
 		// for manual bans; a refused kernel entry leaves the map too.
-		{"now ignored, machine up: dropped from the map, manual kept",
+		{"now ignored, machine up: dropped from the map, manual ones too",
 			[]jail.Ban{ban("10.1.1.2/32", time.Hour, jail.OriginManual)},
-			[]jail.Ban{kban("10.1.1.1/32", time.Hour), kban("10.1.1.2/32", time.Hour)}, false,
-			[]string{"10.1.1.2/32 manual 1h0m0s"}, nil, []string{"10.1.1.1/32"}},
-		{"now ignored, after reboot: dropped, manual kept",
+			[]jail.Ban{kban("10.1.1.1/32", time.Hour), kban("10.1.1.2/32", time.Hour), kban("198.18.0.9/32", time.Hour)}, false,
+			[]string{"198.18.0.9/32 restored 1h0m0s"}, nil, []string{"10.1.1.1/32", "10.1.1.2/32"}},
+		{"now ignored, after reboot: dropped, manual ones too",
 			[]jail.Ban{ban("10.1.1.1/32", time.Hour, jail.OriginJail), ban("10.1.1.2/32", time.Hour, jail.OriginManual),
 				ban("2001:db8::/64", 0, jail.OriginRestored)}, nil, true,
-			[]string{"10.1.1.2/32 manual 1h0m0s", "2001:db8::/64 restored permanent"},
-			[]string{"10.1.1.2/32 manual 1h0m0s", "2001:db8::/64 restored permanent"}, nil},
+			[]string{"2001:db8::/64 restored permanent"},
+			[]string{"2001:db8::/64 restored permanent"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := reconcile(tt.store, tt.kernel, tt.fresh, now, ignored)
+			r := reconcile(tt.store, tt.kernel, tt.fresh, now, 128, check)
 			if got := describe(r.keep, now); !slices.Equal(got, tt.keep) {
 				t.Errorf("keep %q, want %q", got, tt.keep)
 			}
@@ -95,9 +96,14 @@ func TestReconcile(t *testing.T) {
 
 var (
 	t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	// ignored is the ignoreip rule with 10.0.0.0/8 ignored.
-	ignored = func(p netip.Prefix) bool { return p.Overlaps(netip.MustParsePrefix("10.0.0.0/8")) }
+	// ignored is the ignore rule with 10.0.0.0/8 and 2001:db8:50::2 ignored.
+	ignored = jail.NewIgnoreList([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:50::2/128")}, nil).CheckBan
 )
+
+// check is the ignore rule as Refuser returns it, at no particular time.
+func check(p netip.Prefix) error { return ignored(p, time.Time{}) }
+
+var ()
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
@@ -112,4 +118,31 @@ func describe(bs []jail.Ban, now time.Time) []string {
 	}
 	slices.SortFunc(out, strings.Compare)
 	return out
+}
+
+// TestReconcileAsEnforced: a ban stored as one IPv6 address comes back as
+// the prefix the map enforces, and is refused, with its reason, when that
+// prefix holds an ignored address (a restart once did that silently:
+// restored=0 dropped=1).
+func TestReconcileAsEnforced(t *testing.T) {
+	now := t0
+	store := []jail.Ban{
+		{Prefix: pfx("2001:db8:50::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: jail.OriginJail, Count: 1},
+		{Prefix: pfx("2001:db8:60::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: jail.OriginManual, Count: 1},
+	}
+	r := reconcile(store, nil, true, now, 64, check)
+	if got := describe(r.keep, now); !slices.Equal(got, []string{"2001:db8:60::/64 manual 1h0m0s"}) {
+		t.Errorf("keep %q", got)
+	}
+	if len(r.refused) != 1 || !errors.Is(r.refused[0], jail.ErrCoversIgnored) || !strings.Contains(r.refused[0].Error(), "2001:db8:50::/64") {
+		t.Errorf("refused %v, want the /64 holding the ignored address", r.refused)
+	}
+	// The store forgets both records it held as /128 and holds the kept
+	// ban as the map does.
+	if fmt.Sprint(r.forget) != "[2001:db8:50::66/128 2001:db8:60::66/128]" {
+		t.Errorf("forget %v", r.forget)
+	}
+	if len(r.save) != 1 || r.save[0].Prefix != pfx("2001:db8:60::/64") {
+		t.Errorf("save %v", r.save)
+	}
 }

@@ -15,8 +15,9 @@ import (
 type Adopter interface {
 	// Adopt takes restored bans as they are, calling nothing back.
 	Adopt([]jail.Ban)
-	// Refuses is the ignoreip rule: a ban of p would ban an ignored address.
-	Refuses(netip.Prefix) bool
+	// Refuser returns the ignore rule: an error when a ban of a prefix
+	// would ban an ignored address.
+	Refuser() func(netip.Prefix) error
 }
 
 // Restored says what Restore did.
@@ -35,11 +36,11 @@ type Restored struct {
 // or the store are returned joined after everything was tried: the bans
 // that made it stay in force.
 func (s *Set) Restore(j Adopter, fresh bool) (Restored, error) {
-	// A restore allocates in one burst what the daemon then keeps (a
-	// million bans: a few hundred MB); collecting garbage at the default
-	// pace during it took a fifth of its time. This runs once, at start,
-	// before anything is served.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// A restore allocates in one burst (a million bans: a few hundred
+	// MB, bounded by the store) and frees most of it at the end; the
+	// collector, which cannot free any of it before, only took time.
+	// This runs once, at start, before anything is served.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	start := time.Now()
 	stored, err := s.store.ActiveBans()
 	if err != nil {
@@ -49,32 +50,46 @@ func (s *Set) Restore(j Adopter, fresh bool) (Restored, error) {
 	if err != nil {
 		return Restored{}, fmt.Errorf("read pinned bans: %w", err)
 	}
-	r := reconcile(stored, kernel, fresh, start, j.Refuses)
+	nStored := len(stored)
+	r := reconcile(stored, kernel, fresh, start, s.bans.Maps().IPv6Prefix(), j.Refuser())
+	for _, err := range r.refused {
+		s.log.Warn("ban refused", "reason", err)
+	}
+	// The kernel's batch insert is system calls and the jail's adoption
+	// is memory: on two cores they take the time of one. Nothing is
+	// served before both are done.
+	inserted := make(chan error, 1)
+	go func() { inserted <- s.insert(r.toKernel) }()
 	j.Adopt(r.keep)
 	var errs []error
-	if len(r.toKernel) > 0 {
-		specs := make([]xdp.BanSpec, len(r.toKernel))
-		for i, b := range r.toKernel {
-			specs[i] = xdp.BanSpec{Prefix: b.Prefix, Until: b.End}
-		}
-		if _, err := s.bans.BanBatch(specs); err != nil {
-			errs = append(errs, fmt.Errorf("write restored bans to the map: %w", err))
-		}
+	if err := <-inserted; err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range r.unban {
 		if err := s.Unban(p); err != nil && !errors.Is(err, jail.ErrNotBanned) {
 			errs = append(errs, err)
 		}
 	}
-	// After a reboot with nothing dropped, store and jail already agree:
-	// skip comparing a million entries.
-	if !(fresh && len(kernel) == 0 && r.dropped == 0) {
-		if err := s.syncStore(stored, r.keep); err != nil {
-			errs = append(errs, err)
-		}
+	if err := s.syncStore(r); err != nil {
+		errs = append(errs, err)
 	}
-	return Restored{Kept: len(r.keep), Dropped: r.dropped, FromStore: len(stored), InMap: len(kernel),
+	return Restored{Kept: len(r.keep), Dropped: r.dropped, FromStore: nStored, InMap: len(kernel),
 		ToKernel: len(r.toKernel), ToUnban: len(r.unban), AfterReboot: fresh, Took: time.Since(start)}, errors.Join(errs...)
+}
+
+// insert writes bans the map lacks in batches.
+func (s *Set) insert(bans []jail.Ban) error {
+	if len(bans) == 0 {
+		return nil
+	}
+	specs := make([]xdp.BanSpec, len(bans))
+	for i, b := range bans {
+		specs[i] = xdp.BanSpec{Prefix: b.Prefix, Until: b.End}
+	}
+	if _, err := s.bans.BanBatch(specs); err != nil {
+		return fmt.Errorf("write restored bans to the map: %w", err)
+	}
+	return nil
 }
 
 // kernelBans lists the map's bans in force as jail bans.
@@ -93,45 +108,16 @@ func (s *Set) kernelBans() ([]jail.Ban, error) {
 	return out, nil
 }
 
-// syncStore makes the store hold exactly keep: it forgets the stored bans
-// that do not hold and saves those it lacks or holds with another end;
-// bans it holds as they are are not written again (a million of them
-// would cost seconds).
-func (s *Set) syncStore(stored, keep []jail.Ban) error {
-	kept := make(map[prefixKey]time.Time, len(keep))
-	for _, b := range keep {
-		kept[keyOf(b.Prefix)] = b.End
-	}
-	storedEnd := make(map[prefixKey]time.Time, len(stored))
+// syncStore makes the store hold exactly what reconcile kept.
+func (s *Set) syncStore(r reconciled) error {
 	var errs []error
-	for _, b := range stored {
-		storedEnd[keyOf(b.Prefix)] = b.End
-		if _, ok := kept[keyOf(b.Prefix)]; !ok {
-			if err := s.store.DeleteBan(b.Prefix); err != nil {
-				errs = append(errs, fmt.Errorf("forget ban %v: %w", b.Prefix, err))
-			}
+	for _, p := range r.forget {
+		if err := s.store.DeleteBan(p); err != nil {
+			errs = append(errs, fmt.Errorf("forget ban %v: %w", p, err))
 		}
 	}
-	var save []jail.Ban
-	for _, b := range keep {
-		if end, ok := storedEnd[keyOf(b.Prefix)]; !ok || !end.Equal(b.End) {
-			save = append(save, b)
-		}
-	}
-	if err := s.store.SaveBans(save); err != nil {
+	if err := s.store.SaveBans(r.save); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// prefixKey is a flat map key for a prefix: netip.Prefix holds a pointer
-// (the zone), which makes million-entry maps slower to fill and to scan.
-type prefixKey struct {
-	addr [16]byte
-	bits int16
-}
-
-func keyOf(p netip.Prefix) prefixKey {
-	p = p.Masked()
-	return prefixKey{addr: p.Addr().As16(), bits: int16(p.Bits())}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,11 +44,12 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		b.StopTimer()
 		pin := testutil.PinDir(b)
 		b.StartTimer()
-		start := time.Now()
+		start, cpuStart := time.Now(), cpuTime()
 		dp, err := xdp.Load(xdp.Config{PinDir: pin, MaxBans: n + 1000})
 		if err != nil {
 			b.Fatal(err)
 		}
+		loaded := time.Now()
 		d := &daemon{o: Options{StateDir: dir, Jail: jail.DefaultConfig()}, log: log, dp: dp}
 		d.o.Jail.IgnoreSelf = false
 		d.o.Jail.MaxTracked = 1000
@@ -55,6 +57,7 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		if d.store, _, err = state.Open(dir); err != nil {
 			b.Fatal(err)
 		}
+		opened := time.Now()
 		d.set = banset.New(dp.BanMap(), d.store, log, nil)
 		if d.jail, err = jail.New(d.o.Jail, d.set, jail.WithHistory(d.set)); err != nil {
 			b.Fatal(err)
@@ -62,14 +65,26 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		if err := d.restore(); err != nil {
 			b.Fatal(err)
 		}
-		took := time.Since(start)
+		took, cpu := time.Since(start), cpuTime()-cpuStart
 		b.StopTimer()
 		if c, _ := dp.Count(); c != n {
 			b.Fatalf("%d bans in the map after restore, want %d", c, n)
 		}
 		b.ReportMetric(took.Seconds(), "s/restore")
+		// CPU time (user and system) tells a slow restore from a busy
+		// machine: on two cores the wall time can fall to half of it.
+		b.ReportMetric(cpu.Seconds(), "cpu-s/restore")
+		b.ReportMetric(loaded.Sub(start).Seconds(), "s/load")
+		b.ReportMetric(opened.Sub(loaded).Seconds(), "s/open-store")
 		d.store.Close()
 		dp.Abandon()
 		b.StartTimer()
 	}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

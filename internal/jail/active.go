@@ -17,7 +17,7 @@ import (
 // costs one lookup per prefix length in use (usually one).
 type activeBans struct {
 	recs     []banRec
-	index    []uint32 // record number + 1, 0 when empty; a power of two long
+	index    []uint32 // slotOf each record, 0 when empty; a power of two long
 	seed     uint64   // random: sources an attacker picks cannot collide on purpose
 	ends     []uint32 // heap of the record numbers of timed bans, soonest end first
 	origins  []Origin // banRec.origin indexes it
@@ -37,6 +37,19 @@ type banRec struct {
 }
 
 const minIndex = 64
+
+// An index slot holds a record number + 1 in its low recBits and 8 more
+// bits of the record's hash above them, so a probe past another key
+// rarely has to read that key's record (a cache miss each, at a million
+// bans most of a restore's time in the jail). That numbers 16 million
+// bans: xdp.MaxMaxBans keeps the map below it, and the jail holds no more
+// than the map.
+const (
+	recBits = 24
+	recMask = 1<<recBits - 1
+)
+
+func slotOf(rec int, h uint64) uint32 { return uint32(h>>56)<<recBits | uint32(rec+1) }
 
 func newActiveBans() activeBans {
 	var seed [8]byte
@@ -77,14 +90,18 @@ func (s *activeBans) hash(addr *[16]byte, bits uint8) uint64 {
 // empty slot where it would go and -1.
 func (s *activeBans) find(addr *[16]byte, bits uint8) (int, int) {
 	mask := len(s.index) - 1
-	i := int(s.hash(addr, bits)) & mask
+	h := s.hash(addr, bits)
+	tag := uint32(h >> 56)
+	i := int(h) & mask
 	for {
 		v := s.index[i]
 		if v == 0 {
 			return i, -1
 		}
-		if r := &s.recs[v-1]; r.bits == bits && r.addr == *addr {
-			return i, int(v - 1)
+		if v>>recBits == tag {
+			if r := &s.recs[v&recMask-1]; r.bits == bits && r.addr == *addr {
+				return i, int(v&recMask - 1)
+			}
 		}
 		i = (i + 1) & mask
 	}
@@ -155,7 +172,7 @@ func (s *activeBans) add(b Ban) (replaced bool) {
 	i = len(s.recs)
 	s.recs = append(s.recs, banRec{addr: b.Prefix.Addr().As16(), bits: uint8(b.Prefix.Bits()), start: toNano(b.Start),
 		end: end, heap: -1, count: uint16(min(b.Count, 1<<16-1)), origin: s.origin(b.Origin)})
-	s.index[slot] = uint32(i + 1)
+	s.index[slot] = slotOf(i, s.hash(&s.recs[i].addr, s.recs[i].bits))
 	if end != 0 {
 		s.heapPush(i)
 	}
@@ -173,7 +190,7 @@ func (s *activeBans) grow(n int) {
 	s.index = make([]uint32, n)
 	for i := range s.recs {
 		slot, _ := s.find(&s.recs[i].addr, s.recs[i].bits)
-		s.index[slot] = uint32(i + 1)
+		s.index[slot] = slotOf(i, s.hash(&s.recs[i].addr, s.recs[i].bits))
 	}
 }
 
@@ -192,7 +209,7 @@ func (s *activeBans) remove(p netip.Prefix) (Ban, bool) {
 	if last := len(s.recs) - 1; i != last {
 		lslot, _ := s.find(&s.recs[last].addr, s.recs[last].bits)
 		s.recs[i] = s.recs[last]
-		s.index[lslot] = uint32(i + 1)
+		s.index[lslot] = s.index[lslot]&^recMask | uint32(i+1)
 		if h := s.recs[i].heap; h >= 0 {
 			s.ends[h] = uint32(i)
 		}
@@ -211,7 +228,7 @@ func (s *activeBans) remove(p netip.Prefix) (Ban, bool) {
 func (s *activeBans) unindex(i int) {
 	mask := len(s.index) - 1
 	for j := (i + 1) & mask; s.index[j] != 0; j = (j + 1) & mask {
-		r := &s.recs[s.index[j]-1]
+		r := &s.recs[s.index[j]&recMask-1]
 		home := int(s.hash(&r.addr, r.bits)) & mask
 		// The entry at j may fill the hole at i unless its home lies
 		// cyclically in (i, j].

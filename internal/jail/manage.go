@@ -157,12 +157,27 @@ func (j *Jail) Adopt(bans []Ban) {
 	}
 }
 
-// Refuses reports whether a ban of p would ban an address that ignoreip
-// or ignoreself covers.
-func (j *Jail) Refuses(p netip.Prefix) bool {
+// Refuser returns the ignore rule as it stands now: IgnoreList.CheckBan
+// on the prefix the map enforces (BanPrefix). It checks a restore's
+// million bans without taking the jail's lock and reading the clock for
+// each; a refusal counts in Stats.Refused.
+func (j *Jail) Refuser() func(netip.Prefix) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.ignore.CheckBan(BanPrefix(p, j.cfg.IPv6Prefix), j.now()) != nil
+	now := j.now()
+	j.ignore.refresh(now)
+	l := *j.ignore
+	l.self = slices.Clone(l.self) // refresh reuses the array
+	l.selfFn = nil                // a snapshot: it does not refresh
+	return func(p netip.Prefix) error {
+		err := l.CheckBan(BanPrefix(p, j.cfg.IPv6Prefix), now)
+		if err != nil {
+			j.mu.Lock()
+			j.stats.Refused++
+			j.mu.Unlock()
+		}
+		return err
+	}
 }
 
 // Expire removes the bans whose end has passed and returns them. The

@@ -140,17 +140,30 @@ func TestAdopt(t *testing.T) {
 	}
 }
 
-func TestRefuses(t *testing.T) {
+// TestRefuser: the snapshot of the ignore rule refuses what CheckBan
+// refuses, on the prefix the map enforces, and counts each refusal.
+func TestRefuser(t *testing.T) {
 	cfg := testConfig()
+	cfg.IPv6Prefix = 64
 	cfg.IgnoreIP = []netip.Prefix{pfx("10.0.0.0/8"), pfx("2001:db8:50::2/128")}
 	j, _, _ := newTestJail(t, cfg)
+	refuses := j.Refuser()
+	n := 0
 	for p, want := range map[string]bool{
 		"10.1.1.1/32": true, "::ffff:10.1.1.1/128": true, "2001:db8:50::/64": true,
+		"2001:db8:50::66/128": true, // its /64 holds the ignored address
 		"198.18.10.1/32": false, "2001:db8:51::/64": false,
 	} {
-		if got := j.Refuses(pfx(p)); got != want {
-			t.Errorf("Refuses(%s) = %v, want %v", p, got, want)
+		err := refuses(pfx(p))
+		if (err != nil) != want || (err != nil && !errors.Is(err, ErrCoversIgnored)) {
+			t.Errorf("Refuser()(%s) = %v, want refused %v", p, err, want)
 		}
+		if want {
+			n++
+		}
+	}
+	if s := j.Stats(); s.Refused != uint64(n) {
+		t.Errorf("Refused %d, want %d", s.Refused, n)
 	}
 }
 
