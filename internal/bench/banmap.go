@@ -64,7 +64,7 @@ func openBans(pinDir string) (*xdp.Maps, error) {
 	return m, nil
 }
 
-// fillBans bans banAddr(from) .. banAddr(to-1) through xdp.Maps.BanBatch,
+// fillBans bans banAddr(from) .. banAddr(to-1) through xdp.BanMap.BanBatch,
 // the path the daemon restores bans with.
 func fillBans(m *xdp.Maps, from, to int) error {
 	addrs := make([]netip.Addr, 0, to-from)

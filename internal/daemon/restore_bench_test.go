@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -44,6 +47,9 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		b.StopTimer()
 		pin := testutil.PinDir(b)
 		b.StartTimer()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
 		start, cpuStart := time.Now(), cpuTime()
 		dp, err := xdp.Load(xdp.Config{PinDir: pin, MaxBans: n + 1000})
 		if err != nil {
@@ -75,6 +81,13 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		// machine: on two cores the wall time can fall to half of it.
 		b.ReportMetric(cpu.Seconds(), "cpu-s/restore")
 		b.ReportMetric(loaded.Sub(start).Seconds(), "s/load")
+		// What the daemon keeps per ban, and its resident size, with the
+		// million bans in force.
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B-heap/ban")
+		b.ReportMetric(float64(rss())/(1<<20), "MiB-rss")
 		b.ReportMetric(opened.Sub(loaded).Seconds(), "s/open-store")
 		d.store.Close()
 		dp.Abandon()
@@ -87,4 +100,12 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rss is this process's resident set size in bytes.
+func rss() int64 {
+	b, _ := os.ReadFile("/proc/self/statm")
+	var size, resident int64
+	fmt.Sscan(string(b), &size, &resident)
+	return resident * int64(os.Getpagesize())
 }
