@@ -3,6 +3,7 @@ package banset
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
@@ -36,6 +37,41 @@ func (r *reconciled) restated(storedAs netip.Prefix, b jail.Ban) {
 		r.forget = append(r.forget, storedAs)
 		r.save = append(r.save, b)
 	}
+}
+
+// fit makes what reconcile kept fit a map of capacity bans, by the rule
+// of a full map: the bans the kernel lacks that end soonest go (never a
+// permanent one while a timed one is left). It returns how many went.
+// The store had more than the map holds: --max-bans was lowered, or the
+// map filled up while bans were written around xdpban.
+func (r *reconciled) fit(capacity int) int {
+	over := len(r.keep) - capacity
+	if over <= 0 {
+		return 0
+	}
+	over = min(over, len(r.toKernel))
+	slices.SortFunc(r.toKernel, func(a, b jail.Ban) int {
+		switch {
+		case a.Permanent() != b.Permanent():
+			if a.Permanent() {
+				return 1
+			}
+			return -1
+		}
+		return a.End.Compare(b.End)
+	})
+	gone := make(map[netip.Prefix]bool, over)
+	for _, b := range r.toKernel[:over] {
+		r.forget = append(r.forget, b.Prefix)
+		gone[b.Prefix] = true
+	}
+	r.save = slices.DeleteFunc(r.save, func(b jail.Ban) bool { return gone[b.Prefix] })
+	r.toKernel = r.toKernel[over:]
+	r.keep = r.keep[:len(r.keep)-len(r.toKernel)-over]
+	r.keep = append(r.keep, r.toKernel...)
+	r.toKernel = r.keep[len(r.keep)-len(r.toKernel):]
+	r.dropped += over
+	return over
 }
 
 // reconcile merges the bans of the store and of the kernel map by the

@@ -146,3 +146,35 @@ func TestReconcileAsEnforced(t *testing.T) {
 		t.Errorf("save %v", r.save)
 	}
 }
+
+// TestFitDropsTheSoonestEnds: after a reboot with more stored bans than
+// the map holds, the bans ending soonest go, permanent ones last; the
+// kernel's own bans stay.
+func TestFitDropsTheSoonestEnds(t *testing.T) {
+	now := t0
+	ban := func(p string, end time.Duration) jail.Ban {
+		b := jail.Ban{Prefix: pfx(p), Start: t0, Origin: jail.OriginJail, Count: 1}
+		if end != 0 {
+			b.End = now.Add(end)
+		}
+		return b
+	}
+	store := []jail.Ban{ban("198.18.0.1/32", 3*time.Hour), ban("198.18.0.2/32", time.Hour), ban("198.18.0.3/32", 0),
+		ban("198.18.0.4/32", 2*time.Hour), ban("198.18.0.5/32", 4*time.Hour)}
+	kernel := []jail.Ban{ban("198.18.0.9/32", time.Minute)}
+	r := reconcile(store, kernel, true, now, 128, func(netip.Prefix) error { return nil })
+	if n := r.fit(4); n != 2 {
+		t.Fatalf("fit dropped %d, want 2", n)
+	}
+	want := []string{"198.18.0.1/32 jail 3h0m0s", "198.18.0.3/32 jail permanent", "198.18.0.5/32 jail 4h0m0s", "198.18.0.9/32 restored 1m0s"}
+	if got := describe(r.keep, now); !slices.Equal(got, want) {
+		t.Errorf("keep %q, want %q", got, want)
+	}
+	if got := describe(r.toKernel, now); !slices.Equal(got, want[:3]) {
+		t.Errorf("toKernel %q, want %q", got, want[:3])
+	}
+	forget := fmt.Sprint(r.forget)
+	if forget != "[198.18.0.2/32 198.18.0.4/32]" {
+		t.Errorf("forget %s, want the two ending soonest", forget)
+	}
+}

@@ -55,6 +55,9 @@ func (s *Set) Restore(j Adopter, fresh bool) (Restored, error) {
 	for _, err := range r.refused {
 		s.log.Warn("ban refused", "reason", err)
 	}
+	if n := r.fit(int(s.bans.Maps().MaxBans())); n > 0 {
+		s.log.Warn("more bans to restore than the ban map holds: dropped those ending soonest; raise --max-bans", "dropped", n)
+	}
 	// The kernel's batch insert is system calls and the jail's adoption
 	// is memory: on two cores they take the time of one. Nothing is
 	// served before both are done.

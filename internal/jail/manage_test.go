@@ -152,7 +152,7 @@ func TestRefuser(t *testing.T) {
 	for p, want := range map[string]bool{
 		"10.1.1.1/32": true, "::ffff:10.1.1.1/128": true, "2001:db8:50::/64": true,
 		"2001:db8:50::66/128": true, // its /64 holds the ignored address
-		"198.18.10.1/32": false, "2001:db8:51::/64": false,
+		"198.18.10.1/32":      false, "2001:db8:51::/64": false,
 	} {
 		err := refuses(pfx(p))
 		if (err != nil) != want || (err != nil && !errors.Is(err, ErrCoversIgnored)) {
