@@ -1,6 +1,10 @@
 package jail
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/xdpban/xdpban/internal/event"
+)
 
 // addrKey is an address masked to its counting prefix, in 16 bytes
 // (IPv4 as ::ffff:a.b.c.d). IPv4-mapped IPv6 peers are unmapped first, so
@@ -196,9 +200,6 @@ func (t *tracker) unlink(i int32) {
 // keyOf returns the counting key of a, which must be unmapped: IPv4 per
 // address, IPv6 per bits-long prefix.
 func keyOf(a netip.Addr, v6bits int) (addrKey, netip.Prefix) {
-	p := netip.PrefixFrom(a, a.BitLen())
-	if a.Is6() && v6bits < 128 {
-		p, _ = a.Prefix(v6bits)
-	}
+	p := event.SourcePrefix(a, v6bits)
 	return addrKey(p.Addr().As16()), p
 }
