@@ -215,7 +215,7 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 	}
 	if d.jail != nil {
 		spawn(func() { d.expireLoop(ctx) })
-		spawn(func() { sweepLoop(ctx, d.set, d.o.Datapath.SweepInterval) })
+		spawn(func() { sweepLoop(ctx, d.set, d.dp, d.o.Datapath.SweepInterval, d.log) })
 		w := newLinkWatch(d.dp, d.o.Datapath, d.log)
 		w.onState = func(name string, enforcing bool) {
 			d.down.set(name, enforcing)

@@ -51,14 +51,19 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 // them already and the jail lifts its own bans when they end; this catches
 // entries the jail does not know (written to the pins without the daemon)
 // and gives their room back for new bans. It also puts in force bans
-// written around xdpban (see banset.Set.Sweep).
-func sweepLoop(ctx context.Context, set *banset.Set, every time.Duration) {
+// written around xdpban (see banset.Set.Sweep), and checks the program's
+// clock.
+func sweepLoop(ctx context.Context, set *banset.Set, dp *xdp.Datapath, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
 	}
+	sweep := func() {
+		set.Sweep()
+		checkClock(dp, log)
+	}
 	// Once at start too: bans written around xdpban while it was down
 	// should not wait a minute to be in force.
-	set.Sweep()
+	sweep()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -66,7 +71,20 @@ func sweepLoop(ctx context.Context, set *banset.Set, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			set.Sweep()
+			sweep()
 		}
+	}
+}
+
+// checkClock re-measures the clock the program ends bans by (see
+// xdp.Datapath.ClockDrift) and warns when it is off by more than a tick.
+func checkClock(dp *xdp.Datapath, log *slog.Logger) {
+	drift, tick, err := dp.ClockDrift()
+	switch {
+	case err != nil:
+		log.Error("check the ban clock", "err", err)
+	case drift.Abs() > tick:
+		log.Warn("the XDP program's clock drifted from CLOCK_MONOTONIC by more than a tick: bans end early or late by that much; restart xdpban to measure it again",
+			"drift", drift, "tick", tick)
 	}
 }

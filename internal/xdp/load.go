@@ -24,6 +24,8 @@ type Datapath struct {
 	fresh bool // this Load created the pin directory
 	cfg   Config
 	clock jiffyClock
+	// The program that reads the kernel's clocks, for ClockDrift.
+	clockSpec *ebpf.ProgramSpec
 	// The build without range support (see rangeprog.go), and the build
 	// the links run now.
 	progNoRanges *ebpf.Program
@@ -143,9 +145,10 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		clock: clock,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
 			filterMap: objs.Filter, pinDir: cfg.PinDir},
-		prog:  objs.Xdpban,
-		lock:  lock,
-		links: map[string]link.Link{},
+		prog:      objs.Xdpban,
+		clockSpec: spec.Programs[xdpbanProgXdpbanClock],
+		lock:      lock,
+		links:     map[string]link.Link{},
 	}
 	if err := d.mapFilter(); err != nil {
 		objs.XdpbanRanges.Close()
