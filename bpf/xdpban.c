@@ -320,10 +320,9 @@ static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, stru
 		return range_verdict(ctx, key, st);
 	}
 	/*
-	 * Plain increments, not __sync_fetch_and_add: the two locked adds cost
-	 * 8 ns of a 25 ns hit (measured with make bench) and bounce the entry's
-	 * cache line between CPUs exactly when a flood arrives on several
-	 * queues. The per-ban counters may then miss a few packets; the
+	 * Plain increments, not __sync_fetch_and_add: locked adds are a large
+	 * share of a hit and bounce the entry's cache line between CPUs
+	 * exactly when a flood arrives on several queues. The per-ban counters may then miss a few packets; the
 	 * per-CPU STAT_DROPPED counter stays exact.
 	 */
 	ban->packets++;

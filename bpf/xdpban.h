@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a struct below changes; stored in the meta map. */
-#define XDPBAN_LAYOUT_VERSION 4 /* 2: ends on CLOCK_MONOTONIC; 3: counters per interface; 4: ban filter */
+#define XDPBAN_LAYOUT_VERSION 4
 
 /*
  * The counters are kept per receiving interface, indexed by ifindex, so
@@ -84,9 +84,8 @@ struct range_count {
  * a key and down after it deletes one; the program counts down after it
  * deletes an expired key. A counter is thus never below the truth (a crash
  * in between can only leave it high, which costs a lookup, never a ban).
- * A counter that reaches 255 stays there for good.
- * 2^21 slots (2 MiB): at 10k bans 0.5% of other sources take the lookup,
- * at 1M bans about 38%.
+ * A counter that reaches 255 stays there for good. The filter is sized
+ * (2 MiB) so that with many bans most other sources still skip the lookup.
  */
 #define XDPBAN_FILTER_BITS 21
 #define XDPBAN_FILTER_SLOTS (1 << XDPBAN_FILTER_BITS)
@@ -99,7 +98,7 @@ struct ban_filter {
 /*
  * filter_slot folds the key's four 32-bit words (as the host loads them)
  * and takes the top bits of a multiplicative hash. Go mirrors it in
- * internal/xdp/filter.go. An attacker who picks sources that collide with
+ * internal/xdp/countfilter.go. An attacker who picks sources that collide with
  * a banned one only gets the hash-map lookup every packet used to cost.
  */
 static inline __u32 filter_slot(const __u32 *w)
