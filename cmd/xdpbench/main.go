@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/xdpban/xdpban/internal/bench"
+	"github.com/xdpban/xdpban/cmd/xdpbench/internal/bench"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/lab"
 	"github.com/xdpban/xdpban/internal/listener"
-	"github.com/xdpban/xdpban/internal/testutil"
 )
 
 const groupListener = "5. listener under attack (loopback)"
@@ -25,7 +25,7 @@ func Listener(ctx context.Context, r *Report) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	pki, err := testutil.NewPKI(dir, net.IPv4(127, 0, 0, 1))
+	pki, err := lab.NewPKI(dir, net.IPv4(127, 0, 0, 1))
 	if err != nil {
 		return err
 	}

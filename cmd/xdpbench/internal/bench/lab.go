@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/lab"
 )
 
 // The daemon lab: the server side s0 holds 198.18.0.1/16 and runs `xdpban
@@ -58,7 +58,7 @@ func buildXdpban(ctx context.Context, r *Report, figure, dir string) (string, er
 // the partner's client configuration.
 type labKit struct {
 	dir, bin string
-	pki      *testutil.PKI
+	pki      *lab.PKI
 	partner  *tls.Config
 }
 
@@ -70,7 +70,7 @@ func newLabKit(ctx context.Context, r *Report, figure string) (*labKit, error) {
 	}
 	k := &labKit{dir: dir}
 	if k.bin, err = buildXdpban(ctx, r, figure, dir); err == nil {
-		k.pki, err = testutil.NewPKI(dir, labServer.AsSlice())
+		k.pki, err = lab.NewPKI(dir, labServer.AsSlice())
 	}
 	if err != nil {
 		k.remove()
@@ -113,7 +113,7 @@ func echoBackend(ns string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	testutil.AcceptLoop(ln, func(c net.Conn) {
+	lab.AcceptLoop(ln, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(c, c)
 	})

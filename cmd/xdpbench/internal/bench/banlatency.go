@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/lab"
 )
 
 const groupBanLatency = "3. ban latency (3rd failed handshake → ban in force)"
@@ -239,7 +239,7 @@ func nearestRank(n int, p float64) int {
 // fail2ban is testutil's fail2ban-server with a dummy action that
 // appends "<epoch seconds.ns> <ip>" to a file when it bans.
 type fail2ban struct {
-	*testutil.Fail2ban
+	*lab.Fail2ban
 	stamps string
 }
 
@@ -249,7 +249,7 @@ func startFail2ban(dir, logPath, backend string) (*fail2ban, error) {
 	dir = filepath.Join(dir, "f2b")
 	f := &fail2ban{stamps: filepath.Join(dir, "stamps")}
 	var err error
-	f.Fail2ban, err = testutil.NewFail2ban(dir, "deploy/fail2ban", map[string]string{
+	f.Fail2ban, err = lab.NewFail2ban(dir, "deploy/fail2ban", map[string]string{
 		"jail.d/zz-bench.local": "[os4x]\nlogpath = " + logPath + "\nbackend = " + backend +
 			"\nmaxretry = 3\nfindtime = 10m\naction = stamp\n",
 		"action.d/stamp.conf": "[Definition]\nactionban = echo \"$(date +%%s.%%N) <ip>\" >> " + f.stamps + "\nactionunban =\n",

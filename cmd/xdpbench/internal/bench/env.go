@@ -8,21 +8,21 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/lab"
 )
 
 const (
-	bpffsRoot  = testutil.BPFFSRoot
+	bpffsRoot  = lab.BPFFSRoot
 	namePrefix = "xdpbench-"
 )
 
 // newPinDir mounts bpffs if needed and returns a fresh pin directory path
 // under our prefix (not yet created), so Sweep finds it after a crash.
 func newPinDir() (string, error) {
-	if err := testutil.MountBPFFS(); err != nil {
+	if err := lab.MountBPFFS(); err != nil {
 		return "", err
 	}
-	return filepath.Join(bpffsRoot, namePrefix+testutil.RandomSuffix()), nil
+	return filepath.Join(bpffsRoot, namePrefix+lab.RandomSuffix()), nil
 }
 
 // Sweep removes namespaces and pin directories an interrupted run left

@@ -12,7 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netns"
-	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/lab"
 )
 
 // pair is two network namespaces joined by one veth: the attacker side
@@ -51,7 +51,7 @@ func newPair(ctx context.Context, src string) (*pair, error) {
 // both loopbacks up, then runs the commands setup returns for them
 // (addresses, routes, neighbours). On error it deletes what it made.
 func createPair(ctx context.Context, setup func(p *pair) [][]string) (*pair, error) {
-	s := testutil.RandomSuffix()
+	s := lab.RandomSuffix()
 	p := &pair{A: namePrefix + "a-" + s, S: namePrefix + "s-" + s, AIf: "a0", SIf: "s0", AMAC: benchMAC1, SMAC: benchMAC2}
 	if err := sh(ctx, "", nil, "ip", "netns", "add", p.A); err != nil {
 		return nil, err

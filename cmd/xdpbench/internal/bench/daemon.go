@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/xdpban/xdpban/internal/testutil"
+	"github.com/xdpban/xdpban/internal/lab"
 )
 
 // daemon is a process we started: `xdpban run` in the lab's server side,
@@ -29,13 +29,13 @@ type daemon struct {
 // state, socket and pins under dir (pins under our bpffs prefix, so Sweep
 // finds them after a crash), the lab PKI, and extra flags. It returns once
 // the listener accepts connections from the client side.
-func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *testutil.PKI, backend string, extra ...string) (*daemon, error) {
+func startDaemon(ctx context.Context, bin, dir string, p *pair, pki *lab.PKI, backend string, extra ...string) (*daemon, error) {
 	return startDaemonOn(ctx, "", bin, dir, p, pki, backend, extra...)
 }
 
 // startDaemonOn is startDaemon with the daemon confined to the CPUs in
 // cpus (a taskset list; "" leaves it free).
-func startDaemonOn(ctx context.Context, cpus, bin, dir string, p *pair, pki *testutil.PKI, backend string, extra ...string) (*daemon, error) {
+func startDaemonOn(ctx context.Context, cpus, bin, dir string, p *pair, pki *lab.PKI, backend string, extra ...string) (*daemon, error) {
 	pinDir, err := newPinDir()
 	if err != nil {
 		return nil, err
