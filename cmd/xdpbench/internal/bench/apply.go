@@ -31,6 +31,8 @@ func Apply(ctx context.Context, r *Report) error {
 		return err
 	}
 	defer dp.Close()
+	dp.release() // as after the daemon stopped: xdpban ban writes the pins
+
 	p, err := newPair(ctx, banAddr(0).String())
 	if err != nil {
 		return err

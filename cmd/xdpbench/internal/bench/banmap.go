@@ -50,8 +50,18 @@ func (d *benchDatapath) Close() {
 	if d.bans != nil {
 		d.bans.Close()
 	}
-	d.Datapath.Close()
+	d.release()
 	os.RemoveAll(d.pinDir)
+}
+
+// release closes the loaded datapath and its lock on the pin directory,
+// keeping the pins and the open ban map: `xdpban ban` writes pins only
+// when no daemon holds them, as this lock says one does.
+func (d *benchDatapath) release() {
+	if d.Datapath != nil {
+		d.Datapath.Close()
+		d.Datapath = nil
+	}
 }
 
 // openBans opens the pinned maps of a datapath loaded into pinDir, ours
