@@ -28,12 +28,12 @@ type Jail struct {
 	enforcing, reporting sequence
 
 	// mu guards everything below, and the sequences' tickets.
-	mu      sync.Mutex
-	track   *tracker
-	ignore  *IgnoreList
-	bans    activeBans
-	pending map[netip.Prefix]int
-	stats   Stats
+	mu       sync.Mutex
+	failures *failureTimes
+	ignore   *IgnoreList
+	bans     activeBans
+	pending  map[netip.Prefix]int
+	stats    Stats
 }
 
 // Option changes how New builds a Jail.
@@ -68,14 +68,14 @@ func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
 		return nil, errors.New("new jail: no enforcer")
 	}
 	j := &Jail{
-		cfg:     cfg,
-		enf:     enf,
-		now:     time.Now,
-		rnd:     rand.Float64,
-		track:   newTracker(cfg.MaxTracked, cfg.MaxRetry),
-		ignore:  newIgnoreList(cfg),
-		bans:    newActiveBans(),
-		pending: make(map[netip.Prefix]int),
+		cfg:      cfg,
+		enf:      enf,
+		now:      time.Now,
+		rnd:      rand.Float64,
+		failures: newFailureTimes(cfg.MaxTracked, cfg.MaxRetry),
+		ignore:   newIgnoreList(cfg),
+		bans:     newActiveBans(),
+		pending:  make(map[netip.Prefix]int),
 	}
 	for _, o := range opts {
 		o(j)
@@ -146,23 +146,23 @@ func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) 
 	// Failures of a banned source still count, as in fail2ban: a watched
 	// log may come from a host or port XDP does not guard.
 	_, banned := j.bans.covering(a, now)
-	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
+	j.failures.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
 
 	k, p := keyOf(a, j.cfg.IPv6Prefix)
-	i, ok := j.track.get(k)
+	i, ok := j.failures.get(k)
 	if ok {
-		j.track.touch(i)
+		j.failures.touch(i)
 	} else {
 		var dropped bool
-		i, dropped = j.track.add(k, j.cfg.retryWeight(j.priorBans(p, now)))
+		i, dropped = j.failures.add(k, j.cfg.retryWeight(j.priorBans(p, now)))
 		if dropped {
 			j.stats.DroppedTracked++
 		}
 	}
 	ts := t.UnixNano()
-	w := int(j.track.recs[i].weight)
-	if !j.track.wouldBan(i, ts, w, int64(j.cfg.FindTime)) {
-		j.track.insert(i, ts, w)
+	w := int(j.failures.recs[i].weight)
+	if !j.failures.wouldBan(i, ts, w, int64(j.cfg.FindTime)) {
+		j.failures.insert(i, ts, w)
 		return nil, nil
 	}
 	if banned {
@@ -180,7 +180,7 @@ func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) 
 		// ignored address too. Banning the offender alone cannot be
 		// enforced, so nothing is banned; its count starts over, so the
 		// refusal is reported once per maxretry failures, not per failure.
-		j.track.remove(i)
+		j.failures.remove(i)
 		return nil, fmt.Errorf("ban %v: %w", p, err)
 	}
 	prior := j.priorBans(p, now)
@@ -188,13 +188,13 @@ func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) 
 	if d := j.cfg.banDuration(prior, j.rnd); d >= 0 {
 		b.End = start.Add(d)
 		if !b.End.After(now) {
-			j.track.remove(i)
+			j.failures.remove(i)
 			return nil, nil
 		}
 	}
 	d := &banDecision{ban: b, fs: []event.Failure{ev}, key: k, weight: w, ts: ts,
-		times: append([]int64(nil), j.track.slot(i)...)}
-	j.track.remove(i)
+		times: append([]int64(nil), j.failures.slot(i)...)}
+	j.failures.remove(i)
 	j.decided(d)
 	return d, nil
 }
@@ -281,14 +281,14 @@ func (j *Jail) undoBan(d *banDecision) {
 	} else if d.ban.Origin == OriginJail {
 		j.stats.BanErrors++
 		// Keep the failures so the next one tries again.
-		i, ok := j.track.get(d.key)
+		i, ok := j.failures.get(d.key)
 		if !ok {
-			i, _ = j.track.add(d.key, d.weight)
+			i, _ = j.failures.add(d.key, d.weight)
 		}
 		for _, ts := range d.times {
-			j.track.insert(i, ts, 1)
+			j.failures.insert(i, ts, 1)
 		}
-		j.track.insert(i, d.ts, d.weight)
+		j.failures.insert(i, d.ts, d.weight)
 	}
 	if cur, ok := j.bans.get(d.ban.Prefix); !ok || !cur.same(d.ban) || j.pending[d.ban.Prefix] > 0 {
 		return

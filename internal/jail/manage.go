@@ -64,8 +64,8 @@ func (j *Jail) decideManual(p netip.Prefix, d time.Duration) (*banDecision, Ban,
 	}
 	// As after a jail ban, the address's failure record starts over.
 	if k, kp := keyOf(p.Addr(), j.cfg.IPv6Prefix); kp == p {
-		if i, ok := j.track.get(k); ok {
-			j.track.remove(i)
+		if i, ok := j.failures.get(k); ok {
+			j.failures.remove(i)
 		}
 	}
 	dec := &banDecision{ban: b}
@@ -208,7 +208,7 @@ func (j *Jail) decideExpire() ([]Ban, turn) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.now()
-	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), -1)
+	j.failures.expire(now.UnixNano()-int64(j.cfg.FindTime), -1)
 	out := j.bans.popEnded(now)
 	sortBans(out)
 	for _, b := range out {
@@ -238,7 +238,7 @@ func (j *Jail) Stats() Stats {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := j.stats
-	s.CurrentlyFailed = j.track.len()
+	s.CurrentlyFailed = j.failures.len()
 	s.CurrentlyBanned = j.bans.len()
 	return s
 }

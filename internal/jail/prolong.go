@@ -18,7 +18,7 @@ func WithOnProlong(f func(Ban)) Option { return func(j *Jail) { j.onProlong = f 
 // counting a ban (History.KeepBan). A ban that would end sooner that way,
 // or a ban of a wider prefix covering p, is left as it is. Under mu.
 func (j *Jail) decideProlong(i int32, p netip.Prefix, last, now time.Time) *banDecision {
-	j.track.remove(i)
+	j.failures.remove(i)
 	b, own := j.bans.get(p)
 	if !own || b.Permanent() {
 		return nil

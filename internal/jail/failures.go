@@ -24,10 +24,10 @@ type record struct {
 	weight     uint16 // failures one failure counts as: retryWeight, at most MaxRetryLimit
 }
 
-// tracker keeps the recent failure times of up to max addresses: for each,
+// failureTimes keeps the recent failure times of up to max addresses: for each,
 // the newest stride (= maxretry-1) times in ascending order in one flat
 // slab, so memory per address is fixed and allocation-free once warm.
-type tracker struct {
+type failureTimes struct {
 	index      map[addrKey]int32
 	recs       []record
 	times      []int64
@@ -37,8 +37,8 @@ type tracker struct {
 	max        int
 }
 
-func newTracker(maxTracked, maxRetry int) *tracker {
-	return &tracker{
+func newFailureTimes(maxTracked, maxRetry int) *failureTimes {
+	return &failureTimes{
 		index:  make(map[addrKey]int32),
 		stride: maxRetry - 1,
 		head:   none,
@@ -47,16 +47,16 @@ func newTracker(maxTracked, maxRetry int) *tracker {
 	}
 }
 
-func (t *tracker) len() int { return len(t.index) }
+func (t *failureTimes) len() int { return len(t.index) }
 
 // slot returns the stored times of record i.
-func (t *tracker) slot(i int32) []int64 {
+func (t *failureTimes) slot(i int32) []int64 {
 	off := int(i) * t.stride
 	return t.times[off : off+int(t.recs[i].n)]
 }
 
 // get returns the record index of k.
-func (t *tracker) get(k addrKey) (int32, bool) {
+func (t *failureTimes) get(k addrKey) (int32, bool) {
 	i, ok := t.index[k]
 	return i, ok
 }
@@ -64,7 +64,7 @@ func (t *tracker) get(k addrKey) (int32, bool) {
 // add creates an empty record for k, whose failures count weight times,
 // at the recent end, dropping the least recently failing record first
 // when full; dropped reports that.
-func (t *tracker) add(k addrKey, weight int) (i int32, dropped bool) {
+func (t *failureTimes) add(k addrKey, weight int) (i int32, dropped bool) {
 	if len(t.index) >= t.max && t.head != none {
 		t.remove(t.head)
 		dropped = true
@@ -84,7 +84,7 @@ func (t *tracker) add(k addrKey, weight int) (i int32, dropped bool) {
 }
 
 // touch moves record i to the recent end of the LRU list.
-func (t *tracker) touch(i int32) {
+func (t *failureTimes) touch(i int32) {
 	if t.tail == i {
 		return
 	}
@@ -93,7 +93,7 @@ func (t *tracker) touch(i int32) {
 }
 
 // remove forgets record i.
-func (t *tracker) remove(i int32) {
+func (t *failureTimes) remove(i int32) {
 	t.unlink(i)
 	delete(t.index, t.recs[i].key)
 	t.recs[i] = record{prev: none, next: none}
@@ -104,7 +104,7 @@ func (t *tracker) remove(i int32) {
 // newest failure is older than cutoff; limit < 0 means no limit. It stops
 // at the first record still in its window: events arrive roughly in time
 // order, and anything it misses is bounded by max anyway.
-func (t *tracker) expire(cutoff int64, limit int) {
+func (t *failureTimes) expire(cutoff int64, limit int) {
 	for t.head != none && limit != 0 && t.recs[t.head].last < cutoff {
 		t.remove(t.head)
 		limit--
@@ -113,7 +113,7 @@ func (t *tracker) expire(cutoff int64, limit int) {
 
 // insert stores w failures at time ts in record i, keeping the newest
 // stride times in ascending order.
-func (t *tracker) insert(i int32, ts int64, w int) {
+func (t *failureTimes) insert(i int32, ts int64, w int) {
 	r := &t.recs[i]
 	if ts > r.last {
 		r.last = ts
@@ -142,7 +142,7 @@ func (t *tracker) insert(i int32, ts int64, w int) {
 // wouldBan reports whether w more failures at ts give record i maxretry
 // failures within findtime: the maxretry newest times, which always
 // include ts because at most maxretry-1 are stored, span at most findtime.
-func (t *tracker) wouldBan(i int32, ts int64, w int, findTime int64) bool {
+func (t *failureTimes) wouldBan(i int32, ts int64, w int, findTime int64) bool {
 	maxRetry := t.stride + 1
 	if w >= maxRetry {
 		return true
@@ -172,7 +172,7 @@ func (t *tracker) wouldBan(i int32, ts int64, w int, findTime int64) bool {
 	return hi-lo <= findTime
 }
 
-func (t *tracker) pushBack(i int32) {
+func (t *failureTimes) pushBack(i int32) {
 	t.recs[i].prev, t.recs[i].next = t.tail, none
 	if t.tail != none {
 		t.recs[t.tail].next = i
@@ -182,7 +182,7 @@ func (t *tracker) pushBack(i int32) {
 	t.tail = i
 }
 
-func (t *tracker) unlink(i int32) {
+func (t *failureTimes) unlink(i int32) {
 	r := &t.recs[i]
 	if r.prev != none {
 		t.recs[r.prev].next = r.next
