@@ -43,6 +43,12 @@ volatile const __u64 clock_base_ns = 0;
  * against.
  */
 volatile const __u32 range_bans = 1;
+/*
+ * Never read: they put the enums shared with Go into the BTF, from which
+ * bpf2go generates the Go constants (BTF only holds types something uses).
+ */
+const volatile enum xdpban_const xdpban_const_btf = 0;
+const volatile enum stat_index stat_index_btf = 0;
 
 /*
  * The ban list. Never an LRU map: eviction would silently unban someone.

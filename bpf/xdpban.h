@@ -10,8 +10,21 @@
 
 #include <linux/types.h>
 
-/* Bumped whenever a struct below changes; stored in the meta map. */
-#define XDPBAN_LAYOUT_VERSION 4
+/*
+ * The constants Go needs too: an enum rather than #defines, so that they
+ * are in the object's BTF and bpf2go generates their Go side (-type
+ * xdpban_const). XDPBAN_LAYOUT_VERSION is bumped whenever a struct below
+ * changes; it is stored in the meta map. XDPBAN_STATS_SLOTS: see below.
+ * XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED: see the ban filter.
+ */
+enum xdpban_const {
+	XDPBAN_LAYOUT_VERSION = 4,
+	XDPBAN_STATS_SLOTS = 1024,
+	XDPBAN_FILTER_BITS = 21,
+	XDPBAN_FILTER_SATURATED = 255,
+	/* A flag of struct meta: see below. */
+	XDPBAN_META_NO_RANGES = 1,
+};
 
 /*
  * The counters are kept per receiving interface, indexed by ifindex, so
@@ -19,7 +32,6 @@
  * Interfaces with an ifindex at or above this share slot 0 (still in the
  * totals).
  */
-#define XDPBAN_STATS_SLOTS 1024
 
 /*
  * Key of the ban map: one 16-byte address for both families. IPv4 is stored
@@ -87,9 +99,7 @@ struct range_count {
  * A counter that reaches 255 stays there for good. The filter is sized
  * (2 MiB) so that with many bans most other sources still skip the lookup.
  */
-#define XDPBAN_FILTER_BITS 21
 #define XDPBAN_FILTER_SLOTS (1 << XDPBAN_FILTER_BITS)
-#define XDPBAN_FILTER_SATURATED 255
 
 struct ban_filter {
 	__u8 count[XDPBAN_FILTER_SLOTS];
@@ -138,10 +148,10 @@ struct meta {
 };
 
 /*
- * The links run the build without range support (range_bans = 0). Only a
- * daemon switches builds; a range ban made without one while this is set
- * would not be enforced, so it is refused.
+ * XDPBAN_META_NO_RANGES (enum xdpban_const, a flag of meta): the links run
+ * the build without range support (range_bans = 0). Only a daemon switches
+ * builds; a range ban made without one while this is set would not be
+ * enforced, so it is refused.
  */
-#define XDPBAN_META_NO_RANGES 1
 
 #endif /* __XDPBAN_H */

@@ -32,11 +32,11 @@ func mmapableSpec(spec *ebpf.CollectionSpec, section string) *ebpf.MapSpec {
 	return ms
 }
 
-// Mirrors of XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED in bpf/xdpban.h.
+// The filter's size and ceiling, from bpf/xdpban.h.
 const (
-	filterBits      = 21
+	filterBits      = int(xdpbanXdpbanConstXDPBAN_FILTER_BITS)
 	filterSlots     = 1 << filterBits
-	filterSaturated = 255
+	filterSaturated = uint32(xdpbanXdpbanConstXDPBAN_FILTER_SATURATED)
 )
 
 // countingFilter is the program's counting filter in front of the ban map

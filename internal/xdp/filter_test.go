@@ -256,13 +256,13 @@ func TestFilterSaturates(t *testing.T) {
 	for range filterSaturated + 10 {
 		f.countIn(&k)
 	}
-	if f.count(&k) != filterSaturated {
+	if uint32(f.count(&k)) != filterSaturated {
 		t.Fatalf("counter %d after %d acquires, want %d", f.count(&k), filterSaturated+10, filterSaturated)
 	}
 	for range filterSaturated + 10 {
 		f.countOut(&k)
 	}
-	if f.count(&k) != filterSaturated {
+	if uint32(f.count(&k)) != filterSaturated {
 		t.Fatalf("a saturated counter went down to %d", f.count(&k))
 	}
 	if f.mem[neighbour] != 7 {

@@ -9,8 +9,8 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// layoutVersion mirrors XDPBAN_LAYOUT_VERSION in bpf/xdpban.h.
-const layoutVersion = 4
+// layoutVersion is XDPBAN_LAYOUT_VERSION of bpf/xdpban.h.
+const layoutVersion = uint32(xdpbanXdpbanConstXDPBAN_LAYOUT_VERSION)
 
 // Maps is a handle on the pinned maps: all that ban, unban and status need,
 // with or without a running daemon.
