@@ -10,8 +10,21 @@
 
 #include <linux/types.h>
 
-/* Bumped whenever a struct below changes; stored in the meta map. */
-#define XDPBAN_LAYOUT_VERSION 4 /* 2: ends on CLOCK_MONOTONIC; 3: counters per interface; 4: ban filter */
+/*
+ * The constants Go needs too: an enum rather than #defines, so that they
+ * are in the object's BTF and bpf2go generates their Go side (-type
+ * xdpban_const). XDPBAN_LAYOUT_VERSION is bumped whenever a struct below
+ * changes; it is stored in the meta map. XDPBAN_STATS_SLOTS: see below.
+ * XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED: see the ban filter.
+ */
+enum xdpban_const {
+	XDPBAN_LAYOUT_VERSION = 4,
+	XDPBAN_STATS_SLOTS = 1024,
+	XDPBAN_FILTER_BITS = 21,
+	XDPBAN_FILTER_SATURATED = 255,
+	/* A flag of struct meta: see below. */
+	XDPBAN_META_NO_RANGES = 1,
+};
 
 /*
  * The counters are kept per receiving interface, indexed by ifindex, so
@@ -19,7 +32,6 @@
  * Interfaces with an ifindex at or above this share slot 0 (still in the
  * totals).
  */
-#define XDPBAN_STATS_SLOTS 1024
 
 /*
  * Key of the ban map: one 16-byte address for both families. IPv4 is stored
@@ -84,13 +96,10 @@ struct range_count {
  * a key and down after it deletes one; the program counts down after it
  * deletes an expired key. A counter is thus never below the truth (a crash
  * in between can only leave it high, which costs a lookup, never a ban).
- * A counter that reaches 255 stays there for good.
- * 2^21 slots (2 MiB): at 10k bans 0.5% of other sources take the lookup,
- * at 1M bans about 38%.
+ * A counter that reaches 255 stays there for good. The filter is sized
+ * (2 MiB) so that with many bans most other sources still skip the lookup.
  */
-#define XDPBAN_FILTER_BITS 21
 #define XDPBAN_FILTER_SLOTS (1 << XDPBAN_FILTER_BITS)
-#define XDPBAN_FILTER_SATURATED 255
 
 struct ban_filter {
 	__u8 count[XDPBAN_FILTER_SLOTS];
@@ -99,7 +108,7 @@ struct ban_filter {
 /*
  * filter_slot folds the key's four 32-bit words (as the host loads them)
  * and takes the top bits of a multiplicative hash. Go mirrors it in
- * internal/xdp/filter.go. An attacker who picks sources that collide with
+ * internal/xdp/countfilter.go. An attacker who picks sources that collide with
  * a banned one only gets the hash-map lookup every packet used to cost.
  */
 static inline __u32 filter_slot(const __u32 *w)
@@ -139,10 +148,10 @@ struct meta {
 };
 
 /*
- * The links run the build without range support (range_bans = 0). Only a
- * daemon switches builds; a range ban made without one while this is set
- * would not be enforced, so it is refused.
+ * XDPBAN_META_NO_RANGES (enum xdpban_const, a flag of meta): the links run
+ * the build without range support (range_bans = 0). Only a daemon switches
+ * builds; a range ban made without one while this is set would not be
+ * enforced, so it is refused.
  */
-#define XDPBAN_META_NO_RANGES 1
 
 #endif /* __XDPBAN_H */

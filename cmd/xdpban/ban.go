@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/daemon"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/state"
-	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 // defaultManualBan is the length of a manual ban without --duration when
@@ -81,39 +81,19 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	if d == 0 {
 		d = defaultManualBan
 	}
-	m, err := xdp.OpenDirect(c.String("pin-dir"))
-	if err != nil {
-		return fmt.Errorf("ban: %w", err)
-	}
-	defer m.Close()
 	ignore, err := savedIgnoreList(c.String("state-dir"))
 	if err != nil {
 		return fmt.Errorf("ban: %w", err)
-	}
-	// What the map will hold, checked by the daemon's own rule.
-	p := jail.BanPrefix(target, m.IPv6Prefix())
-	if err := ignore.CheckBan(p, time.Now()); err != nil {
-		return fmt.Errorf("ban %s: %w", p, err)
 	}
 	var until time.Time
 	if d > 0 {
 		until = time.Now().Add(d)
 	}
-	// As with the daemon: a ban in force that ends later is kept.
-	bans, err := m.Entries()
+	p, end, kept, err := banset.BanPinned(c.String("pin-dir"), target, until, ignore)
 	if err != nil {
-		return fmt.Errorf("ban: %w", err)
-	}
-	for _, b := range bans {
-		if b.Prefix == p && !b.Expired && (b.Permanent() || (!until.IsZero() && !until.After(b.Until))) {
-			printBan(c, p, b.Until, true)
-			return nil
-		}
-	}
-	if err := m.Ban(p, until); err != nil {
 		return err
 	}
-	printBan(c, p, until, false)
+	printBan(c, p, end, kept)
 	return nil
 }
 

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/control"
-	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 func unbanCommand() *cli.Command {
@@ -39,10 +39,5 @@ func unbanCommand() *cli.Command {
 }
 
 func unbanDirect(pinDir string, target netip.Prefix) error {
-	m, err := xdp.OpenDirect(pinDir)
-	if err != nil {
-		return fmt.Errorf("unban: %w", err)
-	}
-	defer m.Close()
-	return m.Unban(target)
+	return banset.UnbanPinned(pinDir, target)
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/xdpban/xdpban/internal/bench"
+	"github.com/xdpban/xdpban/cmd/xdpbench/internal/bench"
 )
 
 func main() {
@@ -26,7 +26,8 @@ func run() error {
 	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
 	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,banlat,apply,listener,partner,watchmem,gotest (default all)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace flood")
-	plotOnly := flag.Bool("plot", false, "only draw the PNG from the JSON of an earlier run (no root needed)")
+	docPath := flag.String("doc", "docs/performance.md", "where to write the figures as Markdown, with the method")
+	plotOnly := flag.Bool("plot", false, "only draw the PNG and write the Markdown from the JSON of an earlier run (no root needed)")
 	flag.Parse()
 	pngPath := strings.TrimSuffix(*jsonPath, ".json") + ".png"
 	if *plotOnly {
@@ -34,6 +35,10 @@ func run() error {
 			return err
 		}
 		fmt.Printf("wrote %s\n", pngPath)
+		if err := bench.Markdown(*jsonPath, *docPath); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", *docPath)
 		return nil
 	}
 	if os.Geteuid() != 0 {
@@ -96,6 +101,11 @@ func run() error {
 		return err
 	}
 	fmt.Printf("\nwrote %s\n", *jsonPath)
+	if err := bench.Markdown(*jsonPath, *docPath); err != nil {
+		r.Note("%v", err)
+	} else {
+		fmt.Printf("wrote %s\n", *docPath)
+	}
 	if err := bench.Plot(*jsonPath, pngPath); err != nil {
 		r.Note("%v", err)
 	} else {

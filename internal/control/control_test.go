@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 func serveTest(t *testing.T, path string, h Handler) {
@@ -32,7 +34,7 @@ func TestCallRoundTrip(t *testing.T) {
 		case "ban":
 			return Response{Ban: &Ban{Prefix: r.Target, Count: int(r.Duration / time.Second)}}
 		case "status":
-			return Response{Status: &Status{Jail: "xdpban", Failed: JailCounts{TotalFailed: 7}}}
+			return Response{Status: &Status{Jail: "xdpban", Failed: jail.Stats{TotalFailed: 7}}}
 		}
 		return Response{Error: "unknown command " + r.Cmd}
 	})

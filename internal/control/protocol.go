@@ -1,6 +1,10 @@
 package control
 
-import "time"
+import (
+	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
+)
 
 // DefaultSocket is where the daemon listens (systemd's RuntimeDirectory).
 const DefaultSocket = "/run/xdpban/control.sock"
@@ -35,21 +39,10 @@ type Status struct {
 	LogOnly  bool           `json:"log_only"`
 	Started  time.Time      `json:"started"`
 	Files    []string       `json:"files"` // fail2ban log written and logs watched
-	Failed   JailCounts     `json:"counts"`
+	Failed   jail.Stats     `json:"counts"`
 	Failures map[string]int `json:"failures_by_code"`
 	Bans     []Ban          `json:"bans"`
 	CrowdSec *CrowdSec      `json:"crowdsec,omitempty"`
-}
-
-// JailCounts are named as fail2ban-client status names them.
-type JailCounts struct {
-	CurrentlyFailed int    `json:"currently_failed"`
-	TotalFailed     uint64 `json:"total_failed"`
-	CurrentlyBanned int    `json:"currently_banned"`
-	TotalBanned     uint64 `json:"total_banned"`
-	DroppedTracked  uint64 `json:"dropped_tracked"`
-	Ignored         uint64 `json:"ignored"`
-	Evicted         uint64 `json:"evicted"`
 }
 
 // CrowdSec is the link to a CrowdSec Local API, when one is configured.

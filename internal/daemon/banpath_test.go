@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
@@ -27,11 +28,14 @@ import (
 // mapEnforcer stands in for the XDP map: it tells on banned of each ban.
 type mapEnforcer struct{ banned chan netip.Prefix }
 
-func (e mapEnforcer) Ban(p netip.Prefix, _ time.Time) error { e.banned <- p; return nil }
-func (e mapEnforcer) Unban(netip.Prefix) error              { return nil }
+func (e mapEnforcer) Ban(b jail.Ban) (netip.Prefix, error) {
+	e.banned <- b.Prefix
+	return netip.Prefix{}, nil
+}
+func (e mapEnforcer) Unban(netip.Prefix) error { return nil }
 
-// blockingStore stands in for the state store as the jail's history: its
-// RecordBan (a bbolt transaction and fsync) blocks until released.
+// blockingStore stands in for the ban set's store as the jail's history:
+// its RecordBan (a bbolt transaction and fsync) blocks until released.
 type blockingStore struct {
 	*jail.MemHistory
 	entered chan netip.Prefix
@@ -198,7 +202,7 @@ func TestRestartAdoptsABanTheStoreMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&xdpEnforcer{maps: dp.Maps, log: log}).Ban(p, end); err != nil {
+	if err := dp.BanMap().Ban(p, end); err != nil {
 		t.Fatal(err)
 	}
 	dp.Close()
@@ -215,8 +219,8 @@ func TestRestartAdoptsABanTheStoreMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.store.Close()
-	d.enf = &xdpEnforcer{maps: dp.Maps, log: log}
-	if d.jail, err = jail.New(d.o.Jail, d.enf, jail.WithHistory(d.store)); err != nil {
+	d.set = banset.New(dp.BanMap(), d.store, log, nil)
+	if d.jail, err = jail.New(d.o.Jail, d.set, jail.WithHistory(d.set)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.restore(); err != nil {

@@ -142,7 +142,8 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 		l.renewed[keyOf(p)] = now
 	}
 	l.mu.Unlock()
-	changed, ignored, err := l.d.jail.BanExternal(bans)
+	// The ban set keeps what changed in the store (History.KeepBan).
+	_, ignored, err := l.d.jail.BanExternal(bans)
 	if err != nil {
 		l.d.log.Error("crowdsec: some decisions could not be put in force", "err", err)
 	}
@@ -150,11 +151,6 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 		l.ignored.Add(1)
 		l.forget(p)
 		l.d.log.Info("crowdsec: decision skipped: ignoreip covers part of it", "prefix", p)
-	}
-	if len(changed) > 0 {
-		if err := l.d.store.SaveBans(changed); err != nil {
-			l.d.log.Error("crowdsec: store the bans of decisions", "err", err)
-		}
 	}
 	return nil
 }

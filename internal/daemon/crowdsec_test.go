@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/crowdsec"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/state"
@@ -60,9 +61,9 @@ func csDaemonV6(tb testing.TB, url string, maxBans uint32, v6prefix int, ignore 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { d.store.Close() })
-	d.enf = &xdpEnforcer{maps: dp.Maps, log: log}
+	d.set = banset.New(dp.BanMap(), d.store, log, nil)
 	d.hooks = newHooks("", "", time.Second, log)
-	if d.jail, err = jail.New(d.o.Jail, d.enf, jail.WithHistory(d.store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban)); err != nil {
+	if d.jail, err = jail.New(d.o.Jail, d.set, jail.WithHistory(d.set), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban)); err != nil {
 		tb.Fatal(err)
 	}
 	d.cs = &csLink{d: d, url: url, renewed: map[prefixKey]time.Time{}}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
@@ -32,7 +33,7 @@ type daemon struct {
 
 	store  *state.Store
 	dp     *xdp.Datapath
-	enf    *xdpEnforcer
+	set    *banset.Set
 	jail   *jail.Jail
 	writer failureLog // nil without a log
 	lst    *listener.Listener
@@ -174,7 +175,7 @@ func (d *daemon) startJail() error {
 	if err := d.dp.RecordControlSocket(o.ControlSock); err != nil {
 		return err
 	}
-	d.enf = &xdpEnforcer{maps: d.dp.Maps, log: d.log, onEvict: d.metrics.Evicted}
+	d.set = banset.New(d.dp.BanMap(), store, d.log, d.metrics.Evicted)
 	d.hooks = newHooks(o.OnBan, o.OnUnban, o.HookTimeout, d.log)
 	d.hooks.failed = d.metrics.HookFailed
 	if d.writer != nil {
@@ -187,7 +188,7 @@ func (d *daemon) startJail() error {
 	if err := state.SaveIgnore(o.StateDir, state.Ignore{IgnoreIP: cfg.IgnoreIP, IgnoreSelf: cfg.IgnoreSelf}); err != nil {
 		d.log.Error("bans made without the daemon will use the default ignoreip", "err", err)
 	}
-	d.jail, err = jail.New(cfg, d.enf, jail.WithHistory(store), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban), jail.WithOnProlong(d.afterProlong))
+	d.jail, err = jail.New(cfg, d.set, jail.WithHistory(d.set), jail.WithOnBan(d.afterBan), jail.WithOnUnban(d.afterUnban), jail.WithOnProlong(d.afterProlong))
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func (d *daemon) goRun(wg *sync.WaitGroup, ctx context.Context) {
 	}
 	if d.jail != nil {
 		spawn(func() { d.expireLoop(ctx) })
-		spawn(func() { sweepLoop(ctx, d.dp.Maps, d.o.Datapath.SweepInterval, d.log) })
+		spawn(func() { sweepLoop(ctx, d.set, d.dp, d.o.Datapath.SweepInterval, d.log) })
 		w := newLinkWatch(d.dp, d.o.Datapath, d.log)
 		w.onState = func(name string, enforcing bool) {
 			d.down.set(name, enforcing)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -30,9 +31,6 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Migrated() {
-		log.Info("pins of an older xdpban upgraded in place; their bans stay in force", "pin_dir", d.PinDir())
-	}
 	for _, name := range o.Interfaces {
 		mode, err := d.Attach(name, o.Mode)
 		if err != nil {
@@ -53,21 +51,15 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 // them already and the jail lifts its own bans when they end; this catches
 // entries the jail does not know (written to the pins without the daemon)
 // and gives their room back for new bans. It also puts in force bans
-// written around xdpban (see xdp.Maps.Sweep).
-func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.Logger) {
+// written around xdpban (see banset.Set.Sweep), and checks the program's
+// clock.
+func sweepLoop(ctx context.Context, set *banset.Set, dp *xdp.Datapath, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
 	}
 	sweep := func() {
-		n, recounted, err := m.Sweep()
-		if err != nil {
-			log.Error("sweep expired bans", "err", err)
-		} else if n > 0 {
-			log.Info("expired bans removed", "count", n)
-		}
-		if recounted > 0 {
-			log.Warn("bans written to the map around xdpban were not in force until now; use xdpban ban", "count", recounted)
-		}
+		set.Sweep()
+		checkClock(dp, log)
 	}
 	// Once at start too: bans written around xdpban while it was down
 	// should not wait a minute to be in force.
@@ -81,5 +73,18 @@ func sweepLoop(ctx context.Context, m *xdp.Maps, every time.Duration, log *slog.
 		case <-t.C:
 			sweep()
 		}
+	}
+}
+
+// checkClock re-measures the clock the program ends bans by (see
+// xdp.Datapath.ClockDrift) and warns when it is off by more than a tick.
+func checkClock(dp *xdp.Datapath, log *slog.Logger) {
+	drift, tick, err := dp.ClockDrift()
+	switch {
+	case err != nil:
+		log.Error("check the ban clock", "err", err)
+	case drift.Abs() > tick:
+		log.Warn("the XDP program's clock drifted from CLOCK_MONOTONIC by more than a tick: bans end early or late by that much; restart xdpban to measure it again",
+			"drift", drift, "tick", tick)
 	}
 }

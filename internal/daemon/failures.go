@@ -87,11 +87,9 @@ func (d *daemon) fail(ev event.Failure) {
 }
 
 // afterBan runs after every ban the jail makes (failures or manual), once
-// the ban is in the map. The store already has it: the jail's history
-// write (state.Store.RecordBan), which follows the map write, keeps the
-// active ban in the same transaction. A crash between the two leaves the
-// ban in the pinned map only, which the next start adopts (see
-// state.Reconcile).
+// the ban is in the map and the store (through the ban set). A crash
+// between the two writes leaves the ban in the pinned map only, which the
+// next start adopts (see internal/banset).
 func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	dur := "permanent"
 	if !b.Permanent() {
@@ -118,20 +116,14 @@ func (d *daemon) logBanError(target string, err error) {
 	d.log.Error("ban", "target", target, "err", err)
 }
 
-// afterProlong keeps the end that failures while banned pushed out in the
-// store, so a restart after a reboot restores it; no ban hook runs, as in
-// fail2ban.
+// afterProlong runs after failures while banned pushed a ban's end out;
+// the ban set has the new end in the map and the store by then. No ban
+// hook runs, as in fail2ban.
 func (d *daemon) afterProlong(b jail.Ban) {
-	if err := d.store.SaveBan(b); err != nil {
-		d.log.Error("save prolonged ban", "prefix", b.Prefix, "err", err)
-	}
 	d.log.Info("ban prolonged by failures while banned", "prefix", b.Prefix, "until", b.End)
 }
 
 func (d *daemon) afterUnban(b jail.Ban) {
-	if err := d.store.DeleteBan(b.Prefix); err != nil {
-		d.log.Error("forget ban", "prefix", b.Prefix, "err", err)
-	}
 	reason := "manual"
 	if !b.ActiveAt(time.Now()) {
 		reason = "expired"

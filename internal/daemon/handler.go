@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/xdpban/xdpban/internal/control"
@@ -23,13 +22,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 			return control.Response{Error: req.Cmd + ": " + err.Error()}
 		}
 		if req.Cmd == "unban" {
-			err := d.jail.Unban(p)
-			// An entry the jail never knew (written to the pins by hand
-			// while the daemon ran) is still lifted.
-			if errors.Is(err, jail.ErrNotBanned) && d.dp.Unban(p) == nil {
-				err = nil
-			}
-			if err != nil {
+			if err := d.jail.Unban(p); err != nil {
 				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
 			}
 			d.cs.pushUnban(p)
@@ -57,12 +50,7 @@ func (d *daemon) status() *control.Status {
 		}
 		return s
 	}
-	st := d.jail.Stats()
-	s.Failed = control.JailCounts{
-		CurrentlyFailed: st.CurrentlyFailed, TotalFailed: st.TotalFailed,
-		CurrentlyBanned: st.CurrentlyBanned, TotalBanned: st.TotalBanned,
-		DroppedTracked: st.DroppedTracked, Ignored: st.Ignored, Evicted: d.enf.evicted.Load(),
-	}
+	s.Failed = d.jail.Stats()
 	for _, b := range d.jail.Bans() {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
+	"github.com/xdpban/xdpban/internal/f2blog"
 	"github.com/xdpban/xdpban/internal/jail"
 )
 
@@ -19,6 +20,9 @@ import (
 // dropped (and logged) rather than queued, so a ban wave cannot pile up
 // processes. Hooks never run on the ban path: the ban is in force first.
 const maxHooks = 4
+
+// maxMatches bounds the log lines handed to a notification.
+const maxMatches = 50
 
 // hooks runs --on-ban / --on-unban, the counterpart of fail2ban's
 // action_mwl mail: the command gets the ban in its environment.
@@ -65,7 +69,9 @@ func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
 		// Read off the ban path, in the hook's goroutine. The failure
 		// that completed the count is written to the log only after the
 		// ban (which must not wait for the disk), so it may be missing.
-		lines := matchingLines(h.logs, b.Prefix.Addr())
+		// The jail keeps no lines per address (that would cost memory
+		// for every tracked address), so the logs are the record.
+		lines := f2blog.MatchingLines(h.logs, b.Prefix.Addr(), maxMatches)
 		for _, f := range fs {
 			logged := slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSuffix(l, "\r") == f.Line })
 			if f.Line != "" && !logged {

@@ -56,16 +56,11 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 			}, nil
 		}
 	}
-	jailReader := func() metrics.JailSnapshot {
+	jailReader := func() jail.Stats {
 		if d.jail == nil {
-			return metrics.JailSnapshot{}
+			return jail.Stats{}
 		}
-		s := d.jail.Stats()
-		return metrics.JailSnapshot{
-			CurrentlyFailed: s.CurrentlyFailed, TotalFailed: s.TotalFailed, TotalBanned: s.TotalBanned,
-			CurrentlyBanned: s.CurrentlyBanned, DroppedTracked: s.DroppedTracked, Ignored: s.Ignored,
-			BanErrors: s.BanErrors, UnbanErrors: s.UnbanErrors, Refused: s.Refused,
-		}
+		return d.jail.Stats()
 	}
 	m := metrics.New(xdpReader, jailReader)
 	m.WatchFiles(func() []metrics.WatchSnapshot {
@@ -117,6 +112,8 @@ func (d *daemon) onSuccess(peer netip.Addr, name string) {
 	d.metrics.Handshake(true, 0)
 }
 
+// packetCounts is the one conversion of the datapath's counters to the
+// metrics' (which name them as their series do, and import no BPF code).
 func packetCounts(c xdp.Counters) metrics.PacketCounts {
 	return metrics.PacketCounts{Seen: c.Seen, Passed: c.Passed, Dropped: c.Dropped, ExpiredHits: c.Expired, ParseFailures: c.ParseFails}
 }

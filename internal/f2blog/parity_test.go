@@ -31,8 +31,8 @@ type parity struct {
 // nopEnforcer bans nothing; the jail's own list is what is compared.
 type nopEnforcer struct{}
 
-func (nopEnforcer) Ban(netip.Prefix, time.Time) error { return nil }
-func (nopEnforcer) Unban(netip.Prefix) error          { return nil }
+func (nopEnforcer) Ban(jail.Ban) (netip.Prefix, error) { return netip.Prefix{}, nil }
+func (nopEnforcer) Unban(netip.Prefix) error           { return nil }
 
 func newParity(t *testing.T, settings string, cfg jail.Config) *parity {
 	needFail2ban(t)

@@ -12,8 +12,8 @@ import (
 // nopEnforcer is log-only mode: it bans nothing.
 type nopEnforcer struct{}
 
-func (nopEnforcer) Ban(netip.Prefix, time.Time) error { return nil }
-func (nopEnforcer) Unban(netip.Prefix) error          { return nil }
+func (nopEnforcer) Ban(Ban) (netip.Prefix, error) { return netip.Prefix{}, nil }
+func (nopEnforcer) Unban(netip.Prefix) error      { return nil }
 
 // benchStep spaces an address's failures just over findtime/2 apart, so
 // with maxretry 3 it is counted every time and never banned: the full

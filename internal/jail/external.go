@@ -19,14 +19,28 @@ import (
 //     so a later deletion at the source does not lift it, and is lengthened
 //     when the new end is later.
 //
-// No hooks run and no history is recorded: the bans were not decided
-// here. It returns the bans it changed, for the store; an enforcer error
-// skips that ban and is returned joined.
+// No hooks run and no ban is counted in the history, which only keeps
+// them as bans in force (History.KeepBan): they were not decided here. It
+// returns the bans it changed; an enforcer error skips that ban and is
+// returned joined.
 func (j *Jail) BanExternal(bans []Ban) (changed []Ban, ignored []netip.Prefix, err error) {
+	ds, ignored := j.decideExternal(bans)
+	var errs []error
+	for _, d := range ds {
+		if _, err := j.carryOut(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changed = append(changed, d.ban)
+	}
+	return changed, ignored, errors.Join(errs...)
+}
+
+// decideExternal decides BanExternal's bans under the lock.
+func (j *Jail) decideExternal(bans []Ban) (ds []*banDecision, ignored []netip.Prefix) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.now()
-	var errs []error
 	for _, b := range bans {
 		if !b.Prefix.IsValid() || !b.ActiveAt(now) {
 			continue
@@ -36,13 +50,12 @@ func (j *Jail) BanExternal(bans []Ban) (changed []Ban, ignored []netip.Prefix, e
 			ignored = append(ignored, b.Prefix)
 			continue
 		}
-		old, ok := j.bans.byPrefix[b.Prefix]
+		old, ok := j.bans.get(b.Prefix)
 		switch {
 		case !ok:
 			if b.Count == 0 {
 				b.Count = 1
 			}
-			j.stats.TotalBanned++
 		case old.Origin == b.Origin:
 			if sameEnd(old, b) {
 				continue // the source sent it again (a snapshot after a reconnect)
@@ -54,40 +67,55 @@ func (j *Jail) BanExternal(bans []Ban) (changed []Ban, ignored []netip.Prefix, e
 			old.End = b.End
 			b = old
 		}
-		if err := j.enf.Ban(b.Prefix, b.End); err != nil {
-			errs = append(errs, fmt.Errorf("ban %v: %w", b.Prefix, err))
-			continue
-		}
-		j.bans.add(b)
-		changed = append(changed, b)
+		d := &banDecision{ban: b, external: true}
+		j.decided(d)
+		ds = append(ds, d)
 	}
-	return changed, ignored, errors.Join(errs...)
+	return ds, ignored
 }
 
 // UnbanExternal lifts the bans of ps whose origin is origin; a ban of the
 // same prefix from another origin stays (the jail or an operator banned
 // it too). Unban hooks run for what it lifted, which it returns.
 func (j *Jail) UnbanExternal(ps []netip.Prefix, origin Origin) ([]Ban, error) {
-	j.mu.Lock()
+	lifting, t := j.decideUnbanExternal(ps, origin)
 	var (
 		out  []Ban
 		errs []error
 	)
+	j.enforce(t, func() {
+		for _, b := range lifting {
+			if err := j.enf.Unban(b.Prefix); err != nil && !errors.Is(err, ErrNotBanned) {
+				errs = append(errs, fmt.Errorf("unban %v: %w", b.Prefix, err))
+				continue
+			}
+			out = append(out, b)
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		for _, b := range lifting {
+			j.settle(b.Prefix)
+		}
+	})
+	j.report(t, func() { j.forget(out) })
+	return out, errors.Join(errs...)
+}
+
+func (j *Jail) decideUnbanExternal(ps []netip.Prefix, origin Origin) ([]Ban, turn) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Ban
 	for _, p := range ps {
 		p = normPrefix(p)
-		b, ok := j.bans.byPrefix[p]
+		b, ok := j.bans.get(p)
 		if !ok || b.Origin != origin {
 			continue
 		}
-		if err := j.enf.Unban(p); err != nil {
-			errs = append(errs, fmt.Errorf("unban %v: %w", p, err))
-			continue
-		}
 		j.bans.remove(p)
+		j.pend(p)
 		out = append(out, b)
 	}
-	j.afterUnban(out...)
-	return out, errors.Join(errs...)
+	return out, j.takeTurn()
 }
 
 // sameEnd reports ends within a second of each other: a decision's end is
@@ -107,10 +135,10 @@ func (j *Jail) PrefixesOf(origin Origin) []netip.Prefix {
 	defer j.mu.Unlock()
 	now := j.now()
 	var out []netip.Prefix
-	for p, b := range j.bans.byPrefix {
+	j.bans.each(func(b Ban) {
 		if b.Origin == origin && b.ActiveAt(now) {
-			out = append(out, p)
+			out = append(out, b.Prefix)
 		}
-	}
+	})
 	return out
 }

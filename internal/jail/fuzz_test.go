@@ -18,13 +18,13 @@ type checkingEnforcer struct {
 	ignored []netip.Addr
 }
 
-func (e checkingEnforcer) Ban(p netip.Prefix, until time.Time) error {
+func (e checkingEnforcer) Ban(b Ban) (netip.Prefix, error) {
 	for _, a := range e.ignored {
-		if p.Contains(a) {
-			e.t.Fatalf("enforcer asked to ban %v, which holds ignored %v", p, a)
+		if b.Prefix.Contains(a) {
+			e.t.Fatalf("enforcer asked to ban %v, which holds ignored %v", b.Prefix, a)
 		}
 	}
-	return e.fakeEnforcer.Ban(p, until)
+	return e.fakeEnforcer.Ban(b)
 }
 
 var fuzzAddrs = []netip.Addr{

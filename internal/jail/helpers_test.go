@@ -1,7 +1,7 @@
 package jail
 
 import (
-	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -45,22 +45,25 @@ type fakeEnforcer struct {
 
 func newEnforcer() *fakeEnforcer { return &fakeEnforcer{active: map[netip.Prefix]time.Time{}} }
 
-func (e *fakeEnforcer) Ban(p netip.Prefix, until time.Time) error {
+func (e *fakeEnforcer) Ban(b Ban) (netip.Prefix, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fail != nil {
-		return e.fail
+		return netip.Prefix{}, e.fail
 	}
-	e.active[p] = until
+	e.active[b.Prefix] = b.End
 	e.bans++
-	return nil
+	return netip.Prefix{}, nil
 }
 
 func (e *fakeEnforcer) Unban(p netip.Prefix) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.fail != nil {
+		return e.fail
+	}
 	if _, ok := e.active[p]; !ok {
-		return errors.New("no such entry")
+		return fmt.Errorf("no such entry: %w", ErrNotBanned)
 	}
 	delete(e.active, p)
 	e.unbans++

@@ -47,3 +47,9 @@ func (h *MemHistory) RecordBan(b Ban) error {
 	h.bans[b.Prefix] = ts
 	return nil
 }
+
+// KeepBan does nothing: MemHistory keeps only the counts.
+func (h *MemHistory) KeepBan(Ban) error { return nil }
+
+// ForgetBan does nothing: MemHistory keeps only the counts.
+func (h *MemHistory) ForgetBan(Ban) error { return nil }

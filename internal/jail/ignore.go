@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
 )
 
 // selfRefresh is how long the host's addresses are cached: asking for
@@ -110,12 +112,5 @@ func BanPrefix(p netip.Prefix, ipv6Prefix int) netip.Prefix {
 	return p
 }
 
-// normPrefix returns p masked, with an IPv4-mapped IPv6 prefix turned
-// into plain IPv4, so equal bans compare equal.
-func normPrefix(p netip.Prefix) netip.Prefix {
-	a := p.Addr()
-	if a.Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(a.Unmap(), p.Bits()-96).Masked()
-	}
-	return p.Masked()
-}
+// normPrefix is the one rule for how a ban's prefix is written.
+func normPrefix(p netip.Prefix) netip.Prefix { return event.NormPrefix(p) }

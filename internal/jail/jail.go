@@ -23,19 +23,17 @@ type Jail struct {
 	onUnban   func(Ban)
 	onProlong func(Ban)
 
-	// mu guards everything below. Hooks run outside it, in the order of
-	// tickets drawn under it, so they see bans and unbans in the order
-	// the jail made them while a slow hook holds up neither failure
-	// counting nor other sources.
-	mu      sync.Mutex
-	hookMu  sync.Mutex
-	hookCnd *sync.Cond
-	ticket  uint64 // next ticket to hand out, under mu
-	serving uint64 // ticket whose hooks may run, under hookMu
-	track   *tracker
-	ignore  *IgnoreList
-	bans    activeBans
-	stats   Stats
+	// enforcing and reporting run decisions' actions in order, outside
+	// mu (order.go).
+	enforcing, reporting sequence
+
+	// mu guards everything below, and the sequences' tickets.
+	mu       sync.Mutex
+	failures *failureTimes
+	ignore   *IgnoreList
+	bans     activeBans
+	pending  map[netip.Prefix]int
+	stats    Stats
 }
 
 // Option changes how New builds a Jail.
@@ -44,8 +42,8 @@ type Option func(*Jail)
 // WithClock sets the clock; the default is time.Now.
 func WithClock(now func() time.Time) Option { return func(j *Jail) { j.now = now } }
 
-// WithHistory sets where ban counts for bantime.increment are kept; the
-// default is a MemHistory.
+// WithHistory sets where bans and ban counts are kept; the default is a
+// MemHistory.
 func WithHistory(h History) Option { return func(j *Jail) { j.history = h } }
 
 // WithRand sets the source of bantime.rndtime, returning numbers in [0, 1).
@@ -57,8 +55,8 @@ func WithRand(rnd func() float64) Option { return func(j *Jail) { j.rnd = rnd } 
 // tracked address stays fixed.
 func WithOnBan(f func(Ban, []event.Failure)) Option { return func(j *Jail) { j.onBan = f } }
 
-// WithOnUnban sets a function called after every unban and expiry, in
-// order with the bans.
+// WithOnUnban sets a function called after every unban, expiry and
+// eviction, in order with the bans.
 func WithOnUnban(f func(Ban)) Option { return func(j *Jail) { j.onUnban = f } }
 
 // New returns a jail that bans through enf.
@@ -70,15 +68,15 @@ func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
 		return nil, errors.New("new jail: no enforcer")
 	}
 	j := &Jail{
-		cfg:    cfg,
-		enf:    enf,
-		now:    time.Now,
-		rnd:    rand.Float64,
-		track:  newTracker(cfg.MaxTracked, cfg.MaxRetry),
-		ignore: newIgnoreList(cfg),
-		bans:   newActiveBans(),
+		cfg:      cfg,
+		enf:      enf,
+		now:      time.Now,
+		rnd:      rand.Float64,
+		failures: newFailureTimes(cfg.MaxTracked, cfg.MaxRetry),
+		ignore:   newIgnoreList(cfg),
+		bans:     newActiveBans(),
+		pending:  make(map[netip.Prefix]int),
 	}
-	j.hookCnd = sync.NewCond(&j.hookMu)
 	for _, o := range opts {
 		o(j)
 	}
@@ -86,6 +84,23 @@ func New(cfg Config, enf Enforcer, opts ...Option) (*Jail, error) {
 		j.history = NewMemHistory()
 	}
 	return j, nil
+}
+
+// banDecision is a ban decided under the lock, to put in force outside it.
+type banDecision struct {
+	ban     Ban
+	prev    *Ban // the ban of the same prefix it replaces (manual bans, prolonging)
+	prolong bool // a later end for a ban in force: no new ban
+	// external: decided elsewhere (BanExternal): no hooks, no ban count.
+	external bool
+	fs       []event.Failure
+	turn     turn
+	// The failures that led to a jail ban, given back when the enforcer
+	// refuses it, so the next failure tries again.
+	key    addrKey
+	times  []int64 // stored before this failure, one per unit of weight
+	ts     int64   // this failure
+	weight int
 }
 
 // Fail counts one failure and returns the ban it caused, if any. A ban
@@ -96,7 +111,22 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	if !a.IsValid() {
 		return nil, errors.New("count failure: invalid address")
 	}
+	d, err := j.decideFail(a, ev)
+	switch {
+	case d == nil:
+		return nil, err
+	case d.prolong:
+		_, err := j.carryOut(d)
+		return nil, err
+	}
+	return j.carryOut(d)
+}
+
+// decideFail counts the failure and returns the ban it decides, if any,
+// or the ignore rule's refusal.
+func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	now := j.now()
 	t := ev.Time
 	if t.IsZero() {
@@ -105,41 +135,38 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	j.ignore.refresh(now)
 	if j.ignore.containsAddr(a) {
 		j.stats.Ignored++
-		j.mu.Unlock()
 		return nil, nil
 	}
 	// fail2ban ignores lines older than findtime: they can no longer be
 	// part of a window that ends now.
 	if t.Before(now.Add(-j.cfg.FindTime)) {
-		j.mu.Unlock()
 		return nil, nil
 	}
 	j.stats.TotalFailed++
 	// Failures of a banned source still count, as in fail2ban: a watched
 	// log may come from a host or port XDP does not guard.
 	_, banned := j.bans.covering(a, now)
-	j.track.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
+	j.failures.expire(now.UnixNano()-int64(j.cfg.FindTime), 2)
 
 	k, p := keyOf(a, j.cfg.IPv6Prefix)
-	i, ok := j.track.get(k)
+	i, ok := j.failures.get(k)
 	if ok {
-		j.track.touch(i)
+		j.failures.touch(i)
 	} else {
 		var dropped bool
-		i, dropped = j.track.add(k, j.cfg.retryWeight(j.priorBans(p, now)))
+		i, dropped = j.failures.add(k, j.cfg.retryWeight(j.priorBans(p, now)))
 		if dropped {
 			j.stats.DroppedTracked++
 		}
 	}
 	ts := t.UnixNano()
-	w := int(j.track.recs[i].weight)
-	if !j.track.wouldBan(i, ts, w, int64(j.cfg.FindTime)) {
-		j.track.insert(i, ts, w)
-		j.mu.Unlock()
+	w := int(j.failures.recs[i].weight)
+	if !j.failures.wouldBan(i, ts, w, int64(j.cfg.FindTime)) {
+		j.failures.insert(i, ts, w)
 		return nil, nil
 	}
 	if banned {
-		return nil, j.prolong(i, p, t, now)
+		return j.decideProlong(i, p, t, now), nil
 	}
 
 	// fail2ban lets a ban run from the failure that caused it, so a line
@@ -153,8 +180,7 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 		// ignored address too. Banning the offender alone cannot be
 		// enforced, so nothing is banned; its count starts over, so the
 		// refusal is reported once per maxretry failures, not per failure.
-		j.track.remove(i)
-		j.mu.Unlock()
+		j.failures.remove(i)
 		return nil, fmt.Errorf("ban %v: %w", p, err)
 	}
 	prior := j.priorBans(p, now)
@@ -162,23 +188,127 @@ func (j *Jail) Fail(ev event.Failure) (*Ban, error) {
 	if d := j.cfg.banDuration(prior, j.rnd); d >= 0 {
 		b.End = start.Add(d)
 		if !b.End.After(now) {
-			j.track.remove(i)
-			j.mu.Unlock()
+			j.failures.remove(i)
 			return nil, nil
 		}
 	}
-	if err := j.enf.Ban(p, b.End); err != nil {
-		// Keep the failures so the next one tries again.
-		j.stats.BanErrors++
-		j.track.insert(i, ts, w)
-		j.mu.Unlock()
-		return nil, fmt.Errorf("ban %v: %w", p, err)
+	d := &banDecision{ban: b, fs: []event.Failure{ev}, key: k, weight: w, ts: ts,
+		times: append([]int64(nil), j.failures.slot(i)...)}
+	j.failures.remove(i)
+	j.decided(d)
+	return d, nil
+}
+
+// decided enters d's ban as in force and draws its turn; under mu.
+func (j *Jail) decided(d *banDecision) {
+	if prev, ok := j.bans.get(d.ban.Prefix); ok {
+		d.prev = &prev
 	}
-	j.track.remove(i)
-	j.bans.add(b)
-	j.stats.TotalBanned++
-	err := j.afterBan(b, []event.Failure{ev})
-	return &b, err
+	j.bans.add(d.ban)
+	j.pend(d.ban.Prefix)
+	d.turn = j.takeTurn()
+}
+
+// carryOut puts a decided ban in force, then records it and runs the
+// hooks. When the enforcer refuses it, the jail forgets it again.
+func (j *Jail) carryOut(d *banDecision) (*Ban, error) {
+	var (
+		err    error
+		lifted []Ban
+	)
+	j.enforce(d.turn, func() {
+		var evicted netip.Prefix
+		evicted, err = j.enf.Ban(d.ban)
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.settle(d.ban.Prefix)
+		if err != nil {
+			j.undoBan(d)
+			return
+		}
+		if !d.prolong && (d.ban.Origin == OriginJail || d.prev == nil) {
+			j.stats.TotalBanned++
+		}
+		if evicted.IsValid() {
+			j.stats.Evicted++
+			// A later decision about the victim, which the map has not
+			// seen yet, stands.
+			if v, ok := j.bans.get(evicted); ok && j.pending[evicted] == 0 {
+				j.bans.remove(evicted)
+				lifted = append(lifted, v)
+			}
+		}
+	})
+	var herr error
+	j.report(d.turn, func() {
+		switch {
+		case err != nil:
+		case d.external:
+			if e := j.history.KeepBan(d.ban); e != nil {
+				herr = fmt.Errorf("keep ban %v: %w", d.ban.Prefix, e)
+			}
+		case d.prolong:
+			if e := j.history.KeepBan(d.ban); e != nil {
+				herr = fmt.Errorf("keep prolonged ban %v: %w", d.ban.Prefix, e)
+			}
+			if j.onProlong != nil {
+				j.onProlong(d.ban)
+			}
+		default:
+			if e := j.history.RecordBan(d.ban); e != nil {
+				herr = fmt.Errorf("record ban %v: %w", d.ban.Prefix, e)
+			}
+			if j.onBan != nil {
+				j.onBan(d.ban, d.fs)
+			}
+		}
+		j.forget(lifted)
+	})
+	if err != nil {
+		if d.prolong {
+			return nil, fmt.Errorf("prolong ban %v: %w", d.ban.Prefix, err)
+		}
+		return nil, fmt.Errorf("ban %v: %w", d.ban.Prefix, err)
+	}
+	return &d.ban, herr
+}
+
+// undoBan takes back a ban the enforcer refused, unless a later decision
+// changed the prefix since; under mu.
+func (j *Jail) undoBan(d *banDecision) {
+	if d.prolong {
+		j.stats.BanErrors++ // the failures are used up, as in fail2ban
+	} else if d.ban.Origin == OriginJail {
+		j.stats.BanErrors++
+		// Keep the failures so the next one tries again.
+		i, ok := j.failures.get(d.key)
+		if !ok {
+			i, _ = j.failures.add(d.key, d.weight)
+		}
+		for _, ts := range d.times {
+			j.failures.insert(i, ts, 1)
+		}
+		j.failures.insert(i, d.ts, d.weight)
+	}
+	if cur, ok := j.bans.get(d.ban.Prefix); !ok || !cur.same(d.ban) || j.pending[d.ban.Prefix] > 0 {
+		return
+	}
+	j.bans.remove(d.ban.Prefix)
+	if d.prev != nil {
+		j.bans.add(*d.prev)
+	}
+}
+
+// forget tells the history and the unban hook of bans no longer in force;
+// in the report stage. The history logs its own errors: an unban has
+// happened whether or not the store heard of it.
+func (j *Jail) forget(bs []Ban) {
+	for _, b := range bs {
+		j.history.ForgetBan(b)
+		if j.onUnban != nil {
+			j.onUnban(b)
+		}
+	}
 }
 
 // checkBan applies the ignore rule to the ban of p, counting a refusal.
@@ -202,49 +332,4 @@ func (j *Jail) priorBans(p netip.Prefix, now time.Time) int {
 		return 0
 	}
 	return n
-}
-
-// afterBan records b in the history and runs the ban hook. It is called
-// with mu held and releases it.
-func (j *Jail) afterBan(b Ban, fs []event.Failure) error {
-	defer j.hookTurn()()
-	var err error
-	if herr := j.history.RecordBan(b); herr != nil {
-		err = fmt.Errorf("record ban %v: %w", b.Prefix, herr)
-	}
-	if j.onBan != nil {
-		j.onBan(b, fs)
-	}
-	return err
-}
-
-// afterUnban runs the unban hook for bs. It is called with mu held and
-// releases it.
-func (j *Jail) afterUnban(bs ...Ban) {
-	defer j.hookTurn()()
-	if j.onUnban != nil {
-		for _, b := range bs {
-			j.onUnban(b)
-		}
-	}
-}
-
-// hookTurn draws a ticket under mu, releases mu, waits until the hooks of
-// every earlier ticket have run, and returns the function that lets the
-// next ticket go.
-func (j *Jail) hookTurn() func() {
-	t := j.ticket
-	j.ticket++
-	j.mu.Unlock()
-	j.hookMu.Lock()
-	for j.serving != t {
-		j.hookCnd.Wait()
-	}
-	j.hookMu.Unlock()
-	return func() {
-		j.hookMu.Lock()
-		j.serving++
-		j.hookCnd.Broadcast()
-		j.hookMu.Unlock()
-	}
 }

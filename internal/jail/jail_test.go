@@ -352,7 +352,7 @@ func TestMaxTrackedDropsOldest(t *testing.T) {
 	failN(t, j, clk, "198.18.3.2", 0)
 	failN(t, j, clk, "198.18.3.1", time.Second) // ...now .2 is the least recent: it would ban, but ->
 	if s := j.Stats(); s.CurrentlyFailed != 1 {
-		// .1 was banned by its third failure and left the tracker.
+		// .1 was banned by its third failure and left the failure records.
 		t.Fatalf("stats %+v", s)
 	}
 	failN(t, j, clk, "198.18.3.3", time.Second)
@@ -497,12 +497,12 @@ type signalEnforcer struct {
 	banned chan netip.Prefix
 }
 
-func (e signalEnforcer) Ban(p netip.Prefix, until time.Time) error {
-	err := e.fakeEnforcer.Ban(p, until)
+func (e signalEnforcer) Ban(b Ban) (netip.Prefix, error) {
+	ev, err := e.fakeEnforcer.Ban(b)
 	if err == nil {
-		e.banned <- p
+		e.banned <- b.Prefix
 	}
-	return err
+	return ev, err
 }
 
 // TestMapBanDoesNotWaitForTheHistoryWrite: the enforcer (the XDP map) has

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/event"
 )
 
 func TestBanManual(t *testing.T) {
@@ -106,24 +108,21 @@ func TestUnban(t *testing.T) {
 	}
 }
 
-func TestRestore(t *testing.T) {
-	cfg := testConfig()
-	cfg.IgnoreIP = []netip.Prefix{pfx("10.0.0.0/8")}
-	j, enf, clk := newTestJail(t, cfg)
+func TestAdopt(t *testing.T) {
+	var hooked int
+	j, enf, clk := newTestJail(t, testConfig(), WithOnBan(func(Ban, []event.Failure) { hooked++ }))
 	clk.Set(t0.Add(30 * time.Minute))
 	saved := []Ban{
 		{Prefix: pfx("198.18.10.1/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},
-		{Prefix: pfx("198.18.10.2/32"), Start: t0, End: t0.Add(10 * time.Minute), Origin: OriginJail, Count: 1}, // over
-		{Prefix: pfx("10.1.1.1/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},           // now ignored
-		{Prefix: pfx("10.1.1.2/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},         // manual: ignored too
-		{Prefix: pfx("2001:db8::/64"), Start: t0, Origin: OriginRestored, Count: 3},                             // permanent
+		{Prefix: pfx("10.1.1.2/32"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},
+		{Prefix: pfx("::ffff:198.18.10.3/128"), Start: t0, End: t0.Add(50 * time.Minute), Origin: OriginJail, Count: 2},
+		{Prefix: pfx("2001:db8::/64"), Start: t0, Origin: OriginRestored, Count: 3}, // permanent
 	}
-	restored, dropped, err := j.Restore(saved)
-	if restored != 2 || dropped != 3 || !errors.Is(err, ErrCoversIgnored) || j.Stats().Refused != 2 {
-		t.Fatalf("restored %d dropped %d err %v stats %+v", restored, dropped, err, j.Stats())
-	}
+	j.Adopt(saved)
 	got := j.Bans()
-	want := []Ban{saved[0], saved[4]} // by End, then prefix; permanent last
+	mapped := saved[2]
+	mapped.Prefix = pfx("198.18.10.3/32")
+	want := []Ban{mapped, saved[1], saved[0], saved[3]} // by End, then prefix; permanent last
 	if len(got) != len(want) {
 		t.Fatalf("bans %v", got)
 	}
@@ -131,45 +130,40 @@ func TestRestore(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("ban %d: %+v, want %+v (remaining time kept)", i, got[i], want[i])
 		}
-		if u, ok := enf.until(want[i].Prefix); !ok || !u.Equal(want[i].End) {
-			t.Fatalf("enforcer %v: %v %v", want[i].Prefix, u, ok)
-		}
 	}
-	// A failure of a restored address does not ban it twice.
+	if enf.bans != 0 || hooked != 0 {
+		t.Fatalf("adopting called the enforcer %d times and the hook %d times, want neither", enf.bans, hooked)
+	}
+	// A failure of an adopted address does not ban it twice.
 	if bans := failN(t, j, clk, "198.18.10.1", 30*time.Minute, 30*time.Minute, 30*time.Minute); len(bans) != 0 {
 		t.Fatalf("double ban %v", bans)
 	}
 }
 
-// TestRestoreAsEnforced: a ban stored as one IPv6 address comes back as
-// the prefix the map enforces, and is refused when that prefix holds an
-// ignored address (what a restart once did silently: restored=0 dropped=1).
-func TestRestoreAsEnforced(t *testing.T) {
+// TestRefuser: the snapshot of the ignore rule refuses what CheckBan
+// refuses, on the prefix the map enforces, and counts each refusal.
+func TestRefuser(t *testing.T) {
 	cfg := testConfig()
 	cfg.IPv6Prefix = 64
-	cfg.IgnoreIP = []netip.Prefix{pfx("2001:db8:50::2/128")}
-	j, enf, _ := newTestJail(t, cfg)
-	r, d, err := j.Restore([]Ban{
-		{Prefix: pfx("2001:db8:50::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: OriginJail, Count: 1},
-		{Prefix: pfx("2001:db8:60::66/128"), Start: t0, End: t0.Add(time.Hour), Origin: OriginManual, Count: 1},
-	})
-	if r != 1 || d != 1 || !errors.Is(err, ErrCoversIgnored) {
-		t.Fatalf("restored %d dropped %d err %v", r, d, err)
+	cfg.IgnoreIP = []netip.Prefix{pfx("10.0.0.0/8"), pfx("2001:db8:50::2/128")}
+	j, _, _ := newTestJail(t, cfg)
+	refuses := j.Refuser()
+	n := 0
+	for p, want := range map[string]bool{
+		"10.1.1.1/32": true, "::ffff:10.1.1.1/128": true, "2001:db8:50::/64": true,
+		"2001:db8:50::66/128": true, // its /64 holds the ignored address
+		"198.18.10.1/32":      false, "2001:db8:51::/64": false,
+	} {
+		err := refuses(pfx(p))
+		if (err != nil) != want || (err != nil && !errors.Is(err, ErrCoversIgnored)) {
+			t.Errorf("Refuser()(%s) = %v, want refused %v", p, err, want)
+		}
+		if want {
+			n++
+		}
 	}
-	if bs := j.Bans(); len(bs) != 1 || bs[0].Prefix != pfx("2001:db8:60::/64") {
-		t.Fatalf("bans %v", bs)
-	}
-	if _, ok := enf.until(pfx("2001:db8:60::/64")); !ok || len(enf.active) != 1 {
-		t.Fatalf("enforcer %v", enf.active)
-	}
-}
-
-func TestRestoreEnforcerErrorDropsAndReports(t *testing.T) {
-	j, enf, _ := newTestJail(t, testConfig())
-	enf.fail = errors.New("no map")
-	r, d, err := j.Restore([]Ban{{Prefix: pfx("198.18.10.9/32"), Start: t0, End: t0.Add(time.Hour)}})
-	if r != 0 || d != 1 || err == nil {
-		t.Fatalf("restored %d dropped %d err %v", r, d, err)
+	if s := j.Stats(); s.Refused != uint64(n) {
+		t.Errorf("Refused %d, want %d", s.Refused, n)
 	}
 }
 

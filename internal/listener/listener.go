@@ -185,10 +185,7 @@ func (l *Listener) fail(peer netip.Addr, code uint32, name string) {
 // handshake (the daemon calls it on a ban); established partners stay.
 // It returns how many it closed.
 func (l *Listener) CloseHandshakes(p netip.Prefix) int {
-	if p.Addr().Is4In6() {
-		p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-	}
-	return l.hs.abort(p.Masked())
+	return l.hs.abort(event.NormPrefix(p))
 }
 
 func peerAddr(c net.Conn) netip.Addr {

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 const namespace = "xdpban"
@@ -41,20 +43,7 @@ type PacketCounts struct {
 }
 
 // JailReader returns the jail's counters at scrape time.
-type JailReader func() JailSnapshot
-
-// JailSnapshot mirrors the fields of the jail's statistics that are exported.
-type JailSnapshot struct {
-	CurrentlyFailed int
-	TotalFailed     uint64
-	TotalBanned     uint64
-	CurrentlyBanned int
-	DroppedTracked  uint64
-	Ignored         uint64
-	BanErrors       uint64 // bans the enforcer refused
-	UnbanErrors     uint64 // expired bans the enforcer failed to remove
-	Refused         uint64 // bans refused because they cover an ignoreip address
-}
+type JailReader func() jail.Stats
 
 // LatencyBuckets are the upper bounds, in seconds, of the ban latency
 // histogram: 50µs to 10s, dense below 1 ms where xdpban's bans land and

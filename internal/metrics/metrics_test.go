@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 func fixedXDP(s XDPSnapshot) XDPReader { return func() (XDPSnapshot, error) { return s, nil } }
 
-func fixedJail(s JailSnapshot) JailReader { return func() JailSnapshot { return s } }
+func fixedJail(s jail.Stats) JailReader { return func() jail.Stats { return s } }
 
 // scrape fetches the handler's text exposition as a client would.
 func scrape(t *testing.T, h http.Handler) string {
@@ -43,7 +45,7 @@ func TestScrapeEveryFamily(t *testing.T) {
 		PacketCounts: PacketCounts{Seen: 100, Passed: 60, Dropped: 37, ExpiredHits: 2, ParseFailures: 1},
 		Bans:         25, MaxBans: 100, Interfaces: []string{"eth0", "eth1", "eth0"},
 		Attached: map[string]bool{"eth0": true, "eth1": false},
-	}), fixedJail(JailSnapshot{
+	}), fixedJail(jail.Stats{
 		CurrentlyFailed: 4, TotalFailed: 40, TotalBanned: 9, CurrentlyBanned: 3, DroppedTracked: 5, Ignored: 6, Refused: 2,
 		BanErrors: 7, UnbanErrors: 8,
 	}))
@@ -182,8 +184,8 @@ func TestScrapeIsLive(t *testing.T) {
 	var dropped, failed atomic.Uint64
 	m := New(func() (XDPSnapshot, error) {
 		return XDPSnapshot{PacketCounts: PacketCounts{Dropped: dropped.Load()}, MaxBans: 10}, nil
-	}, func() JailSnapshot {
-		return JailSnapshot{TotalFailed: failed.Load()}
+	}, func() jail.Stats {
+		return jail.Stats{TotalFailed: failed.Load()}
 	})
 	h := m.Handler()
 	for i := uint64(1); i <= 3; i++ {
@@ -205,7 +207,7 @@ func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
 // TestLogOnly: no XDP reader, no XDP families; the jail's are there.
 func TestLogOnly(t *testing.T) {
-	m := New(nil, fixedJail(JailSnapshot{CurrentlyBanned: 2}))
+	m := New(nil, fixedJail(jail.Stats{CurrentlyBanned: 2}))
 	body := scrape(t, m.Handler())
 	if strings.Contains(body, "xdpban_xdp_") || strings.Contains(body, "xdpban_ban_map_") || strings.Contains(body, "xdpban_bans_active") {
 		t.Errorf("log-only scrape shows XDP series:\n%s", body)

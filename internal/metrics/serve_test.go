@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -26,7 +28,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestServeAndStop(t *testing.T) {
-	m := New(nil, fixedJail(JailSnapshot{TotalBanned: 7}))
+	m := New(nil, fixedJail(jail.Stats{TotalBanned: 7}))
 	ln, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

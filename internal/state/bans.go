@@ -14,23 +14,6 @@ import (
 // one transaction holds.
 const saveChunk = 100000
 
-// SaveBan stores b, replacing any ban of the same prefix, in its own
-// transaction: the jail calls its hooks one at a time, so bbolt's Batch
-// would only add its 10 ms gathering delay to every ban.
-func (s *Store) SaveBan(b jail.Ban) error {
-	k, err := prefixKey(b.Prefix)
-	if err != nil {
-		return fmt.Errorf("save ban: %w", err)
-	}
-	v := encodeBan(b)
-	if err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBans).Put(k, v)
-	}); err != nil {
-		return fmt.Errorf("save ban %v: %w", b.Prefix, err)
-	}
-	return nil
-}
-
 // SaveBans stores many bans in few transactions, for adopting a kernel
 // map's worth of bans at start.
 func (s *Store) SaveBans(bs []jail.Ban) error {

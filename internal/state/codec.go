@@ -55,8 +55,19 @@ func decodeBan(k, v []byte) (jail.Ban, error) {
 		Start:  fromUnixNano(int64(binary.BigEndian.Uint64(v[1:]))),
 		End:    fromUnixNano(int64(binary.BigEndian.Uint64(v[9:]))),
 		Count:  int(binary.BigEndian.Uint32(v[17:])),
-		Origin: jail.Origin(v[banFixed:]),
+		Origin: decodeOrigin(v[banFixed:]),
 	}, nil
+}
+
+// decodeOrigin returns the known origins without allocating: a start
+// decodes a million of them.
+func decodeOrigin(v []byte) jail.Origin {
+	for _, o := range []jail.Origin{jail.OriginJail, jail.OriginManual, jail.OriginRestored} {
+		if string(v) == string(o) {
+			return o
+		}
+	}
+	return jail.Origin(v)
 }
 
 // unixNano maps the zero time (a permanent ban's end) to 0.

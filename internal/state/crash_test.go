@@ -65,10 +65,10 @@ func crashWriter(dir string) {
 			}
 			i += len(batch)
 		} else {
-			if err := s.SaveBan(crashBan(i)); err != nil {
+			if err := s.SaveBans([]jail.Ban{crashBan(i)}); err != nil {
 				os.Exit(3)
 			}
-			if err := s.RecordBan(crashBan(i)); err != nil {
+			if err := s.PutBan(crashBan(i)); err != nil {
 				os.Exit(3)
 			}
 			i++
@@ -154,7 +154,7 @@ func TestEmptyFileIsAFreshStore(t *testing.T) {
 	// bbolt initialises a zero-length file; nothing was lost, so no warning.
 	s := openT(t, dir)
 	defer s.Close()
-	if err := s.SaveBan(crashBan(1)); err != nil {
+	if err := s.SaveBans([]jail.Ban{crashBan(1)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -226,7 +226,7 @@ func TestGarbageFileIsMovedAside(t *testing.T) {
 			if err != nil || len(bans) != 0 {
 				t.Fatalf("fresh store holds %v, %v", bans, err)
 			}
-			if err := s.SaveBan(crashBan(1)); err != nil {
+			if err := s.SaveBans([]jail.Ban{crashBan(1)}); err != nil {
 				t.Fatalf("fresh store not writable: %v", err)
 			}
 		})

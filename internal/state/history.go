@@ -11,9 +11,6 @@ import (
 	"github.com/xdpban/xdpban/internal/jail"
 )
 
-// The Store is the jail's History.
-var _ jail.History = (*Store)(nil)
-
 // BanCount returns how many bans of p started at or after since.
 func (s *Store) BanCount(p netip.Prefix, since time.Time) (int, error) {
 	k, err := prefixKey(p)
@@ -37,10 +34,11 @@ func (s *Store) BanCount(p netip.Prefix, since time.Time) (int, error) {
 	return n, nil
 }
 
-// RecordBan records that b started, for bantime.increment, and keeps b
-// as an active ban, in one transaction: the jail calls it for every ban it
-// makes, so the daemon needs no second write (and fsync) per ban.
-func (s *Store) RecordBan(b jail.Ban) error {
+// PutBan stores b as a ban in force and adds its start to the ban
+// history of its prefix (for bantime.increment), in one transaction: one
+// write and fsync per ban. DeleteBan is its counterpart when the ban
+// ends; internal/banset calls both.
+func (s *Store) PutBan(b jail.Ban) error {
 	k, err := prefixKey(b.Prefix)
 	if err != nil {
 		return fmt.Errorf("record ban: %w", err)

@@ -1,37 +1,18 @@
 package testutil
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/xdpban/xdpban/internal/lab"
 )
-
-// BPFFSRoot is where tests pin: the system's bpffs, mounted if missing.
-const BPFFSRoot = "/sys/fs/bpf"
-
-// MountBPFFS mounts bpffs on /sys/fs/bpf when nothing is mounted there,
-// as systemd does at boot on a normal machine.
-func MountBPFFS() error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(BPFFSRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
-		return nil
-	}
-	if err := unix.Mount("bpf", BPFFSRoot, "bpf", 0, "mode=0700"); err != nil {
-		return fmt.Errorf("mount bpffs on %s: %w", BPFFSRoot, err)
-	}
-	return nil
-}
 
 // EnsureBPFFS is MountBPFFS for a test.
 func EnsureBPFFS(tb testing.TB) {
 	tb.Helper()
-	if err := MountBPFFS(); err != nil {
+	if err := lab.MountBPFFS(); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -41,21 +22,11 @@ func EnsureBPFFS(tb testing.TB) {
 func PinDir(tb testing.TB) string {
 	tb.Helper()
 	EnsureBPFFS(tb)
-	dir := filepath.Join(BPFFSRoot, "xdpban-test-"+RandomSuffix())
+	dir := filepath.Join(lab.BPFFSRoot, "xdpban-test-"+lab.RandomSuffix())
 	tb.Cleanup(func() {
 		if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			tb.Errorf("remove pin dir %s: %v", dir, err)
 		}
 	})
 	return dir
-}
-
-// RandomSuffix gives a short random name part, so parallel runs and
-// leftovers of a crashed run never collide.
-func RandomSuffix() string {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b[:])
 }

@@ -62,7 +62,7 @@ func perPacketNs(b *testing.B, prog *ebpf.Program, pkt []byte, n int) float64 {
 
 // fillBench bans banned4 and then distinct addresses up to n bans.
 func fillBench(b *testing.B, d *Datapath, n int) {
-	if err := d.Ban(netip.PrefixFrom(banned4, 32), time.Time{}); err != nil {
+	if err := d.BanMap().Ban(netip.PrefixFrom(banned4, 32), time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	var keys []xdpbanBanKey
@@ -94,11 +94,11 @@ func BenchmarkBan(b *testing.B) {
 			if i%span == 0 { // start from an empty map, outside the timing
 				b.StopTimer()
 				for j := range span {
-					d.Unban(addr(j))
+					d.BanMap().Unban(addr(j))
 				}
 				b.StartTimer()
 			}
-			if err := d.Ban(addr(i%span), until); err != nil {
+			if err := d.BanMap().Ban(addr(i%span), until); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -106,7 +106,7 @@ func BenchmarkBan(b *testing.B) {
 	b.Run("again", func(b *testing.B) {
 		p := addr(0)
 		for range b.N {
-			if err := d.Ban(p, until); err != nil {
+			if err := d.BanMap().Ban(p, until); err != nil {
 				b.Fatal(err)
 			}
 		}

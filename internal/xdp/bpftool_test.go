@@ -14,7 +14,7 @@ import (
 // keeps its BTF and the map names match the pins.
 func TestBpftoolSeesNamedFields(t *testing.T) {
 	d := loadTest(t, Config{})
-	if err := d.Ban(netip.MustParsePrefix("198.18.9.9/32"), time.Now().Add(time.Hour)); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("198.18.9.9/32"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("bpftool", "-j", "map", "dump", "pinned", filepath.Join(d.PinDir(), "xdpban_bans")).Output()

@@ -7,24 +7,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The map holds ban ends on the kernel's monotonic clock, which the
-// program reads at tick resolution (CLOCK_MONOTONIC_COARSE).
+// The ban clock, its reasoning in one place. The map holds ban ends on
+// CLOCK_MONOTONIC, which the program keeps by the tick: jiffies x tick +
+// base, from bpf_jiffies64() (one load once the verifier inlines it) and
+// two constants that jiffies.go measures at load and the daemon's sweep
+// re-measures (Datapath.ClockDrift).
 //
-// Why not CLOCK_BOOTTIME (bpf_ktime_get_boot_ns), which also counts time
-// spent suspended: on this project's machines (KVM guests, kvm-clock) that
-// helper costs about 25 ns per call, more than the rest of a banned
-// packet's path together (hit 45 ns vs 20 ns; make bench and the commit
-// that chose this). What the coarse clock gives up: a ban ends up to one
-// tick (1-10 ms) late, and time spent in suspend does not count, so a
-// suspended server's bans last longer than asked, never shorter.
+// Why not a clock helper: on KVM guests bpf_ktime_get_boot_ns() costs more
+// than the rest of a banned packet's path, and even the coarse helper is a
+// call on every hit (the README has the figures). Why not
+// CLOCK_BOOTTIME, which counts time suspended: with the tick, time
+// suspended does not count, so a suspended server's bans last longer than
+// asked, never shorter. What the tick gives up: a ban ends up to one tick
+// late.
 //
-// Why not even bpf_ktime_get_coarse_ns(): it is still a helper call, 2-3
-// ns of a 17 ns hit. The program derives the same clock from jiffies,
-// which the verifier inlines into one load; jiffies.go measures the two
-// constants that convert them when the program is loaded.
-//
-// Userspace reads CLOCK_MONOTONIC, the same clock at full resolution, so
-// the ends it writes are exact and the kernel honours them within a tick.
+// Userspace reads CLOCK_MONOTONIC at full resolution, so the ends it
+// writes are exact and the kernel honours them within a tick.
 
 // monoNow reads CLOCK_MONOTONIC, the clock the program keeps by the tick.
 func monoNow() time.Duration {

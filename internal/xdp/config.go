@@ -13,6 +13,10 @@ const DefaultPinDir = "/sys/fs/bpf/xdpban"
 // DefaultMaxBans is the default capacity of the ban map.
 const DefaultMaxBans = 1_000_000
 
+// MaxMaxBans bounds --max-bans: the jail numbers the bans it holds in 24
+// bits (internal/jail/active.go), and 16 million bans take gigabytes.
+const MaxMaxBans = 16_000_000
+
 // Ports is the set of protected TCP destination ports, or all traffic.
 type Ports struct {
 	All  bool     // every packet of a banned source, any protocol
@@ -122,6 +126,9 @@ func (c *Config) validate() error {
 	}
 	if c.IPv6Prefix < 1 || c.IPv6Prefix > 128 {
 		return fmt.Errorf("ipv6-prefix %d: must be from 1 to 128", c.IPv6Prefix)
+	}
+	if c.MaxBans > MaxMaxBans {
+		return fmt.Errorf("max-bans %d: must be at most %d", c.MaxBans, MaxMaxBans)
 	}
 	if !c.Ports.All && len(c.Ports.List) == 0 {
 		c.Ports = DefaultPorts

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -54,22 +53,22 @@ func TestFilterCountsEveryWay(t *testing.T) {
 	hit := func(p netip.Prefix) []byte { return tcpTo(p.Addr(), server6, 6619).build() }
 	later := time.Now().Add(time.Hour)
 
-	if err := d.Ban(a, later); err != nil {
+	if err := d.BanMap().Ban(a, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Ban(a, later.Add(time.Hour)); err != nil { // an update, not a second key
+	if err := d.BanMap().Ban(a, later.Add(time.Hour)); err != nil { // an update, not a second key
 		t.Fatal(err)
 	}
 	if n := filterCount(t, d.Maps, a); n != 1 {
 		t.Fatalf("one ban, banned twice: counter %d, want 1", n)
 	}
-	if err := d.Ban(b, later); err != nil {
+	if err := d.BanMap().Ban(b, later); err != nil {
 		t.Fatal(err)
 	}
 	if n := filterCount(t, d.Maps, a); n != 2 {
 		t.Fatalf("two bans in one slot: counter %d, want 2", n)
 	}
-	if err := d.Unban(a); err != nil {
+	if err := d.BanMap().Unban(a); err != nil {
 		t.Fatal(err)
 	}
 	if n := filterCount(t, d.Maps, b); n != 1 {
@@ -83,7 +82,7 @@ func TestFilterCountsEveryWay(t *testing.T) {
 	}
 
 	// The program removes an expired ban and counts it out.
-	if err := d.Ban(b, time.Now().Add(-time.Second)); err != nil {
+	if err := d.BanMap().Ban(b, time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if v := run(t, prog, hit(b)); v != xdpPass {
@@ -94,10 +93,10 @@ func TestFilterCountsEveryWay(t *testing.T) {
 	}
 
 	// Sweep counts out what it removes.
-	if err := d.Ban(a, time.Now().Add(-time.Second)); err != nil {
+	if err := d.BanMap().Ban(a, time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, err := d.Sweep(); err != nil || n != 1 {
+	if n, _, err := d.BanMap().Sweep(); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 	if n := filterCount(t, d.Maps, a); n != 0 {
@@ -106,10 +105,17 @@ func TestFilterCountsEveryWay(t *testing.T) {
 
 	// Eviction from a full map goes through the same removal.
 	full := loadTest(t, Config{MaxBans: 1})
-	if err := full.Ban(a, time.Now().Add(time.Minute)); err != nil {
+	if err := full.BanMap().Ban(a, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := full.BanEvicting(b, later); err != nil {
+	victim, found, err := full.BanMap().SoonestEnding()
+	if err != nil || !found || victim.Prefix != a {
+		t.Fatalf("soonest ending: %+v %v %v, want %v", victim, found, err, a)
+	}
+	if err := full.BanMap().Unban(victim.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if err := full.BanMap().Ban(b, later); err != nil {
 		t.Fatal(err)
 	}
 	if n := filterCount(t, full.Maps, a); n != 1 {
@@ -134,14 +140,14 @@ func TestSweepCountsBansWrittenAroundUs(t *testing.T) {
 	if v := run(t, d.Program(), pkt); v != xdpPass {
 		t.Fatalf("a key outside the filter: verdict %d; the filter no longer filters?", v)
 	}
-	removed, recounted, err := d.Sweep()
+	removed, recounted, err := d.BanMap().Sweep()
 	if err != nil || removed != 0 || recounted != 1 {
 		t.Fatalf("sweep: removed %d, recounted %d, %v; want 0, 1", removed, recounted, err)
 	}
 	if v := run(t, d.Program(), pkt); v != xdpDrop {
 		t.Fatalf("after the sweep counted it in: verdict %d, want drop", v)
 	}
-	if _, recounted, _ := d.Sweep(); recounted != 0 {
+	if _, recounted, _ := d.BanMap().Sweep(); recounted != 0 {
 		t.Errorf("a second sweep recounted %d bans", recounted)
 	}
 }
@@ -152,16 +158,16 @@ func TestSweepCountsBansWrittenAroundUs(t *testing.T) {
 func TestSweepKeepsABanRenewedMeanwhile(t *testing.T) {
 	d := loadTest(t, Config{})
 	p := netip.PrefixFrom(banned4, 32)
-	if err := d.Ban(p, time.Now().Add(-time.Second)); err != nil {
+	if err := d.BanMap().Ban(p, time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	testHookBeforeRemove = func(*xdpbanBanKey) {
-		if err := d.Ban(p, time.Now().Add(time.Hour)); err != nil {
+		if err := d.BanMap().Ban(p, time.Now().Add(time.Hour)); err != nil {
 			t.Error(err)
 		}
 	}
 	t.Cleanup(func() { testHookBeforeRemove = nil })
-	removed, _, err := d.Sweep()
+	removed, _, err := d.BanMap().Sweep()
 	if err != nil || removed != 0 {
 		t.Fatalf("sweep: removed %d, %v; want 0 (the ban was renewed)", removed, err)
 	}
@@ -195,7 +201,7 @@ func TestFilterAgreesWithProgram(t *testing.T) {
 			binary.BigEndian.PutUint64(a[8:], rng.Uint64())
 			src, dst = netip.AddrFrom16(a), server6
 		}
-		if err := d.Ban(netip.PrefixFrom(src, src.BitLen()), time.Now().Add(time.Hour)); err != nil {
+		if err := d.BanMap().Ban(netip.PrefixFrom(src, src.BitLen()), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if v := run(t, prog, tcpTo(src, dst, 6619).build()); v != xdpDrop {
@@ -215,7 +221,7 @@ func TestFilterBatch(t *testing.T) {
 		k, _ := keyFor(p, 128)
 		want[filterSlotOf(&k)]++
 	}
-	if _, err := d.BanBatch(specs); err != nil {
+	if _, err := d.BanMap().BanBatch(specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range specs[:2000] {
@@ -226,7 +232,7 @@ func TestFilterBatch(t *testing.T) {
 	}
 	// A batch that does not fit counts out what it could not write.
 	small := loadTest(t, Config{MaxBans: 10})
-	if _, err := small.BanBatch(specs[:20]); err == nil {
+	if _, err := small.BanMap().BanBatch(specs[:20]); err == nil {
 		t.Fatal("20 bans into a map of 10: no error")
 	}
 	total := 0
@@ -243,20 +249,20 @@ func TestFilterBatch(t *testing.T) {
 // TestFilterSaturates checks that a counter at its top stays there: it can
 // no longer count exactly, so it must never reach zero under a ban.
 func TestFilterSaturates(t *testing.T) {
-	f := &banFilter{mem: make([]byte, filterSlots)}
+	f := &countingFilter{mem: make([]byte, filterSlots)}
 	k, _ := keyFor(testBan, 128)
 	neighbour := filterSlotOf(&k) ^ 1 // shares the 32-bit word
 	f.mem[neighbour] = 7
 	for range filterSaturated + 10 {
-		f.acquire(&k)
+		f.countIn(&k)
 	}
-	if f.count(&k) != filterSaturated {
+	if uint32(f.count(&k)) != filterSaturated {
 		t.Fatalf("counter %d after %d acquires, want %d", f.count(&k), filterSaturated+10, filterSaturated)
 	}
 	for range filterSaturated + 10 {
-		f.release(&k)
+		f.countOut(&k)
 	}
-	if f.count(&k) != filterSaturated {
+	if uint32(f.count(&k)) != filterSaturated {
 		t.Fatalf("a saturated counter went down to %d", f.count(&k))
 	}
 	if f.mem[neighbour] != 7 {
@@ -296,49 +302,5 @@ func TestOldLayoutGetsNoNewPins(t *testing.T) {
 	}
 	if _, err := OpenPinned(dir, false); !errors.Is(err, ErrIncompatible) {
 		t.Errorf("open layout 2 pins: %v, want ErrIncompatible", err)
-	}
-}
-
-// TestUpgradeFromLayout3 checks the in-place upgrade: the bans of layout 3
-// pins stay, are counted into the new filter and keep being dropped.
-func TestUpgradeFromLayout3(t *testing.T) {
-	d := loadTest(t, Config{})
-	dir := d.PinDir()
-	a, b := collidingPair(t)
-	for _, p := range []netip.Prefix{a, b, netip.PrefixFrom(banned4, 32)} {
-		if err := d.Ban(p, time.Now().Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	setPinnedLayout(t, d, 3)
-	d.Close()
-	if _, err := OpenPinned(dir, false); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "xdpban run") {
-		t.Errorf("a command on layout 3 pins: %v, want ErrIncompatible naming xdpban run", err)
-	}
-
-	up, err := Load(Config{PinDir: dir})
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer up.Close()
-	if !up.Migrated() {
-		t.Error("Migrated() false after an upgrade")
-	}
-	if n := filterCount(t, up.Maps, a); n != 2 {
-		t.Errorf("two upgraded bans in one slot: counter %d, want 2", n)
-	}
-	for _, pkt := range [][]byte{tcpTo(a.Addr(), server6, 6619).build(), tcpTo(banned4, server4, 6619).build()} {
-		if v := run(t, up.Program(), pkt); v != xdpDrop {
-			t.Errorf("upgraded ban: verdict %d, want drop", v)
-		}
-	}
-	up.Close()
-	again, err := Load(Config{PinDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	if again.Migrated() {
-		t.Error("a second start upgraded again")
 	}
 }

@@ -66,7 +66,7 @@ func FuzzStraightPathMatchesParser(f *testing.F) {
 			ports = Ports{All: true}
 		}
 		d := loadTest(f, Config{Ports: ports})
-		if err := d.Ban(netip.PrefixFrom(banned4, 32), time.Now().Add(time.Hour)); err != nil {
+		if err := d.BanMap().Ban(netip.PrefixFrom(banned4, 32), time.Now().Add(time.Hour)); err != nil {
 			f.Fatal(err)
 		}
 		loaded[all] = d

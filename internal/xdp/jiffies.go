@@ -101,3 +101,27 @@ func readClock(prog *ebpf.Program) (clockSample, error) {
 	}
 	return clockSample{}, errors.New("read the kernel clock: every read straddled a tick")
 }
+
+// ClockDrift measures how far the program's clock, fixed at load as
+// jiffies x tick + base, is from CLOCK_MONOTONIC now (as the kernel's
+// coarse clock reads it, at tick resolution), and returns it with
+// the tick. The kernel advances both together, so the drift stays within
+// a tick; more means the constants no longer hold (a kernel that
+// changed how it keeps jiffies), and bans would end early or late by it.
+func (d *Datapath) ClockDrift() (drift, tick time.Duration, err error) {
+	prog, err := newClockProgram(d.clockSpec)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer prog.Close()
+	s, err := readClock(prog)
+	if err != nil {
+		return 0, 0, err
+	}
+	return d.clock.drift(s), time.Duration(d.clock.tickNs), nil
+}
+
+// drift is how far the clock is from the coarse clock at sample s.
+func (c jiffyClock) drift(s clockSample) time.Duration {
+	return time.Duration(int64(c.at(s.jiffies) - s.ns))
+}

@@ -2,6 +2,7 @@ package xdp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/xdpban/xdpban/internal/testutil"
 )
@@ -46,12 +47,31 @@ func TestJiffyClockTracksCoarseClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s := first; s.jiffies-first.jiffies < 30; {
-		diff := int64(clock.at(s.jiffies) - s.ns)
+		diff := int64(clock.drift(s))
 		if diff > int64(clock.tickNs) || -diff > int64(clock.tickNs) {
 			t.Fatalf("at jiffies %d the program's clock is %d ns off the coarse clock (tick %d)", s.jiffies, diff, clock.tickNs)
 		}
 		if s, err = readClock(prog); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestClockDrift: a loaded datapath measures its clock within a tick of
+// the kernel's, and a clock whose offset is off by more shows it.
+func TestClockDrift(t *testing.T) {
+	d := loadTest(t, Config{})
+	drift, tick, err := d.ClockDrift()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drift.Abs() > tick {
+		t.Fatalf("drift %v, more than a tick (%v)", drift, tick)
+	}
+	off := d.clock
+	off.baseNs += 3 * off.tickNs
+	s := clockSample{ns: d.clock.at(100), jiffies: 100}
+	if got := off.drift(s); got != time.Duration(3*off.tickNs) {
+		t.Fatalf("a clock 3 ticks off measures %v", got)
 	}
 }

@@ -20,7 +20,7 @@ func TestRestartKeepsBans(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().Add(time.Hour)
-	if err := d.Ban(testBan, until); err != nil {
+	if err := d.BanMap().Ban(testBan, until); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(Config{PinDir: dir}); !errors.Is(err, ErrLocked) {
@@ -36,13 +36,13 @@ func TestRestartKeepsBans(t *testing.T) {
 	if m.MaxBans() != 64 || m.Ports().String() != "6619" || m.IPv6Prefix() != 128 {
 		t.Errorf("meta: max %d ports %s prefix %d", m.MaxBans(), m.Ports(), m.IPv6Prefix())
 	}
-	if err := m.Ban(netip.MustParsePrefix("198.18.7.8/32"), time.Time{}); err == nil {
+	if err := m.BanMap().Ban(netip.MustParsePrefix("198.18.7.8/32"), time.Time{}); err == nil {
 		t.Error("ban through a read-only handle succeeded")
 	}
-	if err := m.Unban(testBan); err == nil {
+	if err := m.BanMap().Unban(testBan); err == nil {
 		t.Error("unban through a read-only handle succeeded")
 	}
-	if _, err := m.BanBatch([]BanSpec{{Prefix: netip.MustParsePrefix("198.18.7.9/32")}}); err == nil {
+	if _, err := m.BanMap().BanBatch([]BanSpec{{Prefix: netip.MustParsePrefix("198.18.7.9/32")}}); err == nil {
 		t.Error("batch ban through a read-only handle succeeded")
 	}
 	m.Close()
@@ -76,7 +76,7 @@ func TestIncompatiblePins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Ban(netip.MustParsePrefix("2001:db8:5::/64"), time.Time{}); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("2001:db8:5::/64"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
@@ -93,47 +93,40 @@ func TestFullMap(t *testing.T) {
 	soon := time.Now().Add(time.Minute)
 	later := time.Now().Add(time.Hour)
 	for i, until := range []time.Time{later, soon, {}} {
-		if err := d.Ban(netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 9, byte(i)}), 32), until); err != nil {
+		if err := d.BanMap().Ban(netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 9, byte(i)}), 32), until); err != nil {
 			t.Fatal(err)
 		}
 	}
 	extra := netip.MustParsePrefix("198.18.9.200/32")
-	if err := d.Ban(extra, later); !errors.Is(err, ErrFull) {
+	if err := d.BanMap().Ban(extra, later); !errors.Is(err, ErrFull) {
 		t.Fatalf("manual ban into a full map: %v, want ErrFull", err)
 	}
 	// Re-banning an address that is already in the full map still works.
-	if err := d.Ban(netip.MustParsePrefix("198.18.9.0/32"), later.Add(time.Hour)); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("198.18.9.0/32"), later.Add(time.Hour)); err != nil {
 		t.Fatalf("extend an existing ban in a full map: %v", err)
 	}
-	evicted, err := d.BanEvicting(extra, later)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if evicted == nil || evicted.Prefix != netip.MustParsePrefix("198.18.9.1/32") {
-		t.Fatalf("evicted %+v, want the ban ending soonest (198.18.9.1)", evicted)
-	}
-	bans, _ := d.List()
-	if len(bans) != 3 {
-		t.Errorf("%d bans after eviction, want 3", len(bans))
+	soonest, found, err := d.BanMap().SoonestEnding()
+	if err != nil || !found || soonest.Prefix != netip.MustParsePrefix("198.18.9.1/32") {
+		t.Fatalf("soonest ending %+v, %v, %v; want 198.18.9.1", soonest, found, err)
 	}
 }
 
 func TestSweep(t *testing.T) {
 	d := loadTest(t, Config{})
-	if err := d.Ban(netip.MustParsePrefix("198.18.9.1/32"), time.Now().Add(-time.Second)); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("198.18.9.1/32"), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Ban(netip.MustParsePrefix("198.18.9.2/32"), time.Now().Add(time.Hour)); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("198.18.9.2/32"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	n, _, err := d.Sweep()
+	n, _, err := d.BanMap().Sweep()
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1 removed", n, err)
 	}
 	if c, _ := d.Count(); c != 1 {
 		t.Errorf("%d bans left, want 1", c)
 	}
-	if err := d.Unban(netip.MustParsePrefix("198.18.9.1/32")); !errors.Is(err, ErrNotBanned) {
+	if err := d.BanMap().Unban(netip.MustParsePrefix("198.18.9.1/32")); !errors.Is(err, ErrNotBanned) {
 		t.Errorf("unban of a swept entry: %v, want ErrNotBanned", err)
 	}
 }
@@ -193,7 +186,7 @@ func TestBanBatch(t *testing.T) {
 		specs = append(specs, BanSpec{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18 + byte(i>>16), byte(i >> 8), byte(i)}), 32), Until: until})
 	}
 	specs = append(specs, BanSpec{Prefix: netip.MustParsePrefix("2001:db8::5/128")})
-	n, err := d.BanBatch(specs)
+	n, err := d.BanMap().BanBatch(specs)
 	if err != nil || n != len(specs) {
 		t.Fatalf("BanBatch: %d, %v; want %d", n, err, len(specs))
 	}
@@ -208,7 +201,7 @@ func TestBanBatch(t *testing.T) {
 	for i := range more {
 		more[i] = BanSpec{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, 200 + byte(i>>8), byte(i)}), 32)}
 	}
-	if _, err := d.BanBatch(more); !errors.Is(err, ErrFull) {
+	if _, err := d.BanMap().BanBatch(more); !errors.Is(err, ErrFull) {
 		t.Errorf("batch past capacity: %v, want ErrFull", err)
 	}
 }

@@ -17,14 +17,15 @@ import (
 // daemon. Closing it leaves the pins, so enforcement goes on without us.
 type Datapath struct {
 	*Maps
-	prog     *ebpf.Program
-	lock     *os.File
-	mu       sync.Mutex // guards links: the daemon re-attaches while scrapes read
-	links    map[string]link.Link
-	fresh    bool // this Load created the pin directory
-	migrated bool // this Load upgraded pins of an older layout
-	cfg      Config
-	clock    jiffyClock
+	prog  *ebpf.Program
+	lock  *os.File
+	mu    sync.Mutex // guards links: the daemon re-attaches while scrapes read
+	links map[string]link.Link
+	fresh bool // this Load created the pin directory
+	cfg   Config
+	clock jiffyClock
+	// The program that reads the kernel's clocks, for ClockDrift.
+	clockSpec *ebpf.ProgramSpec
 	// The build without range support (see rangeprog.go), and the build
 	// the links run now.
 	progNoRanges *ebpf.Program
@@ -71,18 +72,12 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, err
 	}
 	// The pinned layout is settled before anything is loaded or pinned:
-	// an older xdpban's pins are upgraded or refused, never added to.
+	// an older xdpban's pins are refused, never added to.
 	version, err := pinnedLayout(cfg.PinDir)
 	if err != nil {
 		return nil, err
 	}
-	migrated := version == migratableLayout
-	switch {
-	case migrated:
-		if err := migrateLayout(cfg.PinDir, spec); err != nil {
-			return nil, err
-		}
-	case version != 0:
+	if version != 0 {
 		if err := checkLayout(version); err != nil {
 			return nil, err
 		}
@@ -146,14 +141,14 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		}
 	}
 	d := &Datapath{
-		migrated: migrated,
-		cfg:      cfg,
-		clock:    clock,
+		cfg:   cfg,
+		clock: clock,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
 			filterMap: objs.Filter, pinDir: cfg.PinDir},
-		prog:  objs.Xdpban,
-		lock:  lock,
-		links: map[string]link.Link{},
+		prog:      objs.Xdpban,
+		clockSpec: spec.Programs[xdpbanProgXdpbanClock],
+		lock:      lock,
+		links:     map[string]link.Link{},
 	}
 	if err := d.mapFilter(); err != nil {
 		objs.XdpbanRanges.Close()
@@ -271,10 +266,6 @@ func loadError(err error) error {
 	}
 	return permissionHint("load xdp program", err)
 }
-
-// Migrated reports that this Load upgraded the pins of an older xdpban in
-// place (their bans stayed in force).
-func (d *Datapath) Migrated() bool { return d.migrated }
 
 // Abandon closes the Datapath after a failed start. Pins that this Load
 // created are removed, so a start that fails leaves nothing behind; pins

@@ -9,16 +9,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// layoutVersion mirrors XDPBAN_LAYOUT_VERSION in bpf/xdpban.h.
-const layoutVersion = 4
+// layoutVersion is XDPBAN_LAYOUT_VERSION of bpf/xdpban.h.
+const layoutVersion = uint32(xdpbanXdpbanConstXDPBAN_LAYOUT_VERSION)
 
 // Maps is a handle on the pinned maps: all that ban, unban and status need,
 // with or without a running daemon.
 type Maps struct {
 	bans, stats, meta, filterMap *ebpf.Map
-	filter                       *banFilter // nil on read-only handles
-	lock                         *os.File   // OpenDirect's shared lock
-	ranges                       *rangeMaps // nil on pins that predate range bans
+	filter                       *countingFilter // nil on read-only handles
+	lock                         *os.File        // OpenDirect's shared lock
+	ranges                       *rangeMaps      // nil on pins that predate range bans
 	pinDir                       string
 	ipv6Prefix                   int
 	ports                        Ports
@@ -185,10 +185,6 @@ func (m *Maps) Close() error {
 
 // checkLayout refuses maps pinned by an xdpban with other structs.
 func checkLayout(version uint32) error {
-	if version == migratableLayout {
-		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (start `xdpban run` once: it upgrades them in place and keeps the bans)",
-			version, layoutVersion, ErrIncompatible)
-	}
 	if version != layoutVersion {
 		return fmt.Errorf("pinned maps have layout %d, this xdpban uses %d: %w (run `xdpban detach` to remove them, which drops the bans, then start again)",
 			version, layoutVersion, ErrIncompatible)

@@ -20,7 +20,7 @@ func TestDirectWritesRefusedWhileADaemonOwnsThePins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Ban(testBan, time.Now().Add(time.Hour)); err != nil {
+	if err := d.BanMap().Ban(testBan, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	const sock = "/run/xdpban-test/control.sock"
@@ -48,7 +48,7 @@ func TestDirectWritesRefusedWhileADaemonOwnsThePins(t *testing.T) {
 		t.Fatalf("two commands at once: %v", err)
 	}
 	m2.Close()
-	if err := m.Unban(testBan); err != nil {
+	if err := m.BanMap().Unban(testBan); err != nil {
 		t.Fatal(err)
 	}
 	started := make(chan error, 1)
@@ -62,7 +62,7 @@ func TestDirectWritesRefusedWhileADaemonOwnsThePins(t *testing.T) {
 	// Hold the write a moment, so the start usually meets the lock; it
 	// must succeed whether it did or not.
 	time.Sleep(100 * time.Millisecond)
-	if err := m.Ban(netip.MustParsePrefix("198.18.7.8/32"), time.Time{}); err != nil {
+	if err := m.BanMap().Ban(netip.MustParsePrefix("198.18.7.8/32"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	m.Close()

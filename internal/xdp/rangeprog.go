@@ -86,8 +86,8 @@ func (d *Datapath) startRangeSwitch() error {
 	return nil
 }
 
-// metaNoRanges mirrors XDPBAN_META_NO_RANGES in bpf/xdpban.h.
-const metaNoRanges = 1
+// metaNoRanges is XDPBAN_META_NO_RANGES of bpf/xdpban.h.
+const metaNoRanges = uint32(xdpbanXdpbanConstXDPBAN_META_NO_RANGES)
 
 // setNoRanges records in the meta map whether the links run the build
 // without range support, for writers without the daemon to check.

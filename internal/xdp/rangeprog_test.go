@@ -61,21 +61,21 @@ func TestRangeBuildSwitch(t *testing.T) {
 			}
 		}
 		step("no range", noRangesName)
-		if err := d.Ban(r, time.Now().Add(time.Hour)); err != nil {
+		if err := d.BanMap().Ban(r, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		step("one range", "xdpban")
 		if v := run(t, d.ActiveProgram(), tcpTo(netip.MustParseAddr("198.18.0.7"), server4, 6619).build()); v != xdpDrop {
 			t.Errorf("range through the active build: verdict %d, want drop", v)
 		}
-		if err := d.Unban(r); err != nil {
+		if err := d.BanMap().Unban(r); err != nil {
 			t.Fatal(err)
 		}
 		step("range unbanned", noRangesName)
-		if err := d.Ban(r, time.Now().Add(-time.Second)); err != nil {
+		if err := d.BanMap().Ban(r, time.Now().Add(-time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := d.Sweep(); err != nil {
+		if _, _, err := d.BanMap().Sweep(); err != nil {
 			t.Fatal(err)
 		}
 		step("ended range swept", noRangesName)
@@ -93,7 +93,7 @@ func TestRangeBuildSwitch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Ban(r, time.Time{}); !errors.Is(err, errNoRangeProgram) {
+		if err := m.BanMap().Ban(r, time.Time{}); !errors.Is(err, errNoRangeProgram) {
 			t.Errorf("range ban without the daemon over the build without ranges: %v, want the hint to start xdpban run", err)
 		}
 		if n, _ := m.RangeCount(); n != 0 {
@@ -117,7 +117,7 @@ func TestRangeBuildSwitch(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer m.Close()
-		if err := m.Ban(r, time.Time{}); err != nil {
+		if err := m.BanMap().Ban(r, time.Time{}); err != nil {
 			t.Errorf("range ban without the daemon after a clean stop: %v", err)
 		}
 	})

@@ -30,7 +30,7 @@ func mustBan(t *testing.T, m *Maps, s string, in time.Duration) {
 	if in != 0 {
 		until = time.Now().Add(in)
 	}
-	if err := m.Ban(p, until); err != nil {
+	if err := m.BanMap().Ban(p, until); err != nil {
 		t.Fatalf("ban %s: %v", s, err)
 	}
 }
@@ -99,7 +99,7 @@ func TestRangeLifecycle(t *testing.T) {
 		t.Fatalf("count %d (%v), want 3", n, err)
 	}
 	for _, bad := range []string{"10.0.0.0/7", "2000::/8", "::/0", "0.0.0.0/0", "::/16", "::ffff:0:0/80"} {
-		if err := d.Ban(netip.MustParsePrefix(bad), time.Time{}); err == nil {
+		if err := d.BanMap().Ban(netip.MustParsePrefix(bad), time.Time{}); err == nil {
 			t.Errorf("ban %s accepted", bad)
 		}
 	}
@@ -125,7 +125,7 @@ func TestRangeLifecycle(t *testing.T) {
 	if b, ok := got[r48]; !ok || !b.Permanent() {
 		t.Errorf("read-only list: %+v, want %s permanent", bans, r48)
 	}
-	if err := m.Unban(r24); err == nil {
+	if err := m.BanMap().Unban(r24); err == nil {
 		t.Error("unban of a range through a read-only handle succeeded")
 	}
 	m.Close()
@@ -138,10 +138,10 @@ func TestRangeLifecycle(t *testing.T) {
 	if v := run(t, d.Program(), tcpTo(netip.MustParseAddr("198.51.100.200"), server4, 6619).build()); v != xdpDrop {
 		t.Errorf("range banned before the restart: verdict %d, want drop", v)
 	}
-	if err := d.Unban(r24); err != nil {
+	if err := d.BanMap().Unban(r24); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Unban(r24); !errors.Is(err, ErrNotBanned) {
+	if err := d.BanMap().Unban(r24); !errors.Is(err, ErrNotBanned) {
 		t.Errorf("second unban: %v, want ErrNotBanned", err)
 	}
 	if v := run(t, d.Program(), tcpTo(netip.MustParseAddr("198.51.100.200"), server4, 6619).build()); v != xdpPass {
@@ -152,7 +152,7 @@ func TestRangeLifecycle(t *testing.T) {
 	}
 	// The sweep removes ended ranges and counts them out.
 	mustBan(t, d.Maps, "198.18.9.0/24", -time.Second)
-	removed, _, err := d.Sweep()
+	removed, _, err := d.BanMap().Sweep()
 	if err != nil || removed != 1 {
 		t.Errorf("sweep removed %d (%v), want the ended range", removed, err)
 	}
@@ -160,7 +160,7 @@ func TestRangeLifecycle(t *testing.T) {
 		t.Errorf("range count after the sweep %d, want 1", n)
 	}
 	// A batch (the restore path) takes ranges too.
-	if _, err := d.BanBatch([]BanSpec{{Prefix: netip.MustParsePrefix("198.18.10.0/24")}, {Prefix: netip.MustParsePrefix("198.18.11.1/32")}}); err != nil {
+	if _, err := d.BanMap().BanBatch([]BanSpec{{Prefix: netip.MustParsePrefix("198.18.10.0/24")}, {Prefix: netip.MustParsePrefix("198.18.11.1/32")}}); err != nil {
 		t.Fatal(err)
 	}
 	if v := run(t, d.Program(), tcpTo(netip.MustParseAddr("198.18.10.9"), server4, 6619).build()); v != xdpDrop {
@@ -191,7 +191,7 @@ func TestPinsWithoutRangeMaps(t *testing.T) {
 	if bans, err := m.List(); err != nil || len(bans) != 1 {
 		t.Errorf("list on old pins: %v %v", bans, err)
 	}
-	if err := m.Ban(netip.MustParsePrefix("198.18.9.0/24"), time.Time{}); !errors.Is(err, errNoRanges) {
+	if err := m.BanMap().Ban(netip.MustParsePrefix("198.18.9.0/24"), time.Time{}); !errors.Is(err, errNoRanges) {
 		t.Errorf("range ban on old pins: %v, want the hint to start xdpban run", err)
 	}
 	m.Close()
@@ -233,7 +233,7 @@ func TestProgramWithoutRanges(t *testing.T) {
 func TestIPv6RangeNeverBansIPv4(t *testing.T) {
 	d := loadTest(t, Config{})
 	for _, r := range []string{"::/16", "::ffff:0:0/95"} {
-		if err := d.Ban(netip.MustParsePrefix(r), time.Time{}); err == nil {
+		if err := d.BanMap().Ban(netip.MustParsePrefix(r), time.Time{}); err == nil {
 			t.Errorf("ban %s accepted", r)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 )
 
 // Counters are the program's per-CPU counters summed over all CPUs.
-// The indexes mirror enum stat_index in bpf/xdpban.h.
 type Counters struct {
 	Seen       uint64 `json:"seen"`
 	Passed     uint64 `json:"passed"`
@@ -17,16 +16,17 @@ type Counters struct {
 	ParseFails uint64 `json:"parse_failures"`
 }
 
+// The counters' indexes, enum stat_index of bpf/xdpban.h.
 const (
-	statPassed = iota
-	statDropped
-	statExpired
-	statParseFail
+	statPassed    = xdpbanStatIndexSTAT_PASSED
+	statDropped   = xdpbanStatIndexSTAT_DROPPED
+	statExpired   = xdpbanStatIndexSTAT_EXPIRED
+	statParseFail = xdpbanStatIndexSTAT_PARSE_FAIL
 )
 
-// statsSlots mirrors XDPBAN_STATS_SLOTS: counters are kept per receiving
+// statsSlots is XDPBAN_STATS_SLOTS: counters are kept per receiving
 // ifindex below it, in slot 0 above it.
-const statsSlots = 1024
+const statsSlots = int(xdpbanXdpbanConstXDPBAN_STATS_SLOTS)
 
 func (c *Counters) add(s *xdpbanStats) {
 	c.Seen += s.Count[statPassed] + s.Count[statDropped] // see enum stat_index

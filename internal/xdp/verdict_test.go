@@ -137,7 +137,7 @@ func TestVerdicts(t *testing.T) {
 				if b.in != 0 {
 					until = time.Now().Add(b.in)
 				}
-				if err := d.Ban(p, until); err != nil {
+				if err := d.BanMap().Ban(p, until); err != nil {
 					t.Fatalf("ban %s: %v", p, err)
 				}
 			}
@@ -207,7 +207,7 @@ func sub(a, b Counters) Counters {
 func TestTruncatedPacketsPass(t *testing.T) {
 	d := loadTest(t, Config{})
 	for _, a := range []string{"198.18.5.5", "2001:db8:1:2::5"} {
-		if err := d.Ban(netip.MustParsePrefix(a+map[bool]string{true: "/32", false: "/128"}[netip.MustParseAddr(a).Is4()]), time.Time{}); err != nil {
+		if err := d.BanMap().Ban(netip.MustParsePrefix(a+map[bool]string{true: "/32", false: "/128"}[netip.MustParseAddr(a).Is4()]), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,7 +238,7 @@ func TestTruncatedPacketsPass(t *testing.T) {
 // BPF_PROG_TEST_RUN receives on loopback (ifindex 1).
 func TestCountersPerInterface(t *testing.T) {
 	d := loadTest(t, Config{})
-	if err := d.Ban(netip.MustParsePrefix("198.18.5.5/32"), time.Now().Add(time.Hour)); err != nil {
+	if err := d.BanMap().Ban(netip.MustParsePrefix("198.18.5.5/32"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {

@@ -62,30 +62,52 @@ type xdpbanRangeValue struct {
 	Pad       uint32
 }
 
+type xdpbanStatIndex uint32
+
+const (
+	xdpbanStatIndexSTAT_PASSED     xdpbanStatIndex = 0
+	xdpbanStatIndexSTAT_DROPPED    xdpbanStatIndex = 1
+	xdpbanStatIndexSTAT_EXPIRED    xdpbanStatIndex = 2
+	xdpbanStatIndexSTAT_PARSE_FAIL xdpbanStatIndex = 3
+	xdpbanStatIndexSTAT_MAX        xdpbanStatIndex = 4
+)
+
 type xdpbanStats struct {
 	_     structs.HostLayout
 	Count [4]uint64
 	Pad   [3]uint64
 }
 
+type xdpbanXdpbanConst uint32
+
+const (
+	xdpbanXdpbanConstXDPBAN_LAYOUT_VERSION   xdpbanXdpbanConst = 4
+	xdpbanXdpbanConstXDPBAN_STATS_SLOTS      xdpbanXdpbanConst = 1024
+	xdpbanXdpbanConstXDPBAN_FILTER_BITS      xdpbanXdpbanConst = 21
+	xdpbanXdpbanConstXDPBAN_FILTER_SATURATED xdpbanXdpbanConst = 255
+	xdpbanXdpbanConstXDPBAN_META_NO_RANGES   xdpbanXdpbanConst = 1
+)
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	xdpbanMapXdpbanBans    = "xdpban_bans"
-	xdpbanMapXdpbanMeta    = "xdpban_meta"
-	xdpbanMapXdpbanRanges  = "xdpban_ranges"
-	xdpbanMapXdpbanStats   = "xdpban_stats"
-	xdpbanProgXdpban       = "xdpban"
-	xdpbanProgXdpbanClock  = "xdpban_clock"
-	xdpbanVarAllPorts      = "all_ports"
-	xdpbanVarClockBaseNs   = "clock_base_ns"
-	xdpbanVarClockTickNs   = "clock_tick_ns"
-	xdpbanVarIpv6Mask      = "ipv6_mask"
-	xdpbanVarPortBitmap    = "port_bitmap"
-	xdpbanVarRangeBans     = "range_bans"
-	xdpbanVarXdpbanFilter  = "xdpban_filter"
-	xdpbanVarXdpbanNranges = "xdpban_nranges"
+	xdpbanMapXdpbanBans     = "xdpban_bans"
+	xdpbanMapXdpbanMeta     = "xdpban_meta"
+	xdpbanMapXdpbanRanges   = "xdpban_ranges"
+	xdpbanMapXdpbanStats    = "xdpban_stats"
+	xdpbanProgXdpban        = "xdpban"
+	xdpbanProgXdpbanClock   = "xdpban_clock"
+	xdpbanVarAllPorts       = "all_ports"
+	xdpbanVarClockBaseNs    = "clock_base_ns"
+	xdpbanVarClockTickNs    = "clock_tick_ns"
+	xdpbanVarIpv6Mask       = "ipv6_mask"
+	xdpbanVarPortBitmap     = "port_bitmap"
+	xdpbanVarRangeBans      = "range_bans"
+	xdpbanVarStatIndexBtf   = "stat_index_btf"
+	xdpbanVarXdpbanConstBtf = "xdpban_const_btf"
+	xdpbanVarXdpbanFilter   = "xdpban_filter"
+	xdpbanVarXdpbanNranges  = "xdpban_nranges"
 )
 
 // loadXdpban returns the embedded CollectionSpec for xdpban.
@@ -148,14 +170,16 @@ type xdpbanMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanVariableSpecs struct {
-	AllPorts      *ebpf.VariableSpec `ebpf:"all_ports"`
-	ClockBaseNs   *ebpf.VariableSpec `ebpf:"clock_base_ns"`
-	ClockTickNs   *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
-	Ipv6Mask      *ebpf.VariableSpec `ebpf:"ipv6_mask"`
-	PortBitmap    *ebpf.VariableSpec `ebpf:"port_bitmap"`
-	RangeBans     *ebpf.VariableSpec `ebpf:"range_bans"`
-	XdpbanFilter  *ebpf.VariableSpec `ebpf:"xdpban_filter"`
-	XdpbanNranges *ebpf.VariableSpec `ebpf:"xdpban_nranges"`
+	AllPorts       *ebpf.VariableSpec `ebpf:"all_ports"`
+	ClockBaseNs    *ebpf.VariableSpec `ebpf:"clock_base_ns"`
+	ClockTickNs    *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
+	Ipv6Mask       *ebpf.VariableSpec `ebpf:"ipv6_mask"`
+	PortBitmap     *ebpf.VariableSpec `ebpf:"port_bitmap"`
+	RangeBans      *ebpf.VariableSpec `ebpf:"range_bans"`
+	StatIndexBtf   *ebpf.VariableSpec `ebpf:"stat_index_btf"`
+	XdpbanConstBtf *ebpf.VariableSpec `ebpf:"xdpban_const_btf"`
+	XdpbanFilter   *ebpf.VariableSpec `ebpf:"xdpban_filter"`
+	XdpbanNranges  *ebpf.VariableSpec `ebpf:"xdpban_nranges"`
 }
 
 // xdpbanObjects contains all objects after they have been loaded into the kernel.
@@ -197,14 +221,16 @@ func (m *xdpbanMaps) Close() error {
 //
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanVariables struct {
-	AllPorts      *ebpf.Variable `ebpf:"all_ports"`
-	ClockBaseNs   *ebpf.Variable `ebpf:"clock_base_ns"`
-	ClockTickNs   *ebpf.Variable `ebpf:"clock_tick_ns"`
-	Ipv6Mask      *ebpf.Variable `ebpf:"ipv6_mask"`
-	PortBitmap    *ebpf.Variable `ebpf:"port_bitmap"`
-	RangeBans     *ebpf.Variable `ebpf:"range_bans"`
-	XdpbanFilter  *ebpf.Variable `ebpf:"xdpban_filter"`
-	XdpbanNranges *ebpf.Variable `ebpf:"xdpban_nranges"`
+	AllPorts       *ebpf.Variable `ebpf:"all_ports"`
+	ClockBaseNs    *ebpf.Variable `ebpf:"clock_base_ns"`
+	ClockTickNs    *ebpf.Variable `ebpf:"clock_tick_ns"`
+	Ipv6Mask       *ebpf.Variable `ebpf:"ipv6_mask"`
+	PortBitmap     *ebpf.Variable `ebpf:"port_bitmap"`
+	RangeBans      *ebpf.Variable `ebpf:"range_bans"`
+	StatIndexBtf   *ebpf.Variable `ebpf:"stat_index_btf"`
+	XdpbanConstBtf *ebpf.Variable `ebpf:"xdpban_const_btf"`
+	XdpbanFilter   *ebpf.Variable `ebpf:"xdpban_filter"`
+	XdpbanNranges  *ebpf.Variable `ebpf:"xdpban_nranges"`
 }
 
 // xdpbanPrograms contains all programs after they have been loaded into the kernel.
