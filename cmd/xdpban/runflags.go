@@ -71,9 +71,9 @@ func runFlags() []cli.Flag {
 		boolean("backend-proxy-protocol", false, "send a PROXY protocol v2 header to the backend"),
 		str("handshake-timeout", "10s", "time a client has to finish the TLS handshake"),
 		str("idle-timeout", "30m", "close a forwarded connection idle this long"),
-		integer("max-handshakes", 1024, "concurrent handshakes overall (more are refused and count as failures)"),
-		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address (IPv6: per --ipv6-prefix, as bans are)"),
-		boolean("count-scans", false, "count connections closed without a byte (port scans, health checks) as failures"),
+		integer("max-handshakes", 1024, "concurrent handshakes overall; when full, a new connection evicts the one silent longest (counted against it), else is refused uncounted"),
+		integer("max-handshakes-per-source", 8, "concurrent handshakes per source address (IPv6: per --ipv6-prefix, as bans are); more count as failures"),
+		boolean("count-scans", false, "count connections closed at once without a byte (port scans, health checks) as failures; silent ones closed after a quarter of --handshake-timeout (at most 1s) always count"),
 		// The fail2ban log.
 		str("fail2ban-log", f2blog.DefaultLogPath, "write one OS4X-format line per failed handshake to `PATH`; \"\" disables"),
 		str("fail2ban-log-time", "end", "timestamp in each line: end (default, keeps OS4X filters working), start, or none (as OS4X)"),

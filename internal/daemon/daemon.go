@@ -112,6 +112,7 @@ func (d *daemon) start() error {
 		cfg := *o.Listener
 		cfg.OnFailure = d.onFailure
 		cfg.OnSuccess = d.onSuccess
+		cfg.OnRefused = d.onRefused
 		cfg.Logger = d.log
 		lst, err := listener.New(cfg)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xdpban/xdpban/internal/event"
 	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/listener"
 	"github.com/xdpban/xdpban/internal/metrics"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
@@ -110,6 +111,10 @@ func banLatency(b jail.Ban, fs []event.Failure) time.Duration {
 
 func (d *daemon) onSuccess(peer netip.Addr, name string) {
 	d.metrics.Handshake(true, 0)
+}
+
+func (d *daemon) onRefused(peer netip.Addr, why listener.Refusal) {
+	d.metrics.HandshakeRefused(string(why))
 }
 
 // packetCounts is the one conversion of the datapath's counters to the

@@ -42,16 +42,22 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxHandshakes bounds concurrent handshakes overall (default 1024),
 	// MaxHandshakesPerSource per source address (default 8). A connection
-	// over either limit is closed at once and counts as a failure.
+	// over its source's limit is closed at once and counts as a failure.
+	// When all MaxHandshakes slots are taken, a new connection evicts the
+	// one that has been silent longest, without a ClientHello, for at least
+	// the silent grace (a quarter of HandshakeTimeout, at most 1s), and
+	// that eviction counts against the evicted source; with none to evict
+	// the newcomer is closed and not counted (OnRefused).
 	MaxHandshakes, MaxHandshakesPerSource int
 	// SourcePrefixV6 is the prefix length at which IPv6 sources count as
 	// one for MaxHandshakesPerSource: the ban prefix (default 128).
 	SourcePrefixV6 int
-	// CountScans makes a connection closed without sending a byte (a
-	// connect scan, a load balancer's health check; by FIN: EOF 167772454,
-	// by RST: ECONNRESET) a failure.
+	// CountScans makes a connection closed at once without sending a byte
+	// (a connect scan, a load balancer's health check; by FIN: EOF
+	// 167772454, by RST: ECONNRESET) a failure.
 	// Off by default: health checks from a front end would otherwise get it
-	// banned. Connections that sent part of a handshake always count.
+	// banned. Connections that sent part of a handshake always count, and
+	// so do silent ones closed after the silent grace: they held a slot.
 	CountScans bool
 
 	// OnFailure receives every failed handshake, exactly once, from the
@@ -60,9 +66,31 @@ type Config struct {
 	// OnSuccess, when set, hears of every partner whose handshake
 	// succeeded (for metrics), with the verified partner name.
 	OnSuccess func(peer netip.Addr, name string)
+	// OnRefused, when set, hears of every connection closed unheard for a
+	// reason that is not the source's doing (for metrics). It is not a
+	// failure and is not logged for fail2ban.
+	OnRefused func(peer netip.Addr, why Refusal)
 	// Logger receives operational messages (backend unreachable, ...);
 	// nil discards them.
 	Logger *slog.Logger
+}
+
+// Refusal says why a connection was closed unheard without counting it.
+type Refusal string
+
+// RefusedBusy: every handshake slot was taken by connections younger than
+// the silent grace.
+const RefusedBusy Refusal = "busy"
+
+// maxSilentGrace caps the time a connection may sit silent before it
+// counts: a scan or a health check closes within milliseconds.
+const maxSilentGrace = time.Second
+
+// silentGrace is how long a connection may hold a slot without sending
+// anything and still count as a scan when it closes, and how long it is
+// safe from eviction.
+func (c Config) silentGrace() time.Duration {
+	return min(maxSilentGrace, c.HandshakeTimeout/4)
 }
 
 const (

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	proxyproto "github.com/pires/go-proxyproto"
@@ -37,22 +38,56 @@ func echo(t *testing.T, c net.Conn, msg string) {
 	}
 }
 
+// TestOverLimitClosedAndCounted: over its own source's limit a
+// connection is closed and counted; over the global limit, with no silent
+// holder to evict, it is closed and not counted: not its doing.
 func TestOverLimitClosedAndCounted(t *testing.T) {
 	p := newPKI(t)
-	for name, tweak := range map[string]func(*Config){
-		"per source": func(c *Config) { c.MaxHandshakesPerSource = 1 },
-		"overall":    func(c *Config) { c.MaxHandshakes = 1 },
+	for name, tc := range map[string]struct {
+		tweak   func(*Config)
+		counted bool
+	}{
+		"per source": {func(c *Config) { c.MaxHandshakesPerSource = 1 }, true},
+		"overall":    {func(c *Config) { c.MaxHandshakes = 1 }, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := startRig(t, p, tweak)
+			var refused atomic.Int32
+			r := startRig(t, p, func(c *Config) {
+				tc.tweak(c)
+				c.OnRefused = func(peer netip.Addr, why Refusal) {
+					if peer.String() == "127.0.0.1" && why == RefusedBusy {
+						refused.Add(1)
+					}
+				}
+			})
 			hold, err := net.Dial("tcp", r.addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			waitHandshakes(t, r.l, 1)
+			hold.Write(partialHello)                  // sent a byte: never a scan
 			rawClient(t, r.addr, partialHello, false) // returns when the server closed it
-			hold.Close()                              // a scan: not counted by default
-			expectOne(t, r, CodeOverLimit)
+			hold.Close()
+			if !tc.counted {
+				fs := r.settle()
+				if len(fs) != 1 || fs[0].Code == CodeOverLimit {
+					t.Errorf("want only the holder's failure, got %+v", fs)
+				}
+				if refused.Load() != 1 {
+					t.Errorf("%d refusals reported, want 1", refused.Load())
+				}
+				return
+			}
+			fs := r.settle()
+			over := 0
+			for _, f := range fs {
+				if f.Code == CodeOverLimit {
+					over++
+				}
+			}
+			if over != 1 || refused.Load() != 0 {
+				t.Errorf("failures %+v, refusals %d; want one over-limit failure", fs, refused.Load())
+			}
 		})
 	}
 }

@@ -43,7 +43,7 @@ func New(cfg Config) (*Listener, error) {
 	}
 	l := &Listener{
 		cfg:       cfg,
-		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource, cfg.SourcePrefixV6),
+		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource, cfg.SourcePrefixV6, cfg.silentGrace()),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}
@@ -76,9 +76,6 @@ func (l *Listener) Serve(ln net.Listener) error {
 	}
 	l.listeners[ln] = struct{}{}
 	l.mu.Unlock()
-	base := &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
-		return configFor(l.tlsConf.Load(), hi), nil
-	}}
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -103,20 +100,25 @@ func (l *Listener) Serve(ln net.Listener) error {
 		// Limits are applied here, in accept order, so a flood cannot race
 		// past them in goroutines that have not registered yet.
 		peer := peerAddr(c)
-		go l.handle(c, peer, l.hs.begin(c, peer), base)
+		h, adm := l.hs.begin(c, peer, time.Now())
+		go l.handle(c, peer, h, adm)
 	}
 }
 
 // handle runs one connection from peer: limits, sniffing, handshake,
-// forwarding. h is nil when the handshake limits were full.
-func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, base *tls.Config) {
+// forwarding. h is nil unless adm is admitted.
+func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, adm admission) {
 	defer l.untrack(c)
 	defer c.Close()
-	if h == nil {
+	switch adm {
+	case refusedSource:
 		l.fail(peer, CodeOverLimit, "")
 		return
+	case refusedBusy:
+		l.refuse(peer, RefusedBusy)
+		return
 	}
-	tc, ok := l.handshake(h, base)
+	tc, ok := l.handshake(h)
 	l.hs.end(h)
 	if !ok {
 		return
@@ -140,7 +142,7 @@ func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, base *tls.C
 
 // handshake sniffs and runs the TLS handshake within HandshakeTimeout and
 // reports a failure exactly once.
-func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
+func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 	c := h.conn
 	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 	br := bufio.NewReader(c)
@@ -149,7 +151,10 @@ func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
 	var tc *tls.Conn
 	if code == 0 {
 		sc := newSniffedConn(c, br)
-		tc = tls.Server(sc, base)
+		tc = tls.Server(sc, &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			l.hs.hello(h)
+			return configFor(l.tlsConf.Load(), hi), nil
+		}})
 		if err := tc.Handshake(); err != nil {
 			code, name = classifyHandshake(err)
 			if alert, ok := sc.records.plaintextAlert(); ok {
@@ -163,11 +168,24 @@ func (l *Listener) handshake(h *handshake, base *tls.Config) (*tls.Conn, bool) {
 		return tc, true
 	case h.aborted.Load():
 		code, name = CodeBanAborted, ""
-	case scan && !l.cfg.CountScans:
+	case h.evicted.Load():
+		// It held a slot for grace or longer without a ClientHello.
+		code, name = CodeTimeout, ""
+	case scan && !l.cfg.CountScans && time.Since(h.start) < l.hs.grace:
+		// Connected and closed at once: a scan or a health check. One
+		// that sat silent first held a slot, and counts.
 		return nil, false
 	}
 	l.fail(h.addr, code, name)
 	return nil, false
+}
+
+// refuse reports a connection closed unheard for a reason that is not
+// the source's doing; it is not a failure.
+func (l *Listener) refuse(peer netip.Addr, why Refusal) {
+	if l.cfg.OnRefused != nil {
+		l.cfg.OnRefused(peer, why)
+	}
 }
 
 func (l *Listener) fail(peer netip.Addr, code uint32, name string) {

@@ -4,36 +4,105 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestPerSourceLimitCountsIPv6Prefixes: with /64 bans, addresses of one
 // /64 share the per-source limit; another /64 and IPv4 sources do not.
 func TestPerSourceLimitCountsIPv6Prefixes(t *testing.T) {
-	tr := newTracker(100, 2, 64)
-	conn := func() net.Conn { c, _ := net.Pipe(); return c }
+	tr := newTracker(100, 2, 64, time.Second)
+	now := time.Now()
 	a := netip.MustParseAddr("2001:db8:1:2::1")
 	b := netip.MustParseAddr("2001:db8:1:2:ffff::2") // same /64
 	other := netip.MustParseAddr("2001:db8:1:3::1")
-	first := tr.begin(conn(), a)
-	if first == nil || tr.begin(conn(), b) == nil {
+	first := admit(tr, a, now)
+	if first == nil || admit(tr, b, now) == nil {
 		t.Fatal("two handshakes from one /64 refused under a limit of 2")
 	}
-	if tr.begin(conn(), netip.MustParseAddr("2001:db8:1:2::3")) != nil {
+	if admit(tr, netip.MustParseAddr("2001:db8:1:2::3"), now) != nil {
 		t.Error("a third address of the same /64 got past the limit of 2")
 	}
-	if tr.begin(conn(), other) == nil {
+	if admit(tr, other, now) == nil {
 		t.Error("another /64 was refused")
 	}
 	tr.end(first)
-	if tr.begin(conn(), netip.MustParseAddr("2001:db8:1:2::4")) == nil {
+	if admit(tr, netip.MustParseAddr("2001:db8:1:2::4"), now) == nil {
 		t.Error("the /64 stayed full after one of its handshakes ended")
 	}
 
-	v4 := newTracker(100, 1, 64)
-	if v4.begin(conn(), netip.MustParseAddr("198.18.0.1")) == nil || v4.begin(conn(), netip.MustParseAddr("::ffff:198.18.0.2")) == nil {
+	v4 := newTracker(100, 1, 64, time.Second)
+	if admit(v4, netip.MustParseAddr("198.18.0.1"), now) == nil || admit(v4, netip.MustParseAddr("::ffff:198.18.0.2"), now) == nil {
 		t.Error("two IPv4 sources share a limit")
 	}
-	if v4.begin(conn(), netip.MustParseAddr("::ffff:198.18.0.1")) != nil {
+	if admit(v4, netip.MustParseAddr("::ffff:198.18.0.1"), now) != nil {
 		t.Error("an IPv4-mapped address escaped its IPv4 source's limit")
+	}
+}
+
+// admit is begin for a fresh connection, nil unless admitted.
+func admit(tr *tracker, a netip.Addr, now time.Time) *handshake {
+	c, _ := net.Pipe()
+	h, _ := tr.begin(c, a, now)
+	return h
+}
+
+// TestFullTrackerEvictsOldestSilent: with every slot taken, a newcomer
+// evicts the connection silent longest once it has been silent for the
+// grace; younger holders and holders whose ClientHello arrived stay, and
+// then the newcomer is refused as busy (not its fault), not as over its
+// source's limit.
+func TestFullTrackerEvictsOldestSilent(t *testing.T) {
+	grace := time.Second
+	tr := newTracker(2, 8, 128, grace)
+	t0 := time.Now()
+	old := admit(tr, netip.MustParseAddr("198.18.1.1"), t0)
+	young := admit(tr, netip.MustParseAddr("198.18.1.2"), t0.Add(grace/2))
+	if old == nil || young == nil {
+		t.Fatal("two slots of two refused")
+	}
+	c, _ := net.Pipe()
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.3"), t0.Add(grace/2)); h != nil || adm != refusedBusy {
+		t.Fatalf("newcomer with only young holders: %v %v, want refused busy", h, adm)
+	}
+	if old.evicted.Load() || young.evicted.Load() {
+		t.Fatal("a holder younger than the grace was evicted")
+	}
+	next := admit(tr, netip.MustParseAddr("198.18.1.3"), t0.Add(grace))
+	if next == nil || !old.evicted.Load() || young.evicted.Load() {
+		t.Fatalf("after the grace: newcomer %v, oldest evicted %v, younger evicted %v", next != nil, old.evicted.Load(), young.evicted.Load())
+	}
+	if _, err := old.conn.Write([]byte{1}); err == nil {
+		t.Error("evicted connection still open")
+	}
+	tr.end(old) // its goroutine ends it later: a no-op now
+	if len(tr.live) != 2 || len(tr.perSource) != 2 {
+		t.Fatalf("live %d, sources %d after eviction", len(tr.live), len(tr.perSource))
+	}
+
+	// A ClientHello makes a connection safe from eviction.
+	tr.hello(young)
+	tr.hello(next)
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.4"), t0.Add(time.Hour)); h != nil || adm != refusedBusy {
+		t.Fatalf("newcomer evicted a handshake past its ClientHello: %v %v", h, adm)
+	}
+	tr.end(young)
+	if admit(tr, netip.MustParseAddr("198.18.1.4"), t0.Add(time.Hour)) == nil {
+		t.Error("a freed slot was not reused")
+	}
+}
+
+// TestPerSourceLimitRefusesAsSource: the per-source limit refuses as the
+// source's own doing, before any eviction on its behalf.
+func TestPerSourceLimitRefusesAsSource(t *testing.T) {
+	tr := newTracker(1, 1, 128, time.Second)
+	t0 := time.Now()
+	a := netip.MustParseAddr("198.18.1.1")
+	first := admit(tr, a, t0)
+	c, _ := net.Pipe()
+	if h, adm := tr.begin(c, a, t0.Add(time.Hour)); h != nil || adm != refusedSource {
+		t.Fatalf("second from one source: %v %v, want refused as source", h, adm)
+	}
+	if first.evicted.Load() {
+		t.Error("a source evicted its own connection past its limit")
 	}
 }

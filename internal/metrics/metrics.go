@@ -59,6 +59,7 @@ var LatencyBuckets = []float64{
 type Metrics struct {
 	reg        *prometheus.Registry
 	handshakes *prometheus.CounterVec
+	refused    *prometheus.CounterVec
 	bans       *prometheus.CounterVec
 	banLatency prometheus.Histogram
 	unbans     *prometheus.CounterVec
@@ -74,6 +75,7 @@ func New(xdp XDPReader, jail JailReader) *Metrics {
 	m := &Metrics{
 		reg:        prometheus.NewRegistry(),
 		handshakes: counterVec("handshakes_total", "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.", "result", "code"),
+		refused:    counterVec("handshakes_refused_total", "Connections the listener closed unheard for a reason that is not the source's doing (busy: every handshake slot taken), by reason; not failures.", "reason"),
 		bans:       counterVec("bans_total", "Bans put in force since start, by origin (listener, watch-log, manual, restore...).", "origin"),
 		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ban_latency_seconds",
@@ -88,7 +90,7 @@ func New(xdp XDPReader, jail JailReader) *Metrics {
 		hookFails: counterVec("hook_failures_total", "--on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).", "kind"),
 	}
 	m.reg.MustRegister(
-		m.handshakes, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails,
+		m.handshakes, m.refused, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails,
 		newScrapeCollector(xdp, jail),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -116,6 +118,10 @@ func (m *Metrics) Handshake(ok bool, code uint32) {
 	}
 	m.handshakes.WithLabelValues("failed", strconv.FormatUint(uint64(code), 10)).Inc()
 }
+
+// HandshakeRefused counts a connection refused without counting it
+// against its source.
+func (m *Metrics) HandshakeRefused(reason string) { m.refused.WithLabelValues(reason).Inc() }
 
 // Ban counts a ban by origin and observes its latency, from the failing
 // event's time to the ban in force. A negative latency (clock steps, a

@@ -61,6 +61,7 @@ func TestScrapeEveryFamily(t *testing.T) {
 	m.Evicted()
 	m.Evicted()
 	m.HookFailed("ban")
+	m.HandshakeRefused("busy")
 
 	want := `
 # HELP xdpban_ban_map_capacity Maximum number of entries of the XDP ban map (--max-bans).
@@ -84,6 +85,9 @@ xdpban_bans_total{origin="manual"} 1
 xdpban_handshakes_total{code="",result="ok"} 2
 xdpban_handshakes_total{code="167772359",result="failed"} 2
 xdpban_handshakes_total{code="167773208",result="failed"} 1
+# HELP xdpban_handshakes_refused_total Connections the listener closed unheard for a reason that is not the source's doing (busy: every handshake slot taken), by reason; not failures.
+# TYPE xdpban_handshakes_refused_total counter
+xdpban_handshakes_refused_total{reason="busy"} 1
 # HELP xdpban_hook_failures_total --on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).
 # TYPE xdpban_hook_failures_total counter
 xdpban_hook_failures_total{kind="ban"} 1
@@ -132,7 +136,7 @@ xdpban_xdp_up 1
 `
 	names := []string{
 		"xdpban_ban_map_capacity", "xdpban_ban_map_fill_ratio", "xdpban_bans_active",
-		"xdpban_bans_dropped_full_total", "xdpban_bans_total", "xdpban_handshakes_total",
+		"xdpban_bans_dropped_full_total", "xdpban_bans_total", "xdpban_handshakes_total", "xdpban_handshakes_refused_total",
 		"xdpban_hook_failures_total", "xdpban_jail_banned_current", "xdpban_jail_banned_total",
 		"xdpban_jail_enforcer_errors_total", "xdpban_jail_failed_current", "xdpban_jail_failed_total",
 		"xdpban_jail_bans_refused_total", "xdpban_jail_ignored_total", "xdpban_jail_tracked_dropped_total", "xdpban_unbans_total", "xdpban_xdp_attached",
