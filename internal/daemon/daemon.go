@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ type daemon struct {
 	jail   *jail.Jail
 	writer failureLog // nil without a log
 	lst    *listener.Listener
+	known  *listener.Partners
 	tcp    net.Listener
 	ctl    net.Listener
 	hooks  *hooks
@@ -114,6 +116,14 @@ func (d *daemon) start() error {
 		cfg.OnSuccess = d.onSuccess
 		cfg.OnRefused = d.onRefused
 		cfg.Logger = d.log
+		d.known = listener.NewPartners(listener.DefaultPartnerAge, listener.DefaultMaxPartners, o.Jail.IgnoreIP)
+		cfg.Partners = d.known
+		// Unknown sources' handshakes compute one per CPU, on threads at
+		// idle priority. As many extra Ps keep a P free for partners and
+		// forwarding while all of those run, so the kernel can put them
+		// first; without it they would wait for a P behind idle threads.
+		cfg.UnknownHandshakes = cpus()
+		runtime.GOMAXPROCS(2 * cfg.UnknownHandshakes)
 		lst, err := listener.New(cfg)
 		if err != nil {
 			return err
@@ -170,6 +180,7 @@ func (d *daemon) startJail() error {
 	if warn != nil {
 		d.log.Error("state store was unreadable and was moved aside; starting with an empty one (pinned bans still hold)", "warning", warn.String())
 	}
+	d.restorePartners()
 	if d.dp, err = startDatapath(o.Datapath, d.log); err != nil {
 		return err
 	}
@@ -279,12 +290,16 @@ func (d *daemon) expireLoop(ctx context.Context) {
 	defer t.Stop()
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
+	partners := time.NewTicker(partnerSaveEvery)
+	defer partners.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			d.jail.Expire()
+		case <-partners.C:
+			d.savePartners()
 		case <-purge.C:
 			if _, err := d.store.PurgeHistory(time.Now().Add(-d.o.Jail.DBPurgeAge)); err != nil {
 				d.log.Error("purge ban history", "err", err)
@@ -331,6 +346,7 @@ func (d *daemon) close() {
 		d.dp.Close()
 	}
 	if d.store != nil {
+		d.savePartners()
 		d.store.Close()
 	}
 	if d.writer != nil {

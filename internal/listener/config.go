@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/event"
@@ -60,6 +61,17 @@ type Config struct {
 	// so do silent ones closed after the silent grace: they held a slot.
 	CountScans bool
 
+	// Partners is the set of known partners (recent mTLS success,
+	// ignoreip): they have reserved handshake slots and do not wait behind
+	// unknown sources for the CPU. The listener adds every partner whose
+	// handshake succeeds. Nil: an empty set of its own.
+	Partners *Partners
+	// UnknownHandshakes is how many handshakes of unknown sources may
+	// compute at once (default: GOMAXPROCS, one per CPU). More wait their
+	// turn, first come first served, for at most half the handshake
+	// timeout; then they are refused, not counted (OnRefused).
+	UnknownHandshakes int
+
 	// OnFailure receives every failed handshake, exactly once, from the
 	// connection's goroutine. Required.
 	OnFailure func(event.Failure)
@@ -78,9 +90,14 @@ type Config struct {
 // Refusal says why a connection was closed unheard without counting it.
 type Refusal string
 
-// RefusedBusy: every handshake slot was taken by connections younger than
-// the silent grace.
-const RefusedBusy Refusal = "busy"
+const (
+	// RefusedBusy: every handshake slot it may use was taken by
+	// connections younger than the silent grace.
+	RefusedBusy Refusal = "busy"
+	// RefusedUnknown: an unknown source's handshake did not get a CPU turn
+	// within half the handshake timeout.
+	RefusedUnknown Refusal = "unknown-capacity"
+)
 
 // maxSilentGrace caps the time a connection may sit silent before it
 // counts: a scan or a health check closes within milliseconds.
@@ -113,6 +130,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHandshakesPerSource <= 0 {
 		c.MaxHandshakesPerSource = defaultMaxPerSource
+	}
+	if c.Partners == nil {
+		c.Partners = NewPartners(0, 0, nil)
+	}
+	if c.UnknownHandshakes <= 0 {
+		c.UnknownHandshakes = runtime.GOMAXPROCS(0)
 	}
 	if c.SourcePrefixV6 == 0 {
 		c.SourcePrefixV6 = 128

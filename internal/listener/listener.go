@@ -21,9 +21,11 @@ import (
 
 // Listener serves one or more net.Listeners with the same configuration.
 type Listener struct {
-	cfg     Config
-	tlsConf atomic.Pointer[tls.Config]
-	hs      *tracker
+	cfg      Config
+	tlsConf  atomic.Pointer[tls.Config]
+	hs       *tracker
+	partners *Partners
+	gate     *cpuGate
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -44,6 +46,8 @@ func New(cfg Config) (*Listener, error) {
 	l := &Listener{
 		cfg:       cfg,
 		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource, cfg.SourcePrefixV6, cfg.silentGrace()),
+		partners:  cfg.Partners,
+		gate:      newCPUGate(cfg.UnknownHandshakes, lowerUnknown()),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}
@@ -100,7 +104,8 @@ func (l *Listener) Serve(ln net.Listener) error {
 		// Limits are applied here, in accept order, so a flood cannot race
 		// past them in goroutines that have not registered yet.
 		peer := peerAddr(c)
-		h, adm := l.hs.begin(c, peer, time.Now())
+		now := time.Now()
+		h, adm := l.hs.begin(c, peer, now, l.partners.Known(peer, now))
 		go l.handle(c, peer, h, adm)
 	}
 }
@@ -123,6 +128,7 @@ func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, adm admissi
 	if !ok {
 		return
 	}
+	l.partners.Seen(peer, time.Now())
 	if l.cfg.OnSuccess != nil {
 		name := ""
 		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
@@ -149,12 +155,24 @@ func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 	code, scan := sniff(br)
 	name := ""
 	var tc *tls.Conn
+	gate := &gated{g: l.gate, stop: h.stop}
+	defer gate.finish()
 	if code == 0 {
 		sc := newSniffedConn(c, br)
-		tc = tls.Server(sc, &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
-			l.hs.hello(h)
-			return configFor(l.tlsConf.Load(), hi), nil
-		}})
+		tc = tls.Server(&gatedConn{sniffedConn: sc, br: br, s: gate, deadline: h.start.Add(l.cfg.HandshakeTimeout)}, &tls.Config{
+			GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+				l.hs.hello(h)
+				// An unknown source waits its turn for the CPU, at most
+				// half the timeout, so it still has time to answer.
+				if !h.known && !gate.acquire(h.start.Add(l.cfg.HandshakeTimeout/2)) {
+					return nil, errBusy
+				}
+				// configFor looks at the sniffed connection under the gate.
+				sniffed := *hi
+				sniffed.Conn = sc
+				return configFor(l.tlsConf.Load(), &sniffed), nil
+			},
+		})
 		if err := tc.Handshake(); err != nil {
 			code, name = classifyHandshake(err)
 			if alert, ok := sc.records.plaintextAlert(); ok {
@@ -171,6 +189,10 @@ func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 	case h.evicted.Load():
 		// It held a slot for grace or longer without a ClientHello.
 		code, name = CodeTimeout, ""
+	case gate.refused:
+		// No CPU turn in time: our capacity, not the client's doing.
+		l.refuse(h.addr, RefusedUnknown)
+		return nil, false
 	case scan && !l.cfg.CountScans && time.Since(h.start) < l.hs.grace:
 		// Connected and closed at once: a scan or a health check. One
 		// that sat silent first held a slot, and counts.

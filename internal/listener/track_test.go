@@ -42,7 +42,7 @@ func TestPerSourceLimitCountsIPv6Prefixes(t *testing.T) {
 // admit is begin for a fresh connection, nil unless admitted.
 func admit(tr *tracker, a netip.Addr, now time.Time) *handshake {
 	c, _ := net.Pipe()
-	h, _ := tr.begin(c, a, now)
+	h, _ := tr.begin(c, a, now, false)
 	return h
 }
 
@@ -53,7 +53,7 @@ func admit(tr *tracker, a netip.Addr, now time.Time) *handshake {
 // source's limit.
 func TestFullTrackerEvictsOldestSilent(t *testing.T) {
 	grace := time.Second
-	tr := newTracker(2, 8, 128, grace)
+	tr := newTracker(3, 8, 128, grace) // 2 slots for unknown sources, 1 reserved
 	t0 := time.Now()
 	old := admit(tr, netip.MustParseAddr("198.18.1.1"), t0)
 	young := admit(tr, netip.MustParseAddr("198.18.1.2"), t0.Add(grace/2))
@@ -61,7 +61,7 @@ func TestFullTrackerEvictsOldestSilent(t *testing.T) {
 		t.Fatal("two slots of two refused")
 	}
 	c, _ := net.Pipe()
-	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.3"), t0.Add(grace/2)); h != nil || adm != refusedBusy {
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.3"), t0.Add(grace/2), false); h != nil || adm != refusedBusy {
 		t.Fatalf("newcomer with only young holders: %v %v, want refused busy", h, adm)
 	}
 	if old.evicted.Load() || young.evicted.Load() {
@@ -75,14 +75,14 @@ func TestFullTrackerEvictsOldestSilent(t *testing.T) {
 		t.Error("evicted connection still open")
 	}
 	tr.end(old) // its goroutine ends it later: a no-op now
-	if len(tr.live) != 2 || len(tr.perSource) != 2 {
+	if len(tr.live) != 2 || len(tr.perSource) != 2 || tr.unknown != 2 {
 		t.Fatalf("live %d, sources %d after eviction", len(tr.live), len(tr.perSource))
 	}
 
 	// A ClientHello makes a connection safe from eviction.
 	tr.hello(young)
 	tr.hello(next)
-	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.4"), t0.Add(time.Hour)); h != nil || adm != refusedBusy {
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.1.4"), t0.Add(time.Hour), false); h != nil || adm != refusedBusy {
 		t.Fatalf("newcomer evicted a handshake past its ClientHello: %v %v", h, adm)
 	}
 	tr.end(young)
@@ -99,10 +99,78 @@ func TestPerSourceLimitRefusesAsSource(t *testing.T) {
 	a := netip.MustParseAddr("198.18.1.1")
 	first := admit(tr, a, t0)
 	c, _ := net.Pipe()
-	if h, adm := tr.begin(c, a, t0.Add(time.Hour)); h != nil || adm != refusedSource {
+	if h, adm := tr.begin(c, a, t0.Add(time.Hour), false); h != nil || adm != refusedSource {
 		t.Fatalf("second from one source: %v %v, want refused as source", h, adm)
 	}
 	if first.evicted.Load() {
 		t.Error("a source evicted its own connection past its limit")
+	}
+}
+
+// TestKnownPartnersHaveReservedSlots: unknown sources cannot take the
+// reserve; a known partner can, and when even that is full it evicts a
+// silent unknown holder before a silent known one.
+func TestKnownPartnersHaveReservedSlots(t *testing.T) {
+	grace := time.Second
+	tr := newTracker(16, 16, 128, grace) // one slot reserved
+	t0 := time.Now()
+	var unknown []*handshake
+	for i := range 15 {
+		h := admit(tr, netip.AddrFrom4([4]byte{198, 18, 2, byte(i)}), t0)
+		if h == nil {
+			t.Fatalf("unknown source %d refused below its share", i)
+		}
+		unknown = append(unknown, h)
+	}
+	c, _ := net.Pipe()
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.2.99"), t0, false); h != nil || adm != refusedBusy {
+		t.Fatalf("an unknown source took the reserved slot: %v %v", h, adm)
+	}
+	known, adm := tr.begin(c, netip.MustParseAddr("198.18.3.1"), t0, true)
+	if known == nil || adm != admitted {
+		t.Fatalf("known partner refused with the reserve free: %v", adm)
+	}
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.3.2"), t0, true); h != nil || adm != refusedBusy {
+		t.Fatalf("second known partner with all slots young: %v %v", h, adm)
+	}
+	later := t0.Add(grace)
+	if h, _ := tr.begin(c, netip.MustParseAddr("198.18.3.2"), later, true); h == nil || !unknown[0].evicted.Load() || known.evicted.Load() {
+		t.Fatalf("known newcomer: admitted %v, oldest unknown evicted %v, known evicted %v", h != nil, unknown[0].evicted.Load(), known.evicted.Load())
+	}
+	if tr.unknown != 14 || len(tr.live) != 16 {
+		t.Errorf("unknown %d, live %d", tr.unknown, len(tr.live))
+	}
+}
+
+// TestPartnersKnownByAgeAndPrefix: an address is known for the age after
+// its last handshake, prefixes always; the set stays bounded, dropping
+// the address seen longest ago.
+func TestPartnersKnownByAgeAndPrefix(t *testing.T) {
+	t0 := time.Now()
+	p := NewPartners(time.Hour, 2, []netip.Prefix{netip.MustParsePrefix("::ffff:198.18.9.0/120")})
+	a, b, c := netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.1.2"), netip.MustParseAddr("198.18.1.3")
+	if !p.Known(netip.MustParseAddr("198.18.9.7"), t0) {
+		t.Error("an ignoreip address is not known")
+	}
+	if p.Known(a, t0) {
+		t.Error("a stranger is known")
+	}
+	p.Seen(netip.MustParseAddr("::ffff:198.18.1.1"), t0)
+	if !p.Known(a, t0.Add(59*time.Minute)) || p.Known(a, t0.Add(time.Hour)) {
+		t.Error("known for the wrong time")
+	}
+	p.Seen(b, t0.Add(time.Minute))
+	p.Seen(c, t0.Add(2*time.Minute))
+	if p.Known(a, t0.Add(3*time.Minute)) || !p.Known(b, t0.Add(3*time.Minute)) || !p.Known(c, t0.Add(3*time.Minute)) {
+		t.Error("a full set did not drop the address seen longest ago")
+	}
+	snap := p.Snapshot(t0.Add(61 * time.Minute))
+	if len(snap) != 1 || !snap[c].Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("snapshot %v", snap)
+	}
+	q := NewPartners(time.Hour, 2, nil)
+	q.Restore(snap)
+	if !q.Known(c, t0.Add(61*time.Minute)) {
+		t.Error("restored partner not known")
 	}
 }

@@ -1,0 +1,109 @@
+package listener
+
+import (
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xdpban/xdpban/internal/testutil"
+)
+
+// dialFrom is tls.Dial from a given loopback address.
+func dialFrom(src string, addr string, cfg *tls.Config) (*tls.Conn, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	return tls.DialWithDialer(d, "tcp", addr, cfg)
+}
+
+// TestUnknownBeyondCapacityRefusedKnownServed: with the unknown sources'
+// CPU share taken, an unknown partner waits half the handshake timeout
+// and is refused before the server signs anything (it never sees the
+// server's certificate), uncounted; a known partner is served meanwhile.
+// Once the share is free the unknown one is served too.
+func TestUnknownBeyondCapacityRefusedKnownServed(t *testing.T) {
+	p := newPKI(t)
+	var refused atomic.Int32
+	r := startRig(t, p, func(c *Config) {
+		c.HandshakeTimeout = time.Second
+		c.UnknownHandshakes = 1
+		c.Partners = NewPartners(0, 0, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
+		c.OnRefused = func(peer netip.Addr, why Refusal) {
+			if peer.String() == "127.0.0.1" && why == RefusedUnknown {
+				refused.Add(1)
+			}
+		}
+	})
+	r.l.gate.tokens <- struct{}{} // the share is busy
+	sawServer := false
+	cfg := r.clientConfig(&p.partner)
+	cfg.VerifyConnection = func(tls.ConnectionState) error { sawServer = true; return nil }
+	start := time.Now()
+	if c, err := dialFrom("127.0.0.1", r.addr, cfg); err == nil {
+		c.Close()
+		t.Fatal("unknown partner served beyond capacity")
+	}
+	if waited := time.Since(start); waited < 400*time.Millisecond {
+		t.Errorf("refused after %v, want a wait of half the timeout", waited)
+	}
+	if sawServer {
+		t.Error("the refused client got the server's certificate: the server signed")
+	}
+
+	known, err := dialFrom("127.0.0.2", r.addr, r.clientConfig(&p.partner))
+	if err != nil {
+		t.Fatalf("known partner while the unknown share is busy: %v", err)
+	}
+	echo(t, known, "known")
+	known.Close()
+
+	<-r.l.gate.tokens
+	unknown, err := dialFrom("127.0.0.1", r.addr, r.clientConfig(&p.partner))
+	if err != nil {
+		t.Fatalf("unknown partner with the share free: %v", err)
+	}
+	echo(t, unknown, "now known")
+	unknown.Close()
+	if !r.l.partners.Known(netip.MustParseAddr("127.0.0.1"), time.Now()) {
+		t.Error("a partner whose handshake succeeded is not known")
+	}
+	if fs := r.settle(); len(fs) != 0 {
+		t.Errorf("refusals counted as failures: %+v", fs)
+	}
+	if refused.Load() != 1 {
+		t.Errorf("%d refusals reported, want 1", refused.Load())
+	}
+}
+
+// TestLowerThreadAndRestore: an unknown source's compute runs on a thread
+// at SCHED_IDLE, which gets its old policy back afterwards.
+func TestLowerThreadAndRestore(t *testing.T) {
+	testutil.RequireRoot(t) // leaving SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE
+	if !lowerUnknown() {
+		t.Fatal("root may not leave SCHED_IDLE again")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	before, err := unix.SchedGetAttr(tid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, ok := lowerThread()
+	if !ok {
+		t.Fatal("could not lower the thread")
+	}
+	if a, _ := unix.SchedGetAttr(tid, 0); a == nil || a.Policy != unix.SCHED_IDLE {
+		t.Fatalf("policy %+v, want SCHED_IDLE", a)
+	}
+	if !lw.restore() {
+		t.Fatal("restore failed")
+	}
+	if a, _ := unix.SchedGetAttr(tid, 0); a == nil || a.Policy != before.Policy || a.Nice != before.Nice {
+		t.Fatalf("policy %+v after restore, want %+v", a, before)
+	}
+}
