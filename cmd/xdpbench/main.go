@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if bench.RunHelper() {
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "xdpbench:", err)
 		os.Exit(1)
@@ -24,7 +27,7 @@ func main() {
 
 func run() error {
 	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
-	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,banlat,apply,listener,partner,watchmem,gotest (default all)")
+	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,banlat,apply,listener,partner,handshake,watchmem,gotest (default all)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace flood")
 	docPath := flag.String("doc", "docs/performance.md", "where to write the figures as Markdown, with the method")
 	plotOnly := flag.Bool("plot", false, "only draw the PNG and write the Markdown from the JSON of an earlier run (no root needed)")
@@ -78,6 +81,7 @@ func run() error {
 		{"apply", bench.Apply},
 		{"listener", bench.Listener},
 		{"partner", bench.PartnerUnderFlood},
+		{"handshake", bench.HandshakeFlood},
 		{"watchmem", bench.WatchMemory},
 
 		{"gotest", bench.GoBenchmarks},

@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -30,8 +32,18 @@ type PKI struct {
 const PartnerName = "ACME GmbH"
 
 // NewPKI writes ca.pem, server.pem and server.key into dir; the server
-// certificate is valid for serverIPs.
+// certificate (ECDSA P-256) is valid for serverIPs.
 func NewPKI(dir string, serverIPs ...net.IP) (*PKI, error) {
+	return newPKI(dir, false, serverIPs)
+}
+
+// NewRSAPKI is NewPKI with an RSA-2048 server key, for comparing the
+// cost of the server's signature.
+func NewRSAPKI(dir string, serverIPs ...net.IP) (*PKI, error) {
+	return newPKI(dir, true, serverIPs)
+}
+
+func newPKI(dir string, rsaServer bool, serverIPs []net.IP) (*PKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -55,11 +67,11 @@ func NewPKI(dir string, serverIPs ...net.IP) (*PKI, error) {
 		Pool: x509.NewCertPool(),
 	}
 	p.Pool.AddCert(ca)
-	server, err := issue(ca, caKey, 2, "xdpban lab server", x509.ExtKeyUsageServerAuth, serverIPs)
+	server, err := issue(ca, caKey, 2, "xdpban lab server", x509.ExtKeyUsageServerAuth, serverIPs, rsaServer)
 	if err != nil {
 		return nil, err
 	}
-	if p.Partner, err = issue(ca, caKey, 3, PartnerName, x509.ExtKeyUsageClientAuth, nil); err != nil {
+	if p.Partner, err = issue(ca, caKey, 3, PartnerName, x509.ExtKeyUsageClientAuth, nil, false); err != nil {
 		return nil, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(server.PrivateKey)
@@ -89,8 +101,14 @@ func (p *PKI) ListenerFlags(addr, backend string) []string {
 	return []string{"--listen", addr, "--cert", p.CertFile, "--key", p.KeyFile, "--client-ca", p.CAFile, "--backend", backend}
 }
 
-func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, serial int64, cn string, eku x509.ExtKeyUsage, ips []net.IP) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, serial int64, cn string, eku x509.ExtKeyUsage, ips []net.IP, rsaKey bool) (tls.Certificate, error) {
+	var key crypto.Signer
+	var err error
+	if rsaKey {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -100,7 +118,7 @@ func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, serial int64, cn strin
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{eku}, IPAddresses: ips,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("issue %s: %w", cn, err)
 	}

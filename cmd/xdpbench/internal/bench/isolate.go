@@ -107,3 +107,17 @@ func setProcessAffinity(set *unix.CPUSet) error {
 	}
 	return nil
 }
+
+// attackerCPUs is the taskset list of the attacker's CPU; "" without a
+// split.
+func (s *cpuSplit) attackerCPUs() string {
+	if s == nil {
+		return ""
+	}
+	for c := range 1024 {
+		if s.attacker.IsSet(c) {
+			return strconv.Itoa(c)
+		}
+	}
+	return ""
+}

@@ -114,7 +114,8 @@ func echoBackend(ns string) (net.Listener, error) {
 		return nil, err
 	}
 	lab.AcceptLoop(ln, func(c net.Conn) {
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		// Long enough for a session opened before a whole flood condition.
+		c.SetDeadline(time.Now().Add(time.Minute))
 		io.Copy(c, c)
 	})
 	return ln, nil
