@@ -391,6 +391,7 @@ func TestE2EBadConfigRejected(t *testing.T) {
 		{"bad ignoreip", "ignoreip: [\"198.18.0.0/15\", \"host.example\"]\n", "ignoreip"},
 		{"missing interface", "iface: [\"" + lab.ServerIf + "\", \"xb-nosuchif\"]\n", "iface"},
 		{"listener without cert", "listen: \"198.18.0.1:6619\"\nbackend: \"127.0.0.1:1\"\n", "cert"},
+		{"a cert without its key", "listen: \"198.18.0.1:6619\"\nbackend: \"127.0.0.1:1\"\nclient-ca: /x\ncert: [/a.pem, /b.pem]\nkey: /a.key\n", "cert"},
 		{"uncreatable control socket", "control-socket: /dev/null/control.sock\n", "control-socket"},
 		{"metrics port not an address", "metrics: \"nohost\"\n", "metrics"},
 		{"watch-log a device", "watch-log: [\"/dev/zero\"]\n", "watch-log /dev/zero: not a regular file"},

@@ -61,8 +61,8 @@ func runFlags() []cli.Flag {
 		boolean("log-only", false, "write the fail2ban log and ban nothing (stock fail2ban bans); needs no privileges"),
 		// The TLS listener.
 		str("listen", ":6619", "TLS listener `ADDR`; \"\" disables it"),
-		str("cert", "", "server certificate chain `FILE` (PEM)"),
-		str("key", "", "server private key `FILE` (PEM)"),
+		strs("cert", "server certificate chain `FILE` (PEM); repeat with --key for a second key type, e.g. ECDSA then RSA: each client gets the first it supports"),
+		strs("key", "server private key `FILE` (PEM), one per --cert, in the same order"),
 		str("client-ca", "", "CA bundle `FILE` that client certificates must chain to"),
 		str("crl", "", "CRL `FILE` (PEM or DER): revoked partners fail, and every issuer needs a current CRL"),
 		strs("allow-cn", "accept only partners with this certificate subject `CN` (repeatable)"),

@@ -151,8 +151,6 @@ func parseIgnoreIP(values []string) ([]netip.Prefix, error) {
 func listenerConfig(c *cli.Context) (*listener.Config, error) {
 	cfg := &listener.Config{
 		ListenAddr:             c.String("listen"),
-		CertFile:               c.String("cert"),
-		KeyFile:                c.String("key"),
 		ClientCAFile:           c.String("client-ca"),
 		CRLFile:                c.String("crl"),
 		AllowCN:                c.StringSlice("allow-cn"),
@@ -164,8 +162,23 @@ func listenerConfig(c *cli.Context) (*listener.Config, error) {
 		SourcePrefixV6:         c.Int("ipv6-prefix"),
 		CountScans:             c.Bool("count-scans"),
 	}
+	certs, keys := c.StringSlice("cert"), c.StringSlice("key")
+	if len(certs) != len(keys) {
+		return nil, fmt.Errorf("cert: %d --cert but %d --key: give one key per certificate, in the same order", len(certs), len(keys))
+	}
+	for i := range certs {
+		if i == 0 {
+			cfg.CertFile, cfg.KeyFile = certs[0], keys[0]
+			continue
+		}
+		cfg.MoreCerts = append(cfg.MoreCerts, listener.CertPair{CertFile: certs[i], KeyFile: keys[i]})
+	}
 	for _, key := range []string{"cert", "key", "client-ca", "backend"} {
-		if c.String(key) == "" {
+		missing := c.String(key) == ""
+		if key == "cert" || key == "key" {
+			missing = len(c.StringSlice(key)) == 0
+		}
+		if missing {
 			return nil, fmt.Errorf("%s: the TLS listener on %q needs --cert, --key, --client-ca and --backend (or --listen \"\" to run without it)", key, cfg.ListenAddr)
 		}
 	}

@@ -18,6 +18,10 @@ type Config struct {
 	ListenAddr string
 	// CertFile and KeyFile hold the server certificate chain and key (PEM).
 	CertFile, KeyFile string
+	// MoreCerts are further chains and keys, e.g. an RSA one beside an
+	// ECDSA one: each client gets the first of CertFile and MoreCerts whose
+	// key type and signature algorithms it supports.
+	MoreCerts []CertPair
 	// ClientCAFile is the PEM bundle client certificates must chain to.
 	ClientCAFile string
 	// CRLFile, when set, is a PEM or DER file of CRLs; the issuer of every
@@ -86,6 +90,9 @@ type Config struct {
 	// nil discards them.
 	Logger *slog.Logger
 }
+
+// CertPair is a certificate chain file and its key file (PEM).
+type CertPair struct{ CertFile, KeyFile string }
 
 // Refusal says why a connection was closed unheard without counting it.
 type Refusal string

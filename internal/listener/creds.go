@@ -37,9 +37,13 @@ func (e *errVerify) Error() string { return "verify client certificate: " + e.re
 // clientAuth extended key usage (RequireAndVerifyClientCert); checkPeer then
 // adds revocation and the allow-lists.
 func loadTLSConfig(c Config) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load server certificate: %w", err)
+	var certs []tls.Certificate
+	for _, pair := range append([]CertPair{{c.CertFile, c.KeyFile}}, c.MoreCerts...) {
+		cert, err := tls.LoadX509KeyPair(pair.CertFile, pair.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load server certificate %s: %w", pair.CertFile, err)
+		}
+		certs = append(certs, cert)
 	}
 	caPEM, err := os.ReadFile(c.ClientCAFile)
 	if err != nil {
@@ -59,7 +63,7 @@ func loadTLSConfig(c Config) (*tls.Config, error) {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: aeadSuites,
-		Certificates: []tls.Certificate{cert},
+		Certificates: certs,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    pool,
 		// Every connection proves its certificate again, so a reloaded CRL

@@ -2,6 +2,7 @@ package listener
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/netip"
 	"runtime"
@@ -106,4 +107,42 @@ func TestLowerThreadAndRestore(t *testing.T) {
 	if a, _ := unix.SchedGetAttr(tid, 0); a == nil || a.Policy != before.Policy || a.Nice != before.Nice {
 		t.Fatalf("policy %+v after restore, want %+v", a, before)
 	}
+}
+
+// TestServesECDSAAndRSA: with an ECDSA and an RSA certificate, a client
+// that can use ECDSA gets it, one that can only use RSA gets that.
+func TestServesECDSAAndRSA(t *testing.T) {
+	p := newPKI(t)
+	rsaCert, _ := p.ca.issue(t, leafOpts{cn: "localhost", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ips: []net.IP{net.IPv4(127, 0, 0, 1)}, dns: []string{"localhost"}, rsa: true})
+	rc, rk := writePair(t, p.dir, "server-rsa", rsaCert)
+	r := startRig(t, p, func(c *Config) { c.MoreCerts = []CertPair{{rc, rk}} })
+	for _, tc := range []struct {
+		suite uint16
+		want  x509.PublicKeyAlgorithm
+	}{
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, x509.ECDSA},
+		{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, x509.RSA},
+	} {
+		cfg := r.clientConfig(&p.partner)
+		cfg.MaxVersion, cfg.CipherSuites = tls.VersionTLS12, []uint16{tc.suite}
+		c, err := tls.Dial("tcp", r.addr, cfg)
+		if err != nil {
+			t.Fatalf("%v client: %v", tc.want, err)
+		}
+		if got := c.ConnectionState().PeerCertificates[0].PublicKeyAlgorithm; got != tc.want {
+			t.Errorf("client that takes %v got a %v certificate", tc.want, got)
+		}
+		echo(t, c, "hi")
+		c.Close()
+	}
+	cfg := r.clientConfig(&p.partner) // TLS 1.3, both usable: the first pair
+	c, err := tls.Dial("tcp", r.addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ConnectionState().PeerCertificates[0].PublicKeyAlgorithm; got != x509.ECDSA {
+		t.Errorf("TLS 1.3 client got %v, want the first (ECDSA) certificate", got)
+	}
+	c.Close()
 }

@@ -1,9 +1,11 @@
 package listener
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -60,11 +62,19 @@ type leafOpts struct {
 	notAfter time.Time
 	dns      []string
 	ips      []net.IP
+	rsa      bool // an RSA-2048 key instead of ECDSA P-256
 }
 
 // issue signs a leaf and returns it as a tls.Certificate plus PEM files.
 func (ca *testCA) issue(t *testing.T, o leafOpts) (tls.Certificate, *x509.Certificate) {
-	key := newKey(t)
+	var key crypto.Signer = newKey(t)
+	if o.rsa {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+	}
 	if o.notAfter.IsZero() {
 		o.notAfter = time.Now().Add(24 * time.Hour)
 	}
@@ -78,7 +88,7 @@ func (ca *testCA) issue(t *testing.T, o leafOpts) (tls.Certificate, *x509.Certif
 		DNSNames:     o.dns,
 		IPAddresses:  o.ips,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
