@@ -1,8 +1,10 @@
 package listener
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -145,4 +147,33 @@ func TestServesECDSAAndRSA(t *testing.T) {
 		t.Errorf("TLS 1.3 client got %v, want the first (ECDSA) certificate", got)
 	}
 	c.Close()
+}
+
+// TestGateLetsGoAfterHandshake: a handshake whose last act was a write
+// (TLS 1.2's server Finished) leaves the connection ungated: forwarding,
+// which reads and writes it from two goroutines, never takes a token.
+func TestGateLetsGoAfterHandshake(t *testing.T) {
+	g := newCPUGate(1, false)
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	s := &gated{g: g, stop: make(chan struct{})}
+	br := bufio.NewReader(a)
+	c := &gatedConn{sniffedConn: &sniffedConn{Conn: a, r: br}, br: br, s: s, deadline: time.Now().Add(time.Minute)}
+	if !s.acquire(time.Now().Add(time.Second)) {
+		t.Fatal("no token from an idle gate")
+	}
+	go io.ReadAll(b)
+	c.Write([]byte("server finished"))
+	if len(g.tokens) != 0 {
+		t.Fatal("token kept while writing")
+	}
+	s.finish()
+	go b.Write([]byte("forwarded"))
+	if _, err := c.Read(make([]byte, 16)); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.tokens) != 0 || s.held {
+		t.Error("a read after the handshake took a token")
+	}
 }
