@@ -75,7 +75,7 @@ func New(xdp XDPReader, jail JailReader) *Metrics {
 	m := &Metrics{
 		reg:        prometheus.NewRegistry(),
 		handshakes: counterVec("handshakes_total", "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.", "result", "code"),
-		refused:    counterVec("handshakes_refused_total", "Connections the listener closed unheard for a reason that is not the source's doing (busy: every handshake slot taken), by reason; not failures.", "reason"),
+		refused:    counterVec("handshakes_refused_total", "Connections the listener closed before any signature for a reason that is not the source's doing (busy: every handshake slot taken; unknown-capacity: no CPU turn for an unknown source in time), by reason; not failures.", "reason"),
 		bans:       counterVec("bans_total", "Bans put in force since start, by origin (listener, watch-log, manual, restore...).", "origin"),
 		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ban_latency_seconds",

@@ -85,7 +85,7 @@ xdpban_bans_total{origin="manual"} 1
 xdpban_handshakes_total{code="",result="ok"} 2
 xdpban_handshakes_total{code="167772359",result="failed"} 2
 xdpban_handshakes_total{code="167773208",result="failed"} 1
-# HELP xdpban_handshakes_refused_total Connections the listener closed unheard for a reason that is not the source's doing (busy: every handshake slot taken), by reason; not failures.
+# HELP xdpban_handshakes_refused_total Connections the listener closed before any signature for a reason that is not the source's doing (busy: every handshake slot taken; unknown-capacity: no CPU turn for an unknown source in time), by reason; not failures.
 # TYPE xdpban_handshakes_refused_total counter
 xdpban_handshakes_refused_total{reason="busy"} 1
 # HELP xdpban_hook_failures_total --on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).
