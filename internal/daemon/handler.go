@@ -21,9 +21,10 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		if err != nil {
 			return control.Response{Error: req.Cmd + ": " + err.Error()}
 		}
+		// The jail's errors name the prefix already ("ban P: ...").
 		if req.Cmd == "unban" {
 			if err := d.jail.Unban(p); err != nil {
-				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
+				return control.Response{Error: err.Error()}
 			}
 			d.cs.pushUnban(p)
 			return control.Response{}
@@ -31,7 +32,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		b, err := d.jail.BanManual(p, req.Duration)
 		if err != nil {
 			d.logBanError(p.String(), err)
-			return control.Response{Error: fmt.Sprintf("ban %s: %v", p, err)}
+			return control.Response{Error: err.Error()}
 		}
 		return control.Response{Ban: toControlBan(b)}
 	}
