@@ -99,7 +99,7 @@ func runFlags() []cli.Flag {
 		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),
 		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
 		str("on-unban", "", "shell `COMMAND` run after each unban"),
-		str("sweep-interval", "1m", "how often the map is swept of expired bans the jail does not know (made by `xdpban ban` without the daemon)"),
+		str("sweep-interval", "1m", "how often the map is swept of expired bans the jail does not know (made by xdpban ban without the daemon)"),
 		// CrowdSec: decisions in (bouncer), jail bans out (watcher). The
 		// filters carry the firewall bouncer's key names.
 		str("crowdsec-url", "", "CrowdSec Local API `URL`, e.g. http://127.0.0.1:8080/; \"\" off"),
