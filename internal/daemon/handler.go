@@ -55,6 +55,9 @@ func (d *daemon) status() *control.Status {
 	for _, b := range d.jail.Bans() {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}
+	// The jail holds a ban past its end until its sweep; the kernel has
+	// let the source through since. Count what is listed: bans in force.
+	s.Failed.CurrentlyBanned = len(s.Bans)
 	s.CrowdSec = d.cs.status()
 	return s
 }

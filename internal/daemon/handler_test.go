@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
@@ -42,5 +43,29 @@ func TestControlErrorsNameTheTargetOnce(t *testing.T) {
 	}
 	if strings.Count(r.Error, "198.18.0.7") != 1 {
 		t.Errorf("ban into a failing map names the prefix more than once: %q", r.Error)
+	}
+}
+
+// TestStatusCountsTheBansItLists: a ban past its end that the jail has
+// not swept yet (the kernel already lets the source through) is neither
+// listed nor counted as currently banned; the demo once showed
+// "Currently banned: 1" over an empty list.
+func TestStatusCountsTheBansItLists(t *testing.T) {
+	now := time.Now()
+	d := pathDaemon(t, mapEnforcer{make(chan netip.Prefix, 4)}, jail.NewMemHistory(), nil)
+	j, err := jail.New(d.o.Jail, mapEnforcer{make(chan netip.Prefix, 4)}, jail.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.jail = j
+	for a, d := range map[string]time.Duration{"198.18.0.7/32": 5 * time.Second, "198.18.0.8/32": time.Minute} {
+		if _, err := j.BanManual(netip.MustParsePrefix(a), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(10 * time.Second) // past the first ban's end, not the second's
+	s := d.status()
+	if len(s.Bans) != 1 || s.Failed.CurrentlyBanned != len(s.Bans) {
+		t.Errorf("status lists %d bans and counts %d currently banned, want 1 and 1", len(s.Bans), s.Failed.CurrentlyBanned)
 	}
 }
