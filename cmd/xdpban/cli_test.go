@@ -56,6 +56,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--iface", "lo"}, "needs --cert, --key, --client-ca and --backend"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--findtime", "10x"}, "findtime"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--maxretry", "0"}, "maxretry"},
+		// Terms that add up to zero: only -1 is permanent, so the hint says -1.
+		{[]string{"run", "--listen", "", "--iface", "lo", "--bantime", "1w-1w"}, "bantime: must not be zero (use -1 for permanent)"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--ignoreip", "10.0.0.x"}, "ignoreip"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--fail2ban-log-time", "middle"}, "fail2ban-log-time"},
 		{[]string{"run", "--listen", ""}, "iface"},

@@ -70,7 +70,7 @@ func (c Config) Validate() error {
 	case c.FindTime <= 0:
 		return errors.New("findtime: must be positive")
 	case c.BanTime == 0:
-		return errors.New("bantime: must not be zero (use a negative value for permanent)")
+		return errors.New("bantime: must not be zero (use -1 for permanent)")
 	case !(c.Factor > 0) || math.IsInf(c.Factor, 1):
 		return errors.New("bantime.factor: must be a positive number")
 	case c.MaxTime < 0:
