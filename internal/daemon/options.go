@@ -43,6 +43,9 @@ func (o *Options) Validate() error {
 	if o.StateDir == "" {
 		return fmt.Errorf("state-dir: must not be empty")
 	}
+	if err := o.checkWatchLogs(); err != nil {
+		return err
+	}
 	if !o.LogOnly {
 		if err := o.Jail.Validate(); err != nil {
 			return err
