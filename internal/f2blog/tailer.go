@@ -117,7 +117,8 @@ func (t *Tailer) Open() error {
 		if !t.o.FromStart {
 			cur.undatedFrom = size
 		}
-	case saved.Inode == cur.ino && (saved.FirstHash == "" || saved.FirstHash == cur.first) && size >= saved.Offset:
+	case saved.Inode == cur.ino && (saved.FirstHash == "" || saved.FirstHash == cur.first) && size >= saved.Offset &&
+		(saved.BeforeHash == "" || saved.BeforeHash == beforeHash(cur.f, saved.Offset)):
 		cur.off, cur.skipping, cur.undatedFrom = saved.Offset, saved.Skipping, saved.UndatedFrom
 	case saved.Inode == cur.ino:
 		// Truncated while we were down (copytruncate): the rest of the old
@@ -302,6 +303,7 @@ func (t *Tailer) state() tailState {
 	if t.cur != nil {
 		s.Inode, s.Offset, s.FirstHash, s.Skipping = t.cur.ino, t.cur.off, t.cur.first, t.cur.skipping
 		s.UndatedFrom = t.cur.undatedFrom
+		s.BeforeHash = beforeHash(t.cur.f, t.cur.off)
 	}
 	if t.old != nil {
 		s.Old = &fileState{Inode: t.old.ino, Offset: t.old.off, FirstHash: t.old.first, Skipping: t.old.skipping, UndatedFrom: t.old.undatedFrom}

@@ -275,3 +275,33 @@ func copyTo(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTailerResumesAfterCopytruncateWithSameFirstLineWhileDown: OS4X's
+// lines are undated, so after a copytruncate the refilled log can start
+// with the very line the old one started with (the same partner failing
+// again) and grow past the saved offset. Inode, first line and size then
+// all say "appended"; the bytes before the offset tell it was refilled,
+// and every line written since is read, none skipped.
+func TestTailerResumesAfterCopytruncateWithSameFirstLineWhileDown(t *testing.T) {
+	fx := newTailFixture(t)
+	tl := fx.tailerWith(TailOptions{DrainIdle: time.Hour})
+	line := func(addr string) string {
+		return "TLS error 167772359 during connect try from " + addr + ": peer did not return a certificate.\n"
+	}
+	appendRaw(t, fx.path, line("198.18.1.1")+line("198.18.1.2")+line("198.18.1.2"))
+	if evs := poll(t, tl); len(evs) != 3 {
+		t.Fatalf("read %d failures before the restart, want 3", len(evs))
+	}
+	tl.Close()
+	copyTo(t, fx.path, fx.path+".1")
+	fx.truncate()
+	appendRaw(t, fx.path, line("198.18.1.1")+line("198.18.1.3")+line("198.18.1.3")+line("198.18.1.3"))
+	tl = fx.tailerWith(TailOptions{DrainIdle: time.Hour})
+	var got []string
+	for _, ev := range poll(t, tl) {
+		got = append(got, ev.Addr.String())
+	}
+	if want := "198.18.1.1,198.18.1.3,198.18.1.3,198.18.1.3"; strings.Join(got, ",") != want {
+		t.Fatalf("after the restart read %v, want %s", got, want)
+	}
+}

@@ -20,6 +20,10 @@ type tailState struct {
 	Inode     uint64 `json:"inode"`
 	Offset    int64  `json:"offset"`
 	FirstHash string `json:"first_line_sha256"`
+	// BeforeHash: the bytes just before Offset, which tell a log refilled
+	// after a copytruncate from one appended to when its first line is
+	// the same again (OS4X's undated lines repeat).
+	BeforeHash string `json:"before_offset_sha256,omitempty"`
 	// Skipping: the offset is inside a line too long to count.
 	Skipping bool `json:"skipping,omitempty"`
 	// UndatedFrom: undated lines before this offset were in the file when
@@ -92,6 +96,20 @@ func saveState(path string, s tailState) error {
 		return fmt.Errorf("rename tail state: %w", err)
 	}
 	return nil
+}
+
+// beforeHash hashes the up to 4 KiB of f just before off; "" when off is
+// 0 or they cannot be read.
+func beforeHash(f *os.File, off int64) string {
+	n := min(off, 4096)
+	if n <= 0 {
+		return ""
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, off-n); err != nil {
+		return ""
+	}
+	return hashLine(buf)
 }
 
 func hashLine(line []byte) string {
