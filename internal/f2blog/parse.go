@@ -20,10 +20,11 @@ var ErrNotFailure = errors.New("not a tls failure line")
 var errNotFailureLine = fmt.Errorf("parse line: %w", ErrNotFailure)
 
 // Parse reads one line holding OS4X's wording, "TLS error N during
-// connect try from ADDR...", wherever it sits in the line: as Format
-// writes it, undated as OS4X writes it, or behind a syslog or journal
-// prefix. The wording is the first complete one in the line; the address
-// is the first token after it, numeric only, as in the shipped filter.
+// connect try from ADDR...", at the start of the line's message: as Format
+// writes it, undated as OS4X writes it, or behind a date, a syslog or
+// journal header and a level word (messageStart). The wording is the first
+// complete one in the line; the address is the first token after it,
+// numeric only, as in the shipped filter.
 // The time is the line's leading date (syslog "Nov 28 12:00:01", ISO 8601
 // with or without brackets), else the bracketed ISO date at its very end;
 // never a date from the middle of the line. A trailing CR/LF is ignored.
@@ -36,7 +37,7 @@ func Parse(line string) (event.Failure, error) {
 func parseAt(line string, now time.Time) (event.Failure, error) {
 	line = strings.TrimRight(line, "\r\n")
 	at, codeText, rest := findWording(line)
-	if at < 0 {
+	if at < 0 || !messageStart(line[:at]) {
 		return event.Failure{}, errNotFailureLine
 	}
 	f := event.Failure{Line: line}

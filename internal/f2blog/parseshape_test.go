@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// TestParseEveryShapeOS4XWrites: OS4X's wording is found wherever the
-// line carries it, the date wherever a logger puts it, and the address is
-// always the first numeric one after the wording.
+// TestParseEveryShapeOS4XWrites: OS4X's wording is found behind every
+// header a logger puts in front of it, the date wherever a logger puts it,
+// and the address is always the first numeric one after the wording; the
+// wording anywhere else in a line is no failure.
 func TestParseEveryShapeOS4XWrites(t *testing.T) {
 	now := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
 	local := func(y int, mo time.Month, d, h, mi, s int) time.Time {
@@ -32,9 +33,9 @@ func TestParseEveryShapeOS4XWrites(t *testing.T) {
 		{w + "198.18.0.9: x [2026-11-28T12:00:01.000+00:00]", "198.18.0.9", local(2026, 11, 28, 12, 0, 1)},
 		// The logger's leading date wins over a trailing one.
 		{"Nov 28 12:00:01 gw1 os4x: " + w + "198.18.0.9: x [2020-01-01T00:00:00+00:00]", "198.18.0.9", local(2026, 11, 28, 12, 0, 1)},
-		// A date in the middle is no date; a wording with a bad code is
-		// passed over for the next complete one.
-		{"os4x: TLS error x " + w + "198.18.0.9: notAfter 2020-01-01 00:00:00 etc", "198.18.0.9", time.Time{}},
+		// A date in the middle is no date.
+		{"os4x: " + w + "198.18.0.9: notAfter 2020-01-01 00:00:00 etc", "198.18.0.9", time.Time{}},
+		{"Nov 28 12:00:01 gw1 java/os4x: [SEVERE] " + w + "198.18.0.9: x", "198.18.0.9", local(2026, 11, 28, 12, 0, 1)},
 		// The first "from ADDR:" after the wording, not a later one.
 		{w + "198.18.0.1: " + w + "198.18.0.2: y", "198.18.0.1", time.Time{}},
 	} {
@@ -52,6 +53,11 @@ func TestParseEveryShapeOS4XWrites(t *testing.T) {
 		"Nov 28 12:00:01 gw1 os4x: TLS error 1 during connect try from fe80::1%eth0: x",
 		"Nov 28 12:00:01 gw1 os4x: connection from 198.18.0.1 closed",
 		"TLS error during connect try from 198.18.0.1: x",
+		// The wording quoted inside another message: whoever wrote that
+		// text would choose the address to ban.
+		"Nov 28 22:40:01 gw1 os4x[1]: partner name 'TLS error 1 during connect try from 198.18.0.61: x' unknown",
+		"Nov 28 22:40:01 gw1 os4x[1]: TLS error x TLS error 1 during connect try from 198.18.0.61: x",
+		"[2026-11-28T12:00:01+00:00] session 7: TLS error 1 during connect try from 198.18.0.61: x",
 	} {
 		if f, err := parseAt(line, now); err == nil {
 			t.Errorf("%q parsed as %+v", line, f)
