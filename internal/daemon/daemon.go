@@ -196,6 +196,9 @@ func (d *daemon) startJail() error {
 	d.hooks.logs = append(d.hooks.logs, o.WatchLogs...)
 	cfg := o.Jail
 	cfg.IPv6Prefix = d.dp.IPv6Prefix()
+	if cfg.IgnoreIP, err = withRuntimeIgnores(cfg.IgnoreIP, store); err != nil {
+		return err
+	}
 	// `xdpban ban` without a daemon applies the same ignore rule.
 	if err := state.SaveIgnore(o.StateDir, state.Ignore{IgnoreIP: cfg.IgnoreIP, IgnoreSelf: cfg.IgnoreSelf}); err != nil {
 		d.log.Error("bans made without the daemon will use the default ignoreip", "err", err)

@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"fmt"
-
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -23,7 +21,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		}
 		if req.Cmd == "unban" {
 			if err := d.jail.Unban(p); err != nil {
-				return control.Response{Error: fmt.Sprintf("unban %s: %v", p, err)}
+				return control.Response{Error: err.Error()} // names the unban already
 			}
 			d.cs.pushUnban(p)
 			return control.Response{}
@@ -31,11 +29,11 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		b, err := d.jail.BanManual(p, req.Duration)
 		if err != nil {
 			d.logBanError(p.String(), err)
-			return control.Response{Error: fmt.Sprintf("ban %s: %v", p, err)}
+			return control.Response{Error: err.Error()} // names the ban already
 		}
 		return control.Response{Ban: toControlBan(b)}
 	}
-	return control.Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+	return d.handleOps(req)
 }
 
 func (d *daemon) status() *control.Status {
@@ -55,6 +53,8 @@ func (d *daemon) status() *control.Status {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}
 	s.CrowdSec = d.cs.status()
+	// The count is the list's length, so the two agree at every instant.
+	s.Failed.CurrentlyBanned = len(s.Bans)
 	return s
 }
 
