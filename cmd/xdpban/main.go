@@ -21,6 +21,10 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	if err := app.Run(flagsFirst(app, args)); err != nil {
+		var q quietExit
+		if errors.As(err, &q) {
+			return int(q)
+		}
 		fmt.Fprintf(stderr, "xdpban: %v\n", err)
 		var ee exitError
 		if errors.As(err, &ee) {
