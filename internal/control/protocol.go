@@ -25,6 +25,7 @@ const (
 	CmdIgnoreAdd = "ignore-add" // Target; answers Ignore and Count (bans lifted)
 	CmdIgnoreDel = "ignore-del" // Target; answers Ignore
 	CmdIgnoreLs  = "ignore-list"
+	CmdReload    = "reload" // re-read --config and apply it
 )
 
 // Response is what the daemon answers.

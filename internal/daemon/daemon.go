@@ -49,6 +49,8 @@ type daemon struct {
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
+
+	reloadMu sync.Mutex // one reload at a time (SIGHUP, xdpban reload)
 }
 
 // Run starts the daemon and blocks until ctx is cancelled (SIGTERM). A
@@ -257,7 +259,7 @@ func (d *daemon) waitSignals(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			d.reload()
+			d.reloadAll()
 		}
 	}
 }

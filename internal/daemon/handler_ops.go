@@ -22,6 +22,13 @@ func (d *daemon) handleOps(req control.Request) control.Response {
 		control.CmdIgnoreDel: d.ignoreDel,
 		control.CmdIgnoreLs:  d.ignoreList,
 	}[req.Cmd]
+	if req.Cmd == control.CmdReload {
+		resp, err := d.reloadRequest(req)
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		return resp
+	}
 	if !ok {
 		return control.Response{Error: fmt.Sprintf("unknown command %q (an xdpban command newer than this daemon? restart it)", req.Cmd)}
 	}

@@ -3,6 +3,7 @@ package jail
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +77,36 @@ func TestAddIgnoreNamesTheBansItCovers(t *testing.T) {
 	}
 	if slices.Contains(j.IgnoreIP(), pfx("198.18.1.0/24")) {
 		t.Error("IgnoreIP still holds the deleted entry")
+	}
+}
+
+// TestReconfigure: a reload's settings apply to what follows, name the
+// bans ignoreip now covers, and a bad config changes nothing.
+func TestReconfigure(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRetry = 5
+	j, _, clk := newTestJail(t, cfg)
+	if _, err := j.BanManual(pfx("198.18.1.1/32"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	bad := cfg
+	bad.MaxRetry = 0
+	if _, err := j.Reconfigure(bad); err == nil {
+		t.Fatal("Reconfigure took maxretry 0")
+	}
+	next := cfg
+	next.MaxRetry = 2
+	next.IgnoreIP = []netip.Prefix{pfx("198.18.1.0/24")}
+	lift, err := j.Reconfigure(next)
+	if err != nil || !slices.Equal(lift, []netip.Prefix{pfx("198.18.1.1/32")}) {
+		t.Fatalf("Reconfigure: %v, %v", lift, err)
+	}
+	if bans := failN(t, j, clk, "198.18.2.1", 0, time.Second); len(bans) != 1 {
+		t.Errorf("maxretry 2 after the reload: %d bans from 2 failures", len(bans))
+	}
+	v6 := next
+	v6.IPv6Prefix = 64
+	if _, err := j.Reconfigure(v6); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Errorf("an ipv6-prefix change: %v; want refused with a restart named", err)
 	}
 }
