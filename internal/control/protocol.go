@@ -15,6 +15,7 @@ type Request struct {
 	Target   string        `json:"target,omitempty"`   // address or prefix
 	Duration time.Duration `json:"duration,omitempty"` // ban: <0 permanent, 0 the jail's bantime
 	Targets  []string      `json:"targets,omitempty"`  // banned: the addresses asked about
+	Bans     []Ban         `json:"bans,omitempty"`     // import
 }
 
 // The commands besides status, ban and unban.
@@ -26,6 +27,12 @@ const (
 	CmdIgnoreDel = "ignore-del" // Target; answers Ignore
 	CmdIgnoreLs  = "ignore-list"
 	CmdReload    = "reload" // re-read --config and apply it
+	CmdExport    = "export" // answers Status.Bans with every ban in force
+	CmdImport    = "import" // Bans; answers Count (in force)
+
+	// MaxRequest bounds one request: an import sends its bans in chunks
+	// that fit.
+	MaxRequest = 32 << 20
 )
 
 // Response is what the daemon answers.

@@ -21,6 +21,8 @@ func (d *daemon) handleOps(req control.Request) control.Response {
 		control.CmdIgnoreAdd: d.ignoreAdd,
 		control.CmdIgnoreDel: d.ignoreDel,
 		control.CmdIgnoreLs:  d.ignoreList,
+		control.CmdImport:    d.importBans,
+		control.CmdExport:    d.exportBans,
 	}[req.Cmd]
 	if req.Cmd == control.CmdReload {
 		resp, err := d.reloadRequest(req)
@@ -174,4 +176,13 @@ func withRuntimeIgnores(cfg []netip.Prefix, store interface {
 		}
 	}
 	return out, nil
+}
+
+// exportBans answers every ban in force, as status lists them.
+func (d *daemon) exportBans(control.Request) (control.Response, error) {
+	s := &control.Status{Bans: []control.Ban{}}
+	for _, b := range d.jail.Bans() {
+		s.Bans = append(s.Bans, *toControlBan(b))
+	}
+	return control.Response{Status: s}, nil
 }

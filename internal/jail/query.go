@@ -58,3 +58,20 @@ func (s *activeBans) ended(now int64) int {
 	}
 	return n
 }
+
+// Admitted returns the bans of bs that the ignore rule lets through, as
+// the prefixes the map will hold, under one lock, so an import stores
+// exactly what Restore takes; the others count as refused.
+func (j *Jail) Admitted(bs []Ban) []Ban {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	out := make([]Ban, 0, len(bs))
+	for _, b := range bs {
+		b.Prefix = BanPrefix(b.Prefix, j.cfg.IPv6Prefix)
+		if j.checkBan(b.Prefix, now) == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
