@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/f2bdb"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
@@ -25,22 +26,42 @@ func importCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "ban what xdpban export (or a fail2ban database) lists, in one batch",
-		ArgsUsage: "FILE|-",
+		ArgsUsage: "FILE|- | --fail2ban-db DB --jail JAIL",
 		Description: "Reads the JSON lines of xdpban export from FILE, or from stdin with -. Every\n" +
 			"line is checked before anything is banned. Bans already over are skipped, and\n" +
 			"so are those that ignoreip covers; the others keep their end and ban count\n" +
 			"(bantime.increment goes on from it). Through the daemon when it runs, as one\n" +
 			"batch per 100,000 bans without a log line or hook per ban; otherwise into the\n" +
-			"pinned map and the store in --state-dir.",
-		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag()},
+			"pinned map and the store in --state-dir.\n\n" +
+			"With --fail2ban-db it reads fail2ban's database instead (dbfile in\n" +
+			"fail2ban.conf, usually /var/lib/fail2ban/fail2ban.sqlite3) and takes the bans\n" +
+			"of --jail that are in force, with their remaining time and bancount, so a\n" +
+			"host moves from fail2ban's firewall bans to XDP without letting anyone back\n" +
+			"in. fail2ban may keep running: the database is opened read-only.",
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(),
+			&cli.StringFlag{Name: "fail2ban-db", Usage: "read the current bans from fail2ban's SQLite database `DB`"},
+			&cli.StringFlag{Name: "jail", Usage: "the fail2ban `JAIL` whose bans --fail2ban-db takes"},
+		},
 		Action: func(c *cli.Context) error {
 			if err := applyConfigFile(c); err != nil {
 				return err
 			}
-			if err := exactArgs(c, 1, "one file, or - for stdin"); err != nil {
-				return err
+			var bans []control.Ban
+			var err error
+			if db := c.String("fail2ban-db"); db != "" {
+				if err := exactArgs(c, 0, "no file with --fail2ban-db"); err != nil {
+					return err
+				}
+				if c.String("jail") == "" {
+					return fmt.Errorf("import: --fail2ban-db needs --jail, the fail2ban jail to take the bans of")
+				}
+				bans, err = fail2banBans(db, c.String("jail"))
+			} else {
+				if err := exactArgs(c, 1, "one file, or - for stdin"); err != nil {
+					return err
+				}
+				bans, err = readBanLines(c.Args().First(), os.Stdin)
 			}
-			bans, err := readBanLines(c.Args().First(), os.Stdin)
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
@@ -53,6 +74,23 @@ func importCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// fail2banBans reads the bans of jail in force in fail2ban's database.
+func fail2banBans(db, jail string) ([]control.Ban, error) {
+	f2b, err := f2bdb.CurrentBans(db, jail, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]control.Ban, 0, len(f2b))
+	for _, b := range f2b {
+		p, err := xdp.ParseTarget(b.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("fail2ban database %s: ban of %w", db, err)
+		}
+		out = append(out, control.Ban{Prefix: p.String(), Start: b.Start, End: b.End, Origin: "fail2ban", Count: b.Count})
+	}
+	return out, nil
 }
 
 // readBanLines reads JSON lines, naming the line of the first bad one.
