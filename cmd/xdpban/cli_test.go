@@ -142,6 +142,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-interval", "0"}, "crowdsec-interval"},
 		{[]string{"run", "--log-only", "--listen", "", "--watch-log", "/x.log", "--crowdsec-url", "http://127.0.0.1:8080/", "--crowdsec-machine", "gw1"}, "log-only mode bans nothing"},
 		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--log-level", "loud"}, `log-level "loud": use debug, info, warn or error`},
 		{[]string{"ban", "--bogus", "198.18.0.2"}, "flag provided but not defined: -bogus (see `xdpban ban --help`)"},
 		{[]string{"status", "--bogus"}, "-bogus"},
 		{[]string{"--bogus"}, "-bogus"},

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -40,7 +40,10 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+			log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.App.ErrWriter == os.Stderr && stderrIsJournal())
+			if err != nil {
+				return err
+			}
 			return daemon.Run(ctx, o, log)
 		},
 	}

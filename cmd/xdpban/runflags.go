@@ -99,6 +99,7 @@ func runFlags() []cli.Flag {
 		str("metrics", "", "serve Prometheus metrics on `ADDR`, e.g. 127.0.0.1:9619; \"\" off"),
 		str("on-ban", "", "shell `COMMAND` run after each ban, with XDPBAN_IP, XDPBAN_BANTIME, XDPBAN_BANCOUNT, XDPBAN_MATCHES, ... in its environment"),
 		str("on-unban", "", "shell `COMMAND` run after each unban"),
+		str("log-level", "info", "`LEVEL` of the daemon's own log: debug (adds a line per ignored failure), info (a line per counted failure, ban and unban), warn or error"),
 		str("sweep-interval", "1m", "how often (`TIME`) the map is swept of expired bans the jail does not know (made by xdpban ban without the daemon)"),
 		// CrowdSec: decisions in (bouncer), jail bans out (watcher). The
 		// filters carry the firewall bouncer's key names.

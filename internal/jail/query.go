@@ -75,3 +75,12 @@ func (j *Jail) Admitted(bs []Ban) []Ban {
 	}
 	return out
 }
+
+// Ignores reports whether a failure of a would be ignored (ignoreip,
+// ignoreself), so the daemon can log it as fail2ban logs "Ignore".
+func (j *Jail) Ignores(a netip.Addr) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ignore.refresh(j.now())
+	return j.ignore.containsAddr(a.Unmap())
+}
