@@ -35,6 +35,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			o.Version = version
 			if args, ok := c.App.Metadata["args"].([]string); ok {
 				o.Reread = rereadOptions(args)
 			}

@@ -117,6 +117,7 @@ func (d *daemon) start() error {
 		cfg.OnFailure = d.onFailure
 		cfg.OnSuccess = d.onSuccess
 		cfg.OnRefused = d.onRefused
+		cfg.OnForwardError = d.metrics.ForwardError
 		cfg.Logger = d.log
 		d.known = listener.NewPartners(listener.DefaultPartnerAge, listener.DefaultMaxPartners, o.Jail.IgnoreIP)
 		cfg.Partners = d.known

@@ -37,6 +37,9 @@ type Options struct {
 	ExpireEvery    time.Duration
 	DrainTimeout   time.Duration
 
+	// Version is the release, for xdpban_build_info.
+	Version string
+
 	// Reread reads the configuration again, as the daemon was started
 	// (command line, environment, --config), for a reload; nil: a reload
 	// only reloads certificates and reopens the log.

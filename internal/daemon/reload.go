@@ -106,7 +106,7 @@ func listenerKey(o Options) any {
 		return nil
 	}
 	c := *o.Listener
-	c.OnFailure, c.OnSuccess, c.Logger = nil, nil, nil
+	c.OnFailure, c.OnSuccess, c.OnForwardError, c.Logger = nil, nil, nil, nil
 	c.AllowCN, c.AllowSAN = slices.Clone(c.AllowCN), slices.Clone(c.AllowSAN)
 	return fmt.Sprintf("%+v", c)
 }
