@@ -103,6 +103,9 @@ func TestE2EBulkAndQueryCommands(t *testing.T) {
 		if code, _, _ := xb(t, with("banned", "198.18.4.1")...); code != 3 {
 			t.Errorf("%s: an address ignore add covers is still banned", phase)
 		}
+		if code, _, errb := xb(t, with("ban", "198.18.4.7")...); code != 1 || !strings.Contains(errb, "covers an ignoreip address") {
+			t.Errorf("%s: a ban of an address ignore add covers: exit %d, %q; want it refused", phase, code, errb)
+		}
 		if out := must(t, with("ignore", "list")...); !strings.Contains(out, "198.18.4.0/24\n") || !strings.Contains(out, "127.0.0.0/8") {
 			t.Errorf("%s: ignore list: %q", phase, out)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 
 	"github.com/urfave/cli/v2"
@@ -131,6 +132,9 @@ func ignoreAddDirect(c *cli.Context, p netip.Prefix) (int, error) {
 	if err := s.AddIgnoreIP(p); err != nil {
 		return 0, err
 	}
+	if err := updateSavedIgnore(c.String("state-dir"), p, true); err != nil {
+		return 0, err
+	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if errors.Is(err, xdp.ErrNotLoaded) {
 		return 0, nil
@@ -177,7 +181,26 @@ func ignoreDelDirect(c *cli.Context, p netip.Prefix) error {
 	if !found {
 		return fmt.Errorf("ignore del %s: not added with xdpban ignore add (see xdpban ignore list)", p)
 	}
-	return nil
+	return updateSavedIgnore(c.String("state-dir"), p, false)
+}
+
+// updateSavedIgnore changes the ignore list the last daemon saved for
+// xdpban ban without a daemon; with none saved, nothing to change (ban
+// then starts from run's defaults and the store's entries come with the
+// next start).
+func updateSavedIgnore(dir string, p netip.Prefix, add bool) error {
+	ig, err := state.LoadIgnore(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ig.IgnoreIP = slices.DeleteFunc(ig.IgnoreIP, func(q netip.Prefix) bool { return q == p })
+	if add {
+		ig.IgnoreIP = append(ig.IgnoreIP, p)
+	}
+	return state.SaveIgnore(dir, ig)
 }
 
 func ignoreList(c *cli.Context) ([]string, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/state"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -116,6 +117,7 @@ func (d *daemon) ignoreAdd(req control.Request) (control.Response, error) {
 		return control.Response{}, err
 	}
 	_, covered := d.jail.AddIgnore(p)
+	d.saveIgnore(d.o.Jail.IgnoreSelf)
 	n := 0
 	for _, q := range covered {
 		if err := d.jail.Unban(q); err != nil && !errors.Is(err, jail.ErrNotBanned) {
@@ -145,6 +147,7 @@ func (d *daemon) ignoreDel(req control.Request) (control.Response, error) {
 	if !d.jail.DelIgnore(p) && !found {
 		return control.Response{}, fmt.Errorf("ignore del %v: not in ignoreip (see xdpban ignore list)", p)
 	}
+	d.saveIgnore(d.o.Jail.IgnoreSelf)
 	return d.ignoreState(), nil
 }
 
@@ -185,4 +188,12 @@ func (d *daemon) exportBans(control.Request) (control.Response, error) {
 		s.Bans = append(s.Bans, *toControlBan(b))
 	}
 	return control.Response{Status: s}, nil
+}
+
+// saveIgnore keeps the ignore list where xdpban ban without a daemon
+// reads it, so that it refuses what this daemon now refuses.
+func (d *daemon) saveIgnore(self bool) {
+	if err := state.SaveIgnore(d.o.StateDir, state.Ignore{IgnoreIP: d.jail.IgnoreIP(), IgnoreSelf: self}); err != nil {
+		d.log.Error("bans made without the daemon will use an older ignoreip", "err", err)
+	}
 }

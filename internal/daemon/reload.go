@@ -52,6 +52,7 @@ func (d *daemon) applyConfig() error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	d.hooks.set(o.OnBan, o.OnUnban, o.HookTimeout)
+	d.saveIgnore(cfg.IgnoreSelf)
 	var errs []error
 	for _, p := range lift {
 		if err := d.jail.Unban(p); err != nil && !errors.Is(err, jail.ErrNotBanned) {
