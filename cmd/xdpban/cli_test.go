@@ -56,9 +56,14 @@ func TestHelpOfEveryCommand(t *testing.T) {
 // a usage text as the placeholder, and "value" says nothing.
 func badPlaceholders(help string) []string {
 	var bad []string
+	options := false
 	for _, line := range strings.Split(help, "\n") {
+		if strings.HasSuffix(line, "OPTIONS:") {
+			options = true // the description above may start a line with a flag
+			continue
+		}
 		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "-") {
+		if !options || !strings.HasPrefix(line, "-") {
 			continue
 		}
 		left, _, _ := strings.Cut(line, "  ")
