@@ -121,9 +121,12 @@ func TestE2EBulkAndQueryCommands(t *testing.T) {
 		if code, _, errb := xb(t, with("ignore", "del", "127.0.0.0/8")...); code != 1 || !strings.Contains(errb, "comes from --ignoreip") {
 			t.Errorf("%s: ignore del of a configured entry: exit %d, %q", phase, code, errb)
 		}
-		must(t, with("ban", "198.18.5.1", "198.18.5.2")...)
-		if out := must(t, with("unban", "--all")...); !strings.Contains(out, "unbanned 2") {
-			t.Errorf("%s: unban --all over two bans: %q", phase, out)
+		must(t, with("ban", "198.18.5.1", "198.18.5.2", "198.18.6.0/24")...)
+		if code, out, _ := xb(t, with("banned", "198.18.6.9")...); code != 0 || !strings.Contains(out, "(by the ban of 198.18.6.0/24)") {
+			t.Errorf("%s: an address in a banned range: exit %d, %q", phase, code, out)
+		}
+		if out := must(t, with("unban", "--all")...); !strings.Contains(out, "unbanned 3") {
+			t.Errorf("%s: unban --all over three bans: %q", phase, out)
 		}
 		if code, out, _ := xb(t, with("banned", "198.18.3.2", "198.18.5.1")...); code != 3 || strings.Contains(out, " banned for") {
 			t.Errorf("%s: bans left after unban --all: %q", phase, out)
