@@ -92,6 +92,7 @@ func needsRestart(a, b Options) string {
 		{"state-dir", a.StateDir, b.StateDir},
 		{"control-socket", a.ControlSock, b.ControlSock},
 		{"metrics", a.Metrics, b.Metrics},
+		{"crowdsec (url, keys, machine, interval, filters)", a.CrowdSec, b.CrowdSec},
 	} {
 		if !reflect.DeepEqual(s.x, s.y) {
 			return s.name
