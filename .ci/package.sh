@@ -124,7 +124,7 @@ logrotate -d /etc/logrotate.d/xdpban >"$tmp/logrotate" 2>&1 || { cat "$tmp/logro
 comp=$(bash -c 'source /usr/share/bash-completion/completions/xdpban
 	COMP_WORDS=(xdpban ba); COMP_CWORD=1; _xdpban; echo "${COMPREPLY[*]}"
 	COMP_WORDS=(xdpban ban --dur); COMP_CWORD=2; _xdpban; echo "${COMPREPLY[*]}"')
-[[ $comp == $'ban\n--duration' ]] || bad "bash completion: $comp"
+[[ $comp == $'banned ban\n--duration' ]] || bad "bash completion: $comp"
 # zsh: compadd and _files stand in for the completion system's.
 comp=$(zsh -c 'compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }; _files() { print FILES; }
 	words=(xdpban ba); CURRENT=2; source /usr/share/zsh/vendor-completions/_xdpban

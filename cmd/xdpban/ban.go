@@ -22,8 +22,8 @@ const defaultManualBan = time.Hour
 func banCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ban",
-		Usage:     "ban an address or a range now (works with or without the daemon)",
-		ArgsUsage: "ADDR[/PREFIX]",
+		Usage:     "ban addresses or ranges now (works with or without the daemon)",
+		ArgsUsage: "ADDR[/PREFIX]...",
 		Description: "With the daemon running, the ban goes through its jail and state store, so a\n" +
 			"restart keeps it and status counts it. Without the daemon it is written straight\n" +
 			"into the pinned ban map (the daemon adopts it when it starts); while a daemon\n" +
@@ -35,19 +35,24 @@ func banCommand() *cli.Command {
 			"saved in --state-dir is used). It fails, and changes nothing, when the map is\n" +
 			"full. On an address banned already it sets the new end when that is later\n" +
 			"(fail2ban's actionprolong) and keeps a ban that ends later or never: to\n" +
-			"shorten a ban, unban it first.",
+			"shorten a ban, unban it first. Several addresses are banned in turn; all\n" +
+			"are checked first, so a typo in one bans none.",
 		Flags: []cli.Flag{
+			configFlag(),
 			pinDirFlag(),
 			controlSocketFlag(),
 			stateDirFlag(),
 			&cli.StringFlag{
 				Name:    "duration",
 				Aliases: []string{"d"},
-				Usage:   "how long, as fail2ban writes it: 600 (seconds), 10m, 1h30m, 1d, 1w, 1mo, 1y; 1s to 100y, or -1 for permanent (default: the daemon's bantime, else 1h)",
+				Usage:   "how long (`TIME`), as fail2ban writes it: 600 (seconds), 10m, 1h30m, 1d, 1w, 1mo, 1y; 1s to 100y, or -1 for permanent (default: the daemon's bantime, else 1h)",
 			},
 		},
 		Action: func(c *cli.Context) error {
-			target, err := targetArg(c)
+			if err := applyConfigFile(c); err != nil {
+				return err
+			}
+			targets, err := targetArgs(c)
 			if err != nil {
 				return err
 			}
@@ -60,19 +65,38 @@ func banCommand() *cli.Command {
 					return fmt.Errorf("ban: --duration must not be 0 (use -1 for permanent)")
 				}
 			}
-			asked := time.Now().Add(d)
-			resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
-			switch {
-			case err == nil:
-				shown, _ := netip.ParsePrefix(resp.Ban.Prefix)
-				printBan(c, shown, resp.Ban.End, d != 0 && endsSooner(asked, d, resp.Ban.End))
-				return nil
-			case !errors.Is(err, control.ErrNoDaemon):
-				return err
+			for i, target := range targets {
+				if err := banOne(c, target, d); err != nil {
+					return partly(err, i, "banned")
+				}
 			}
-			return banDirect(c, target, d)
+			return nil
 		},
 	}
+}
+
+// partly adds to the error of the i-th of several addresses that the ones
+// before it took effect (and the ones after it were not tried).
+func partly(err error, i int, done string) error {
+	if i == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (the %d address(es) before it were %s, the rest left alone)", err, i, done)
+}
+
+// banOne bans target through the daemon, or on the pins without one.
+func banOne(c *cli.Context, target netip.Prefix, d time.Duration) error {
+	asked := time.Now().Add(d)
+	resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
+	switch {
+	case err == nil:
+		shown, _ := netip.ParsePrefix(resp.Ban.Prefix)
+		printBan(c, shown, resp.Ban.End, d != 0 && endsSooner(asked, d, resp.Ban.End))
+		return nil
+	case !errors.Is(err, control.ErrNoDaemon):
+		return err
+	}
+	return banDirect(c, target, d)
 }
 
 // banDirect writes the ban into the pinned map when no daemon runs; with

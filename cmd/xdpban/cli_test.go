@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 // runCLI runs the command line in-process and returns status and output.
@@ -16,13 +19,81 @@ func runCLI(args ...string) (int, string, string) {
 }
 
 func TestHelpOfEveryCommand(t *testing.T) {
-	for _, cmd := range newApp(nil, nil).Commands {
-		code, out, errb := runCLI(cmd.Name, "--help")
-		if code != 0 || !strings.Contains(out, "xdpban "+cmd.Name) || !strings.Contains(out, "USAGE") {
-			t.Errorf("%s --help: exit %d\n%s%s", cmd.Name, code, out, errb)
+	var check func(path []string, cmd *cli.Command)
+	check = func(path []string, cmd *cli.Command) {
+		path = append(path, cmd.Name)
+		name := strings.Join(path, " ")
+		code, out, errb := runCLI(append(path, "--help")...)
+		if code != 0 || !strings.Contains(out, "xdpban "+name) || !strings.Contains(out, "USAGE") {
+			t.Errorf("%s --help: exit %d\n%s%s", name, code, out, errb)
 		}
 		if cmd.Usage == "" {
-			t.Errorf("%s has no usage line", cmd.Name)
+			t.Errorf("%s has no usage line", name)
+		}
+		if bad := badPlaceholders(out); len(bad) > 0 {
+			t.Errorf("%s --help: placeholders %q; want a word in capitals for each value (`WORD` in the usage)", name, bad)
+		}
+		if strings.Contains(out, "help, h") && len(cmd.Subcommands) == 0 {
+			t.Errorf("%s --help lists a help subcommand it does not have:\n%s", name, out)
+		}
+		// `xdpban help CMD` shows the same page.
+		if len(path) == 1 {
+			if code, help, _ := runCLI("help", cmd.Name); code != 0 || !strings.Contains(help, "xdpban "+name) {
+				t.Errorf("help %s: exit %d\n%s", name, code, help)
+			}
+		}
+		for _, sub := range cmd.Subcommands {
+			check(path, sub)
+		}
+	}
+	for _, cmd := range newApp(nil, nil).Commands {
+		check(nil, cmd)
+	}
+}
+
+// badPlaceholders returns the value placeholders of a help page's options
+// that are not a word in capitals: urfave takes the first `quoted` word of
+// a usage text as the placeholder, and "value" says nothing.
+func badPlaceholders(help string) []string {
+	var bad []string
+	options := false
+	for _, line := range strings.Split(help, "\n") {
+		if strings.HasSuffix(line, "OPTIONS:") {
+			options = true // the description above may start a line with a flag
+			continue
+		}
+		line = strings.TrimSpace(line)
+		if !options || !strings.HasPrefix(line, "-") {
+			continue
+		}
+		left, _, _ := strings.Cut(line, "  ")
+		for _, tok := range strings.Fields(left) {
+			tok = strings.TrimSuffix(tok, ",")
+			if strings.HasPrefix(tok, "-") || tok == "[" || tok == "]" {
+				continue
+			}
+			if !placeholder.MatchString(tok) {
+				bad = append(bad, tok)
+			}
+		}
+	}
+	return bad
+}
+
+var placeholder = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+func TestHelpAndVersionAtTheTop(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {}} {
+		code, out, errb := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "COMMANDS") || !strings.Contains(out, "banned") {
+			t.Errorf("xdpban %v: exit %d\n%s%s", args, code, out, errb)
+		}
+	}
+	_, want, _ := runCLI("version")
+	for _, flag := range []string{"--version", "-V"} {
+		code, out, errb := runCLI(flag)
+		if code != 0 || out != want {
+			t.Errorf("xdpban %s: exit %d, %q%q; want %q as xdpban version prints", flag, code, out, errb, want)
 		}
 	}
 }
@@ -70,7 +141,6 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--ports", "70000"}, "must be a number from 1 to 65535"},
 		{[]string{"run", "--xdp-mode", "turbo"}, "use auto, native or generic"},
 		{[]string{"run", "--max-bans", "0"}, "max-bans 0"},
-		{[]string{"nosuchcommand"}, "nosuchcommand"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-url", "http://127.0.0.1:8080/"}, "crowdsec-url: give --crowdsec-bouncer-key-file"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-url", "127.0.0.1:8080", "--crowdsec-bouncer-key-file", "/k"}, `crowdsec-url: "127.0.0.1:8080" is not a Local API base URL`},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-machine", "gw1"}, "crowdsec-url"},
@@ -78,6 +148,24 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-scopes", "country"}, "crowdsec-scopes"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--crowdsec-interval", "0"}, "crowdsec-interval"},
 		{[]string{"run", "--log-only", "--listen", "", "--watch-log", "/x.log", "--crowdsec-url", "http://127.0.0.1:8080/", "--crowdsec-machine", "gw1"}, "log-only mode bans nothing"},
+		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
+		{[]string{"run", "--listen", "", "--iface", "lo", "--log-level", "loud"}, `log-level "loud": use debug, info, warn or error`},
+		{[]string{"ban", "--bogus", "198.18.0.2"}, "flag provided but not defined: -bogus (see `xdpban ban --help`)"},
+		{[]string{"status", "--bogus"}, "-bogus"},
+		{[]string{"--bogus"}, "-bogus"},
+		{[]string{"ignore", "add", "--bogus", "198.18.0.2"}, "-bogus"},
+		{[]string{"ignore", "bogus"}, `unknown subcommand "bogus"`},
+		{[]string{"ignore", "add"}, "ignore add: expected one address or CIDR"},
+		{[]string{"ignore", "add", "10.0.0.x"}, "is not one address or CIDR"},
+		{[]string{"ban", "198.18.0.2", "1.2.3"}, `ban: "1.2.3" is not an IP address`},
+		{[]string{"unban", "--all", "198.18.0.2"}, "no address with --all"},
+		{[]string{"unban"}, "expected one address or more"},
+		{[]string{"banned"}, "expected one address or more"},
+		{[]string{"history"}, "expected one address"},
+		{[]string{"history", "198.18.0.0/24"}, "is not an IP address"},
+		{[]string{"status", "--config", writeFile(t, "bogus-key: 1\n")}, `unknown key "bogus-key"`},
+		{[]string{"unban", "198.18.0.2", "--pin-dir", tmp, "--control-socket", tmp + "/s"}, "not on a bpf filesystem"},
+		{[]string{"ban", "198.18.0.2", "--config", writeFile(t, "pin-dir: "+tmp+"\ncontrol-socket: "+tmp+"/s\n")}, "not on a bpf filesystem"},
 	}
 	for _, tt := range tests {
 		code, _, errb := runCLI(tt.args...)
@@ -87,10 +175,34 @@ func TestBadInput(t *testing.T) {
 		if !strings.Contains(errb, tt.want) {
 			t.Errorf("%v: stderr %q, want it to mention %q", tt.args, errb, tt.want)
 		}
-		if lines := strings.Count(strings.TrimRight(errb, "\n"), "\n"); lines != 0 && !strings.Contains(errb, "USAGE") {
+		if lines := strings.Count(strings.TrimRight(errb, "\n"), "\n"); lines != 0 {
 			t.Errorf("%v: %d lines of error, want one:\n%s", tt.args, lines+1, errb)
 		}
+		if p := repeatedPrefix(errb); p != "" {
+			t.Errorf("%v: %q repeats its prefix %q", tt.args, errb, p)
+		}
 	}
+}
+
+// repeatedPrefix returns a "verb object:" that occurs twice in msg
+// ("ban X: ban X: ..."), or "".
+func repeatedPrefix(msg string) string {
+	seen := map[string]bool{}
+	for _, part := range strings.Split(msg, ": ") {
+		f := strings.Fields(part)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) > 2 {
+			f = f[len(f)-2:] // "xdpban: ban X" → "ban X"
+		}
+		key := strings.Join(f, " ")
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+	}
+	return ""
 }
 
 func writeFile(t *testing.T, content string) string {
@@ -107,6 +219,10 @@ func TestFlagsAfterArguments(t *testing.T) {
 	got := strings.Join(flagsFirst(app, []string{"xdpban", "ban", "192.0.2.7", "--duration", "-1", "--pin-dir=/x"}), " ")
 	want := "xdpban ban --duration -1 --pin-dir=/x -- 192.0.2.7"
 	if got != want {
+		t.Errorf("flagsFirst = %q, want %q", got, want)
+	}
+	got = strings.Join(flagsFirst(app, []string{"xdpban", "ignore", "add", "198.18.0.0/24", "--state-dir", "/x"}), " ")
+	if want := "xdpban ignore add --state-dir /x -- 198.18.0.0/24"; got != want {
 		t.Errorf("flagsFirst = %q, want %q", got, want)
 	}
 	got = strings.Join(flagsFirst(app, []string{"xdpban", "status", "--json"}), " ")

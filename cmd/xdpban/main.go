@@ -20,7 +20,13 @@ func main() {
 // printed once, here, as one line.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	// run keeps its command line, to read it again on reload.
+	app.Metadata = map[string]any{"args": args}
 	if err := app.Run(flagsFirst(app, args)); err != nil {
+		var q quietExit
+		if errors.As(err, &q) {
+			return int(q)
+		}
 		fmt.Fprintf(stderr, "xdpban: %v\n", err)
 		var ee exitError
 		if errors.As(err, &ee) {

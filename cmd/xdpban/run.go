@@ -1,7 +1,7 @@
 package main
 
 import (
-	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -19,7 +19,8 @@ func runCommand() *cli.Command {
 			"map that the XDP program on every --iface enforces. --watch-log adds other logs\n" +
 			"as sources; --log-only writes the log and leaves banning to stock fail2ban.\n\n" +
 			"Bans outlive the daemon: the pinned program keeps dropping and expiring them,\n" +
-			"and a restart picks them up. SIGHUP reloads certificates and reopens the log;\n" +
+			"and a restart picks them up. SIGHUP (or xdpban reload) re-reads the\n" +
+			"configuration and applies it, reloads certificates and reopens the log;\n" +
 			"SIGTERM drains and stops. Every flag also reads XDPBAN_<FLAG> (--max-bans:\n" +
 			"XDPBAN_MAX_BANS) and the key of the same name in the --config YAML file.",
 		Flags: runFlags(),
@@ -34,9 +35,16 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			o.Version = version
+			if args, ok := c.App.Metadata["args"].([]string); ok {
+				o.Reread = rereadOptions(args)
+			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+			log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.App.ErrWriter == os.Stderr && stderrIsJournal())
+			if err != nil {
+				return err
+			}
 			return daemon.Run(ctx, o, log)
 		},
 	}

@@ -13,7 +13,9 @@ import (
 
 // applyConfigFile reads --config and sets every flag that neither the
 // command line nor the environment set. Unknown keys are errors: a typo
-// must not silently leave a default in force.
+// must not silently leave a default in force. The file holds run's keys;
+// other commands (status, ban, ...) take from it the keys they have
+// flags for, so a non-default pin dir or socket is written in one place.
 func applyConfigFile(c *cli.Context) error {
 	path := c.String("config")
 	if path == "" {
@@ -29,11 +31,17 @@ func applyConfigFile(c *cli.Context) error {
 	}
 	known := map[string]bool{}
 	isList := map[string]bool{}
-	for _, f := range c.Command.Flags {
+	for _, f := range runFlags() {
 		_, list := f.(*cli.StringSliceFlag)
 		for _, n := range f.Names() {
 			known[n] = true
 			isList[n] = list
+		}
+	}
+	mine := map[string]bool{}
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			mine[n] = true
 		}
 	}
 	keys := make([]string, 0, len(values))
@@ -45,8 +53,8 @@ func applyConfigFile(c *cli.Context) error {
 		if !known[key] || key == "config" {
 			return fmt.Errorf("config %s: unknown key %q (keys are the flag names of `xdpban run --help`)", path, key)
 		}
-		if c.IsSet(key) {
-			continue // the command line and XDPBAN_* win
+		if !mine[key] || c.IsSet(key) {
+			continue // another command's key; the command line and XDPBAN_* win
 		}
 		items, err := configStrings(values[key])
 		if err != nil {
@@ -92,4 +100,9 @@ func configStrings(v any) ([]string, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported value %v (%T)", v, v)
+}
+
+// configFlag is --config for the commands besides run.
+func configFlag() *cli.StringFlag {
+	return str("config", "", "read --pin-dir, --control-socket and --state-dir from the `FILE` run uses")
 }

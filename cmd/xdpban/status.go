@@ -16,6 +16,9 @@ import (
 
 // statusReport is what `xdpban status --json` prints; scripts read it.
 type statusReport struct {
+	// Schema is the version of this layout: it changes when a field
+	// changes meaning or goes, not when one is added.
+	Schema int `json:"schema"`
 	// Daemon is the running daemon's view (live failure counts); null when
 	// no daemon answers.
 	Daemon     *control.Status `json:"daemon"`
@@ -29,12 +32,19 @@ type statusReport struct {
 	Bans       []banReport     `json:"bans"`
 }
 
+// statusSchema is statusReport's Schema.
+const statusSchema = 1
+
+// banReport is one ban in status --json, the same shape whoever made it
+// (the jail, a manual ban, a ban written without the daemon).
 type banReport struct {
 	xdp.Ban
-	RemainingSeconds int64 `json:"remaining_seconds"` // -1: permanent
-	// Origin is who banned it (jail, manual, crowdsec, restored), as the
-	// running daemon knows; empty without a daemon.
+	Address          string `json:"address"`           // as the Banned IP list writes it
+	RemainingSeconds int64  `json:"remaining_seconds"` // -1: permanent
+	// Origin (jail, manual, crowdsec, restored) and Count come from the
+	// running daemon; without a daemon they are "" and 0.
 	Origin string `json:"origin,omitempty"`
+	Count  int    `json:"count,omitempty"`
 }
 
 func statusCommand() *cli.Command {
@@ -48,11 +58,15 @@ func statusCommand() *cli.Command {
 			"report, when the program is not attached to an interface it was attached\n" +
 			"to (gone, or another XDP program on it), or to none.",
 		Flags: []cli.Flag{
+			configFlag(),
 			pinDirFlag(),
 			controlSocketFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := applyConfigFile(c); err != nil {
+				return err
+			}
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
@@ -97,7 +111,7 @@ func notEnforcing(r *statusReport) error {
 }
 
 func collectStatus(pinDir, socket string) (*statusReport, error) {
-	r := &statusReport{PinDir: pinDir, Bans: []banReport{}}
+	r := &statusReport{Schema: statusSchema, PinDir: pinDir, Bans: []banReport{}}
 	resp, err := control.Call(socket, control.Request{Cmd: "status"})
 	switch {
 	case err == nil:
@@ -136,10 +150,10 @@ func collectStatus(pinDir, socket string) (*statusReport, error) {
 		return nil, err
 	}
 	now := time.Now()
-	origins := map[string]string{}
+	jailBans := map[string]control.Ban{}
 	if r.Daemon != nil {
 		for _, b := range r.Daemon.Bans {
-			origins[b.Prefix] = b.Origin
+			jailBans[b.Prefix] = b
 		}
 	}
 	r.Bans = make([]banReport, 0, len(bans))
@@ -148,7 +162,8 @@ func collectStatus(pinDir, socket string) (*statusReport, error) {
 		if b.Permanent() {
 			rem = -1
 		}
-		r.Bans = append(r.Bans, banReport{Ban: b, RemainingSeconds: rem, Origin: origins[b.Prefix.String()]})
+		jb := jailBans[b.Prefix.String()]
+		r.Bans = append(r.Bans, banReport{Ban: b, Address: shortPrefix(b.Prefix), RemainingSeconds: rem, Origin: jb.Origin, Count: jb.Count})
 	}
 	return r, nil
 }
@@ -179,7 +194,17 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 	}
 	fmt.Fprintf(w, "|- ports:        %s\n", r.Ports)
 	fmt.Fprintf(w, "|- ipv6 prefix:  /%d\n", r.IPv6Prefix)
-	fmt.Fprintf(w, "|- bans:         %d of %d\n", len(r.Bans), r.MaxBans)
+	inForce := 0
+	for _, b := range r.Bans {
+		if !b.Expired {
+			inForce++
+		}
+	}
+	fmt.Fprintf(w, "|- bans:         %d in force", inForce)
+	if n := len(r.Bans) - inForce; n > 0 {
+		fmt.Fprintf(w, " (and %d ended, not yet swept)", n)
+	}
+	fmt.Fprintf(w, ", room for %d\n", r.MaxBans)
 	c := r.Counters
 	fmt.Fprintf(w, "`- packets:      seen %d, passed %d, dropped %d, expired hits %d, parse failures %d\n",
 		c.Seen, c.Passed, c.Dropped, c.Expired, c.ParseFails)
@@ -204,7 +229,7 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 		if origin == "" {
 			origin = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.Prefix, rem, until, b.Packets, b.Bytes, origin)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.Address, rem, until, b.Packets, b.Bytes, origin)
 	}
 	tw.Flush()
 }

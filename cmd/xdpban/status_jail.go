@@ -3,9 +3,19 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 )
+
+// listedPrefix writes a ban as fail2ban-client's "Banned IP list" does:
+// a single address bare, a wider prefix in CIDR form.
+func listedPrefix(s string) string {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return shortPrefix(p)
+	}
+	return s
+}
 
 // printJail prints the summary in fail2ban-client's layout and words, so
 // people (and their scripts' greps) moving from fail2ban find it familiar.
@@ -16,7 +26,7 @@ func printJail(w io.Writer, r *statusReport, now time.Time) {
 		var banned []string
 		for _, b := range r.Bans {
 			if !b.Expired {
-				banned = append(banned, b.Prefix.String())
+				banned = append(banned, shortPrefix(b.Prefix))
 			}
 		}
 		fmt.Fprintln(w, "`- Actions")
@@ -38,7 +48,7 @@ func printJail(w io.Writer, r *statusReport, now time.Time) {
 	fmt.Fprintf(w, "   |- Total banned:\t%d\n", d.Failed.TotalBanned)
 	banned := make([]string, 0, len(d.Bans))
 	for _, b := range d.Bans {
-		banned = append(banned, b.Prefix)
+		banned = append(banned, listedPrefix(b.Prefix))
 	}
 	fmt.Fprintf(w, "   `- Banned IP list:\t%s\n", strings.Join(banned, " "))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -16,16 +17,25 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version of xdpban and what it was built with",
 		Action: func(c *cli.Context) error {
-			commit := "unknown"
-			if info, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
+			if err := exactArgs(c, 0, "no arguments"); err != nil {
+				return err
 			}
-			fmt.Fprintf(c.App.Writer, "xdpban %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			printVersion(c.App.Writer)
 			return nil
 		},
 	}
+}
+
+// printVersion writes the line `xdpban version` and `xdpban --version`
+// print.
+func printVersion(w io.Writer) {
+	commit := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(w, "xdpban %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -11,16 +11,54 @@ const DefaultSocket = "/run/xdpban/control.sock"
 
 // Request is what the command sends.
 type Request struct {
-	Cmd      string        `json:"cmd"`                // "status", "ban", "unban"
+	Cmd      string        `json:"cmd"`                // "status", "ban", "unban", or a Cmd* below
 	Target   string        `json:"target,omitempty"`   // address or prefix
 	Duration time.Duration `json:"duration,omitempty"` // ban: <0 permanent, 0 the jail's bantime
+	Targets  []string      `json:"targets,omitempty"`  // banned: the addresses asked about
+	Bans     []Ban         `json:"bans,omitempty"`     // import
 }
+
+// The commands besides status, ban and unban.
+const (
+	CmdUnbanAll  = "unban-all"  // answers Count
+	CmdBanned    = "banned"     // Targets; answers Banned, one per target
+	CmdHistory   = "history"    // Target; answers History
+	CmdIgnoreAdd = "ignore-add" // Target; answers Ignore and Count (bans lifted)
+	CmdIgnoreDel = "ignore-del" // Target; answers Ignore
+	CmdIgnoreLs  = "ignore-list"
+	CmdReload    = "reload" // re-read --config and apply it
+	CmdExport    = "export" // answers Status.Bans with every ban in force
+	CmdImport    = "import" // Bans; answers Count (in force)
+
+	// MaxRequest bounds one request: an import sends its bans in chunks
+	// that fit.
+	MaxRequest = 32 << 20
+)
 
 // Response is what the daemon answers.
 type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Ban    *Ban    `json:"ban,omitempty"`
 	Status *Status `json:"status,omitempty"`
+
+	Count   int       `json:"count,omitempty"`
+	Banned  []Banned  `json:"banned,omitempty"`
+	History *History  `json:"history,omitempty"`
+	Ignore  *[]string `json:"ignore,omitempty"` // the runtime ignoreip list
+}
+
+// Banned answers whether one address is banned.
+type Banned struct {
+	Target string `json:"target"`
+	Ban    *Ban   `json:"ban,omitempty"` // nil: not banned
+}
+
+// History is what the daemon knows of one address.
+type History struct {
+	Target   string      `json:"target"`
+	Failures int         `json:"failures"` // on record within findtime
+	Bans     []time.Time `json:"bans"`     // starts of its recorded bans, oldest first
+	Current  *Ban        `json:"current,omitempty"`
 }
 
 // Ban is one ban as the jail knows it.

@@ -34,8 +34,8 @@ func serveOne(c net.Conn, h Handler) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	var req Request
-	// A request is a few hundred bytes; bound what a confused client sends.
-	if err := json.NewDecoder(io.LimitReader(c, 64<<10)).Decode(&req); err != nil {
+	// Bound what a confused client sends; an import chunk is the largest.
+	if err := json.NewDecoder(io.LimitReader(c, MaxRequest)).Decode(&req); err != nil {
 		json.NewEncoder(c).Encode(Response{Error: "bad request: " + err.Error()})
 		return
 	}

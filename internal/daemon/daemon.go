@@ -49,6 +49,8 @@ type daemon struct {
 
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
+
+	reloadMu sync.Mutex // one reload at a time (SIGHUP, xdpban reload)
 }
 
 // Run starts the daemon and blocks until ctx is cancelled (SIGTERM). A
@@ -115,6 +117,7 @@ func (d *daemon) start() error {
 		cfg.OnFailure = d.onFailure
 		cfg.OnSuccess = d.onSuccess
 		cfg.OnRefused = d.onRefused
+		cfg.OnForwardError = d.metrics.ForwardError
 		cfg.Logger = d.log
 		d.known = listener.NewPartners(listener.DefaultPartnerAge, listener.DefaultMaxPartners, o.Jail.IgnoreIP)
 		cfg.Partners = d.known
@@ -196,6 +199,9 @@ func (d *daemon) startJail() error {
 	d.hooks.logs = append(d.hooks.logs, o.WatchLogs...)
 	cfg := o.Jail
 	cfg.IPv6Prefix = d.dp.IPv6Prefix()
+	if cfg.IgnoreIP, err = withRuntimeIgnores(cfg.IgnoreIP, store); err != nil {
+		return err
+	}
 	// `xdpban ban` without a daemon applies the same ignore rule.
 	if err := state.SaveIgnore(o.StateDir, state.Ignore{IgnoreIP: cfg.IgnoreIP, IgnoreSelf: cfg.IgnoreSelf}); err != nil {
 		d.log.Error("bans made without the daemon will use the default ignoreip", "err", err)
@@ -254,7 +260,7 @@ func (d *daemon) waitSignals(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			d.reload()
+			d.reloadAll()
 		}
 	}
 }

@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/banset"
@@ -22,10 +20,8 @@ type DatapathOptions struct {
 // startDatapath loads the program (reusing pins) and attaches it to every
 // interface; on any failure nothing new stays attached.
 func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
-	for _, name := range o.Interfaces {
-		if _, err := net.InterfaceByName(name); err != nil {
-			return nil, fmt.Errorf("--iface %s: interface not found (list them with `ip link`)", name)
-		}
+	if errs := checkInterfaces(o.Interfaces); len(errs) > 0 {
+		return nil, errs[0]
 	}
 	d, err := xdp.Load(o.Config)
 	if err != nil {

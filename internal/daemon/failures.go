@@ -77,6 +77,7 @@ func (d *daemon) fail(ev event.Failure) {
 	if d.jail == nil {
 		return
 	}
+	d.logFailure(ev)
 	b, err := d.jail.Fail(ev)
 	if err != nil {
 		d.logBanError(ev.Addr.String(), err)

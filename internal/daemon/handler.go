@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"fmt"
-
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
@@ -36,7 +34,7 @@ func (d *daemon) handleControl(req control.Request) control.Response {
 		}
 		return control.Response{Ban: toControlBan(b)}
 	}
-	return control.Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+	return d.handleOps(req)
 }
 
 func (d *daemon) status() *control.Status {

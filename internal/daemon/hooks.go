@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ const maxMatches = 50
 // hooks runs --on-ban / --on-unban, the counterpart of fail2ban's
 // action_mwl mail: the command gets the ban in its environment.
 type hooks struct {
+	mu             sync.Mutex // guards the commands and timeout: a reload sets them
 	onBan, onUnban string
 	timeout        time.Duration
 	sem            chan struct{}
@@ -61,11 +63,12 @@ func banEnv(action string, b jail.Ban, lines []string, now time.Time) []string {
 }
 
 func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
-	if h.onBan == "" {
+	onBan, _, _ := h.commands()
+	if onBan == "" {
 		return
 	}
 	now := time.Now()
-	h.run("on-ban", h.onBan, func() []string {
+	h.run("on-ban", onBan, func() []string {
 		// Read off the ban path, in the hook's goroutine. The failure
 		// that completed the count is written to the log only after the
 		// ban (which must not wait for the disk), so it may be missing.
@@ -86,9 +89,9 @@ func (h *hooks) ban(b jail.Ban, fs []event.Failure) {
 }
 
 func (h *hooks) unban(b jail.Ban) {
-	if h.onUnban != "" {
+	if _, onUnban, _ := h.commands(); onUnban != "" {
 		env := banEnv("unban", b, nil, time.Now())
-		h.run("on-unban", h.onUnban, func() []string { return env })
+		h.run("on-unban", onUnban, func() []string { return env })
 	}
 }
 
@@ -102,7 +105,8 @@ func (h *hooks) run(kind, command string, env func() []string) {
 	}
 	go func() {
 		defer func() { <-h.sem }()
-		ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+		_, _, timeout := h.commands()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 		cmd.Env = append(os.Environ(), env()...)
@@ -123,4 +127,17 @@ func (h *hooks) fail(kind string) {
 	if h.failed != nil {
 		h.failed(kind)
 	}
+}
+
+func (h *hooks) commands() (onBan, onUnban string, timeout time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.onBan, h.onUnban, h.timeout
+}
+
+// set changes the commands for the hooks that start from now on.
+func (h *hooks) set(onBan, onUnban string, timeout time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onBan, h.onUnban, h.timeout = onBan, onUnban, timeout
 }

@@ -63,7 +63,7 @@ func (d *daemon) newMetrics() *metrics.Metrics {
 		}
 		return d.jail.Stats()
 	}
-	m := metrics.New(xdpReader, jailReader)
+	m := metrics.NewVersioned(d.o.Version, xdpReader, jailReader)
 	m.WatchFiles(func() []metrics.WatchSnapshot {
 		out := make([]metrics.WatchSnapshot, 0, len(d.tails))
 		for _, t := range d.tails {

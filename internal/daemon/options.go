@@ -36,6 +36,14 @@ type Options struct {
 	HookTimeout    time.Duration
 	ExpireEvery    time.Duration
 	DrainTimeout   time.Duration
+
+	// Version is the release, for xdpban_build_info.
+	Version string
+
+	// Reread reads the configuration again, as the daemon was started
+	// (command line, environment, --config), for a reload; nil: a reload
+	// only reloads certificates and reopens the log.
+	Reread func() (Options, error)
 }
 
 // Validate checks what the flags alone cannot: combinations.

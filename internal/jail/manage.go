@@ -239,7 +239,7 @@ func (j *Jail) Stats() Stats {
 	defer j.mu.Unlock()
 	s := j.stats
 	s.CurrentlyFailed = j.failures.len()
-	s.CurrentlyBanned = j.bans.len()
+	s.CurrentlyBanned = j.inForce(j.now())
 	return s
 }
 

@@ -86,6 +86,9 @@ type Config struct {
 	// reason that is not the source's doing (for metrics). It is not a
 	// failure and is not logged for fail2ban.
 	OnRefused func(peer netip.Addr, why Refusal)
+	// OnForwardError, when set, hears of every partner connection the
+	// backend did not take (for metrics).
+	OnForwardError func()
 	// Logger receives operational messages (backend unreachable, ...);
 	// nil discards them.
 	Logger *slog.Logger

@@ -139,6 +139,9 @@ func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, adm admissi
 	back, err := l.dialBackend(c)
 	if err != nil {
 		l.cfg.Logger.Warn("forward partner", "peer", peer, "err", err)
+		if l.cfg.OnForwardError != nil {
+			l.cfg.OnForwardError()
+		}
 		return
 	}
 	l.trackExtra(back)

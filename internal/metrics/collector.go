@@ -9,7 +9,7 @@ type scrapeCollector struct {
 	xdp  XDPReader
 	jail JailReader
 
-	xdpUp, packets, ifPackets, bansActive, capacity, fill, iface *prometheus.Desc
+	xdpUp, packets, ifPackets, expired, parseFails, bansActive, capacity, fill, iface *prometheus.Desc
 
 	failedCur, failedTotal, bannedTotal, bannedCur, droppedTracked, ignored, refused, enforcerErrors *prometheus.Desc
 }
@@ -24,9 +24,11 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 		jail: jail,
 
 		xdpUp:      desc("xdp_up", "1 when the XDP counters and ban map could be read at this scrape, 0 when reading failed (the other xdpban_xdp_* and ban map series are then absent)."),
-		packets:    desc("xdp_packets_total", "Packets handled by the XDP program on all interfaces, summed over CPUs, by result: seen, passed, dropped (banned source), expired_hit (ban found but expired, passed), parse_failure (malformed or truncated, passed).", "result"),
-		ifPackets:  desc("xdp_interface_packets_total", "Packets handled by the XDP program per receiving interface, summed over CPUs, by result (as xdpban_xdp_packets_total).", "iface", "result"),
-		bansActive: desc("bans_active", "Entries in the XDP ban map (expired entries not yet swept included)."),
+		packets:    desc("xdp_packets_total", "Packets the XDP program saw on all interfaces, summed over CPUs, by result: passed or dropped (from a banned source); the two add up to every packet seen.", "result"),
+		ifPackets:  desc("xdp_interface_packets_total", "Packets the XDP program saw per receiving interface, summed over CPUs, by result: passed or dropped.", "iface", "result"),
+		expired:    desc("xdp_expired_hits_total", "Packets from a source whose ban had ended but was still in the map: passed, and counted in xdpban_xdp_packets_total{result=\"passed\"}."),
+		parseFails: desc("xdp_parse_failures_total", "Malformed or truncated packets: passed, and counted in xdpban_xdp_packets_total{result=\"passed\"}."),
+		bansActive: desc("bans_active", "Bans in force (a ban that ended and waits for the sweep is not counted)."),
 		capacity:   desc("ban_map_capacity", "Maximum number of entries of the XDP ban map (--max-bans)."),
 		fill:       desc("ban_map_fill_ratio", "Entries in the XDP ban map divided by its capacity, from 0 to 1."),
 		iface:      desc("xdp_attached", "Per --iface: 1 while the XDP program is in force on it (also under a new name after a rename), 0 while it is not: the interface is gone, or attaching again after it came back failed (see the daemon's log).", "iface"),
@@ -46,7 +48,7 @@ func newScrapeCollector(xdp XDPReader, jail JailReader) *scrapeCollector {
 // the registry checks names and labels at registration.
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.xdpUp, c.packets, c.ifPackets, c.bansActive, c.capacity, c.fill, c.iface,
+		c.xdpUp, c.packets, c.ifPackets, c.expired, c.parseFails, c.bansActive, c.capacity, c.fill, c.iface,
 		c.failedCur, c.failedTotal, c.bannedTotal, c.bannedCur, c.droppedTracked, c.ignored, c.refused, c.enforcerErrors,
 	} {
 		ch <- d
@@ -73,6 +75,8 @@ func (c *scrapeCollector) collectXDP(ch chan<- prometheus.Metric) {
 	for _, r := range results(s.PacketCounts) {
 		ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(r.v), r.result)
 	}
+	ch <- prometheus.MustNewConstMetric(c.expired, prometheus.CounterValue, float64(s.ExpiredHits))
+	ch <- prometheus.MustNewConstMetric(c.parseFails, prometheus.CounterValue, float64(s.ParseFailures))
 	for name, p := range s.PerInterface {
 		for _, r := range results(p) {
 			ch <- prometheus.MustNewConstMetric(c.ifPackets, prometheus.CounterValue, float64(r.v), name, r.result)
@@ -117,10 +121,8 @@ type resultCount struct {
 	v      uint64
 }
 
-// results names the counters as the result label spells them.
+// results are the values of the result label: a partition of the
+// packets seen, so that sum() over the label is the total.
 func results(p PacketCounts) []resultCount {
-	return []resultCount{
-		{"seen", p.Seen}, {"passed", p.Passed}, {"dropped", p.Dropped},
-		{"expired_hit", p.ExpiredHits}, {"parse_failure", p.ParseFailures},
-	}
+	return []resultCount{{"passed", p.Passed}, {"dropped", p.Dropped}}
 }

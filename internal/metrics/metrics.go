@@ -65,6 +65,7 @@ type Metrics struct {
 	unbans     *prometheus.CounterVec
 	evicted    prometheus.Counter
 	hookFails  *prometheus.CounterVec
+	forwardErr prometheus.Counter
 }
 
 // New builds the registry with xdpban's metrics, the Go runtime and process
@@ -72,26 +73,37 @@ type Metrics struct {
 // the XDP families are then absent) and jail (nil: the jail families are
 // absent).
 func New(xdp XDPReader, jail JailReader) *Metrics {
+	return NewVersioned("", xdp, jail)
+}
+
+// NewVersioned is New with xdpban_build_info naming version (the
+// release; "" reads as "dev").
+func NewVersioned(version string, xdp XDPReader, jail JailReader) *Metrics {
 	m := &Metrics{
 		reg:        prometheus.NewRegistry(),
 		handshakes: counterVec("handshakes_total", "TLS handshakes on the listener by result (ok, failed) and, for failures, the OpenSSL 3 packed error code written to the fail2ban log.", "result", "code"),
 		refused:    counterVec("handshakes_refused_total", "Connections the listener closed before any signature for a reason that is not the source's doing (busy: every handshake slot taken; unknown-capacity: no CPU turn for an unknown source in time), by reason; not failures.", "reason"),
-		bans:       counterVec("bans_total", "Bans put in force since start, by origin (listener, watch-log, manual, restore...).", "origin"),
+		bans:       counterVec("bans_total", "Bans put in force since start, by origin: jail (maxretry failures) or manual (xdpban ban); restored and imported bans are not counted.", "origin"),
 		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ban_latency_seconds",
 			Help:    "Time from the failing event that reached maxretry to the ban being in force.",
 			Buckets: LatencyBuckets,
 		}),
-		unbans: counterVec("unbans_total", "Bans lifted since start, by reason (expired, manual...).", "reason"),
+		unbans: counterVec("unbans_total", "Bans lifted since start, by reason: expired, or manual (xdpban unban, ignore add, reload, a CrowdSec decision deleted).", "reason"),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "bans_dropped_full_total",
 			Help: "Bans that could not be put in force, or were evicted, because the ban map was full.",
 		}),
-		hookFails: counterVec("hook_failures_total", "--on-ban / --on-unban commands that failed or timed out, by kind (ban, unban).", "kind"),
+		hookFails: counterVec("hook_failures_total", "--on-ban / --on-unban commands that failed, timed out or were dropped, by kind: on-ban or on-unban.", "kind"),
+		forwardErr: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "backend_forward_errors_total",
+			Help: "Partners whose handshake succeeded but whose connection could not be forwarded to --backend.",
+		}),
 	}
 	m.reg.MustRegister(
-		m.handshakes, m.refused, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails,
+		m.handshakes, m.refused, m.bans, m.banLatency, m.unbans, m.evicted, m.hookFails, m.forwardErr,
 		newScrapeCollector(xdp, jail),
+		buildInfo(version),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -136,6 +148,9 @@ func (m *Metrics) Unban(reason string) { m.unbans.WithLabelValues(reason).Inc() 
 
 // Evicted counts a ban dropped because the ban map was full.
 func (m *Metrics) Evicted() { m.evicted.Inc() }
+
+// ForwardError counts a partner's connection that --backend did not take.
+func (m *Metrics) ForwardError() { m.forwardErr.Inc() }
 
 // HookFailed counts a failed --on-ban or --on-unban command.
 func (m *Metrics) HookFailed(kind string) { m.hookFails.WithLabelValues(kind).Inc() }

@@ -18,7 +18,7 @@ type WatchSnapshot struct {
 func (m *Metrics) WatchFiles(r WatchReader) {
 	m.reg.MustRegister(&watchCollector{
 		read: r,
-		lines: desc("watch_lines_total", "Lines of a watched log (--watch-log) by what became of them: read (every line), matched "+
+		lines: desc("watch_lines_total", "Lines read from a watched log (--watch-log) by what became of them, which add up to every line read: matched "+
 			"(failures handed to the jail), too_old (dated before findtime, or undated and in the file before xdpban first saw it), "+
 			"unparsed (not a failure in OS4X's wording), too_long (over the line limit, skipped whole).", "file", "result"),
 		rotations: desc("watch_rotations_total", "Rotations of a watched log seen: renames and truncations.", "file"),
@@ -45,7 +45,7 @@ func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range []struct {
 			result string
 			v      uint64
-		}{{"read", s.Read}, {"matched", s.Matched}, {"too_old", s.TooOld}, {"unparsed", s.Unparsed}, {"too_long", s.TooLong}} {
+		}{{"matched", s.Matched}, {"too_old", s.TooOld}, {"unparsed", s.Unparsed}, {"too_long", s.TooLong}} {
 			ch <- prometheus.MustNewConstMetric(c.lines, prometheus.CounterValue, float64(r.v), s.File, r.result)
 		}
 		ch <- prometheus.MustNewConstMetric(c.rotations, prometheus.CounterValue, float64(s.Rotations), s.File)

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// banLine is one line of `xdpban export`, read back by `xdpban import`.
+type banLine struct {
+	Address   string     `json:"address"`         // 198.18.0.2, or 2001:db8::/64 for a wider ban
+	End       *time.Time `json:"end,omitempty"`   // absent: permanent
+	Start     *time.Time `json:"start,omitempty"` // when the ban began
+	BanCount  int        `json:"ban_count"`       // this address's ban number (bantime.increment)
+	Origin    string     `json:"origin"`          // jail, manual, restored, imported, fail2ban, pinned
+	Reason    string     `json:"reason,omitempty"`
+	Permanent bool       `json:"permanent,omitempty"`
+}
+
+// reasons says in words why a ban of each origin exists.
+var reasons = map[string]string{
+	"jail":     "maxretry failures within findtime",
+	"manual":   "banned with xdpban ban",
+	"restored": "found in the pinned map at start",
+	"imported": "imported with xdpban import",
+	"fail2ban": "imported from fail2ban's database",
+	"pinned":   "in the pinned map (no daemon running to say more)",
+}
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "print every ban in force as JSON lines, for xdpban import",
+		Description: "One JSON object per line: address (bare, or a CIDR for a wider ban), end\n" +
+			"(RFC 3339; absent with \"permanent\": true), start, ban_count, origin, reason.\n" +
+			"From the daemon when it runs, otherwise from the pinned map (origin \"pinned\",\n" +
+			"ban_count 1). xdpban import reads it back on this host or another.",
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag()},
+		Action: func(c *cli.Context) error {
+			if err := applyConfigFile(c); err != nil {
+				return err
+			}
+			if err := exactArgs(c, 0, "no arguments"); err != nil {
+				return err
+			}
+			bans, err := exportedBans(c.String("control-socket"), c.String("pin-dir"))
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			w := bufio.NewWriterSize(c.App.Writer, 1<<16)
+			enc := json.NewEncoder(w)
+			for _, b := range bans {
+				if err := enc.Encode(b); err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func exportedBans(socket, pinDir string) ([]banLine, error) {
+	resp, err := control.Call(socket, control.Request{Cmd: control.CmdExport})
+	switch {
+	case err == nil:
+		out := make([]banLine, 0, len(resp.Status.Bans))
+		for _, b := range resp.Status.Bans {
+			p, err := netip.ParsePrefix(b.Prefix)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, newBanLine(p, b.Start, b.End, b.Count, b.Origin))
+		}
+		return out, nil
+	case !errors.Is(err, control.ErrNoDaemon):
+		return nil, err
+	}
+	m, err := xdp.OpenPinned(pinDir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	entries, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]banLine, 0, len(entries))
+	for _, b := range entries {
+		if !b.Expired {
+			out = append(out, newBanLine(b.Prefix, b.Created, b.Until, 1, "pinned"))
+		}
+	}
+	return out, nil
+}
+
+func newBanLine(p netip.Prefix, start, end time.Time, count int, origin string) banLine {
+	l := banLine{Address: shortPrefix(p), BanCount: count, Origin: origin, Reason: reasons[origin]}
+	if !start.IsZero() {
+		l.Start = &start
+	}
+	if end.IsZero() {
+		l.Permanent = true
+	} else {
+		l.End = &end
+	}
+	return l
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/xdpban/xdpban/internal/banset"
+	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/f2bdb"
+	"github.com/xdpban/xdpban/internal/jail"
+	"github.com/xdpban/xdpban/internal/xdp"
+)
+
+// importChunk is how many bans one request to the daemon carries: some
+// 2.5 MB of JSON, well inside control.MaxRequest, and small enough that
+// two chunks in flight keep both the jail and the store busy.
+const importChunk = 25000
+
+func importCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "ban what xdpban export (or a fail2ban database) lists, in one batch",
+		ArgsUsage: "FILE|- | --fail2ban-db DB --jail JAIL",
+		Description: "Reads the JSON lines of xdpban export from FILE, or from stdin with -. Every\n" +
+			"line is checked before anything is banned. Bans already over are skipped, and\n" +
+			"so are those that ignoreip covers; the others keep their end and ban count\n" +
+			"(bantime.increment goes on from it). Through the daemon when it runs, as one\n" +
+			"batch per 100,000 bans without a log line or hook per ban; otherwise into the\n" +
+			"pinned map and the store in --state-dir.\n\n" +
+			"With --fail2ban-db it reads fail2ban's database instead (dbfile in\n" +
+			"fail2ban.conf, usually /var/lib/fail2ban/fail2ban.sqlite3) and takes the bans\n" +
+			"of --jail that are in force, with their remaining time and bancount, so a\n" +
+			"host moves from fail2ban's firewall bans to XDP without letting anyone back\n" +
+			"in. fail2ban may keep running: the database is opened read-only.",
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(),
+			&cli.StringFlag{Name: "fail2ban-db", Usage: "read the current bans from fail2ban's SQLite database `DB`"},
+			&cli.StringFlag{Name: "jail", Usage: "the fail2ban `JAIL` whose bans --fail2ban-db takes"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := applyConfigFile(c); err != nil {
+				return err
+			}
+			var bans []control.Ban
+			var err error
+			if db := c.String("fail2ban-db"); db != "" {
+				if err := exactArgs(c, 0, "no file with --fail2ban-db"); err != nil {
+					return err
+				}
+				if c.String("jail") == "" {
+					return fmt.Errorf("import: --fail2ban-db needs --jail, the fail2ban jail to take the bans of")
+				}
+				bans, err = fail2banBans(db, c.String("jail"))
+			} else {
+				if err := exactArgs(c, 1, "one file, or - for stdin"); err != nil {
+					return err
+				}
+				bans, err = readBanLines(c.Args().First(), os.Stdin)
+			}
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			start := time.Now()
+			n, err := importBans(c, bans)
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			fmt.Fprintf(c.App.Writer, "imported %d of %d bans in %s\n", n, len(bans), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+}
+
+// fail2banBans reads the bans of jail in force in fail2ban's database.
+func fail2banBans(db, jail string) ([]control.Ban, error) {
+	f2b, err := f2bdb.CurrentBans(db, jail, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]control.Ban, 0, len(f2b))
+	for _, b := range f2b {
+		p, err := xdp.ParseTarget(b.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("fail2ban database %s: ban of %w", db, err)
+		}
+		out = append(out, control.Ban{Prefix: p.String(), Start: b.Start, End: b.End, Origin: "fail2ban", Count: b.Count})
+	}
+	return out, nil
+}
+
+// readBanLines reads JSON lines, naming the line of the first bad one.
+func readBanLines(path string, stdin io.Reader) ([]control.Ban, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	var out []control.Ban
+	for line := 1; sc.Scan(); line++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var l banLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		p, err := xdp.ParseTarget(l.Address)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		b := control.Ban{Prefix: p.String(), Origin: l.Origin, Count: l.BanCount}
+		if l.Start != nil {
+			b.Start = *l.Start
+		}
+		switch {
+		case l.End != nil:
+			b.End = *l.End
+		case !l.Permanent:
+			return nil, fmt.Errorf("%s line %d: no end and not \"permanent\": true", path, line)
+		}
+		if b.Origin == "pinned" || b.Origin == "restored" {
+			b.Origin = "imported" // it says where export found it, not who made it
+		}
+		out = append(out, b)
+	}
+	return out, sc.Err()
+}
+
+func importBans(c *cli.Context, bans []control.Ban) (int, error) {
+	socket := c.String("control-socket")
+	// Ask once whether a daemon answers, then send the chunks with two in
+	// flight: the daemon puts one in the jail while it stores the other.
+	if _, err := control.Call(socket, control.Request{Cmd: control.CmdImport}); errors.Is(err, control.ErrNoDaemon) {
+		return importDirect(c, bans)
+	} else if err != nil {
+		return 0, err
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	var (
+		results  = make(chan result, len(bans)/importChunk+1)
+		inFlight = make(chan struct{}, 2)
+		sent     int
+	)
+	for len(bans) > 0 {
+		chunk := bans[:min(len(bans), importChunk)]
+		bans = bans[len(chunk):]
+		inFlight <- struct{}{}
+		sent++
+		go func() {
+			defer func() { <-inFlight }()
+			resp, err := control.Call(socket, control.Request{Cmd: control.CmdImport, Bans: chunk})
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			results <- result{n: resp.Count}
+		}()
+	}
+	n := 0
+	var errs []error
+	for range sent {
+		r := <-results
+		n += r.n
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	if len(errs) > 0 {
+		return n, fmt.Errorf("%w (%d bans in force)", errs[0], n)
+	}
+	return n, nil
+}
+
+// importDirect writes bans into the pinned map and the store when no
+// daemon runs; the daemon adopts them when it starts.
+func importDirect(c *cli.Context, bans []control.Ban) (int, error) {
+	ignore, err := savedIgnoreList(c.String("state-dir"))
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	want := make([]jail.Ban, 0, len(bans))
+	for _, b := range bans {
+		p, err := xdp.ParseTarget(b.Prefix)
+		if err != nil {
+			return 0, err
+		}
+		start := b.Start
+		if start.IsZero() || start.After(now) {
+			start = now
+		}
+		origin := jail.Origin(b.Origin)
+		if origin == "" {
+			origin = "imported"
+		}
+		want = append(want, jail.Ban{Prefix: p, Start: start, End: b.End, Origin: origin, Count: max(b.Count, 1)})
+	}
+	stored, err := banset.ImportPinned(c.String("pin-dir"), want, ignore)
+	if err != nil {
+		return len(stored), err
+	}
+	s, err := openStore(c.String("state-dir"))
+	if err != nil {
+		return len(stored), fmt.Errorf("bans in force, counts not stored: %w", err)
+	}
+	defer s.Close()
+	return len(stored), s.ImportBans(stored)
+}
