@@ -4,8 +4,8 @@
 # everything is there already.
 set -euo pipefail
 
-packages=(clang llvm bpftool libbpf-dev fail2ban openssl nftables iptables iproute2 util-linux make python3-pyinotify systemd logrotate lintian rpm man-db zsh prometheus)
-commands=(clang-14 llvm-strip bpftool fail2ban-server fail2ban-regex openssl nft iptables ip nsenter make systemd-analyze crowdsec cscli logrotate lintian rpm man zsh promtool)
+packages=(clang llvm bpftool libbpf-dev fail2ban openssl nftables iptables iproute2 util-linux make python3-pyinotify systemd logrotate lintian rpm man-db zsh prometheus systemd-container)
+commands=(clang-14 llvm-strip bpftool fail2ban-server fail2ban-regex openssl nft iptables ip nsenter make systemd-analyze crowdsec cscli logrotate lintian rpm man zsh promtool systemd-nspawn)
 
 # crowdsec's install script registers with CrowdSec's central API and
 # aborts the install when that fails (offline CI). It skips the

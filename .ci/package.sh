@@ -5,7 +5,9 @@
 # binary, `dpkg -r` (the pinned program and its bans stay), `dpkg --purge`
 # (detached, state gone, not one file of the package left). As root. The
 # trap removes everything it made, also on failure; it never starts a
-# unit, and it refuses to run where xdpban is installed or in use.
+# unit on this machine, and it refuses to run where xdpban is installed or
+# in use. Last, .ci/nspawn.sh runs the same .deb under a real systemd in a
+# container: start from the unit, ban, remove, purge.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -195,7 +197,11 @@ if ! diff "$tmp/before" "$tmp/after" >"$tmp/diff"; then
 	bad "files of xdpban left after purge:"; cat "$tmp/diff"
 fi
 
+# PID 1 here need not be systemd: the unit itself is started, and stopped
+# by `dpkg -r`, inside a container booting this machine's systemd.
+XDPBAN_PACKAGE_LOCK_HELD=1 .ci/nspawn.sh "$deb" || bad "the .deb under systemd failed (.ci/nspawn.sh)"
+
 if [[ $fail == 0 ]]; then
-	echo "package: ok ($deb and $rpmfile; lintian $(grep -c '^W:' "$tmp/lintian") kept warnings; installed, verified, removed, purged)"
+	echo "package: ok ($deb and $rpmfile; lintian $(grep -c '^W:' "$tmp/lintian") kept warnings; installed, verified, removed, purged; under systemd: started, banned, removed, purged)"
 fi
 exit $fail
