@@ -134,6 +134,15 @@ watch-log: []
 CONF
 ' || die "writing the config in the container failed"
 
+# Log-only first (an unprivileged dynamic user, the key handed over as a
+# credential): it comes up, then makes way for the XDP unit.
+if ! inside timeout 60 systemctl start xdpban-logonly.service; then
+	inside journalctl -u xdpban-logonly --no-pager | tail -20
+	bad "systemctl start xdpban-logonly failed"
+fi
+[[ $(inside systemctl is-active xdpban-logonly.service) == active ]] || bad "xdpban-logonly.service is not active after start"
+inside timeout 60 systemctl stop xdpban-logonly.service || bad "systemctl stop xdpban-logonly failed"
+
 # The README's command. Type=notify: the start returns only after
 # READY=1, and fails without it.
 if ! inside timeout 60 systemctl -q enable --now xdpban.service; then
@@ -181,5 +190,5 @@ left=$(inside find /etc /lib /usr /var -xdev -name '*xdpban*' 2>/dev/null)
 grep -q xdpban <<<"$(inside systemctl list-unit-files --no-legend 'xdpban*' 2>&1)" &&
 	bad "systemd still knows xdpban units after purge"
 
-[[ $fail == 0 ]] && echo "nspawn: ok (systemd 252 in a container without Go: installed, enabled and started, status, ban, upgraded (restarted), removed with the ban in force, purged)"
+[[ $fail == 0 ]] && echo "nspawn: ok (systemd 252 in a container without Go: installed, log-only unit started, XDP unit enabled and started, status, ban, upgraded (restarted), removed with the ban in force, purged)"
 exit $fail
