@@ -44,6 +44,11 @@ volatile const __u64 clock_base_ns = 0;
  */
 volatile const __u32 range_bans = 1;
 /*
+ * 32 minus the log2 of the ban filter's slots: the loader sizes the filter
+ * and sets this to match (filter_slot in xdpban.h).
+ */
+volatile const __u32 filter_shift = 32 - 21;
+/*
  * Never read: they put the enums shared with Go into the BTF, from which
  * bpf2go generates the Go constants (BTF only holds types something uses).
  */
@@ -221,12 +226,27 @@ static __always_inline __u64 coarse_now(void)
 }
 
 /*
- * The ban filter (see xdpban.h) is a global in a data section of its own:
- * the loader turns it into a one-element array map, which the program
- * addresses directly (no lookup) and userspace maps with mmap. The loader
- * pins it as xdpban_filter beside the other maps.
+ * The ban filter (see xdpban.h): one element of one counter byte per slot,
+ * which userspace maps with mmap. No BTF for the value: its size is not
+ * known when this is compiled, the loader sets it (and filter_shift) from
+ * the ban map's capacity, or keeps the size of the pinned filter.
  */
-struct ban_filter xdpban_filter SEC(".data.xdpban_filter");
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 1 << 21);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdpban_filter SEC(".maps");
+
+/* The filter's counters; NULL cannot happen (key 0 of a one-element array). */
+static __always_inline __u8 *filter_counts(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xdpban_filter, &zero);
+}
 
 /*
  * The range trie's entry count (see xdpban.h), a global in a data section
@@ -242,9 +262,9 @@ struct range_count xdpban_nranges SEC(".data.xdpban_nranges");
  * same moment, hence compare-and-swap. Giving up after a few lost races
  * leaves the counter high, which is safe.
  */
-static __always_inline void filter_release(__u32 slot)
+static __always_inline void filter_release(__u8 *counts, __u32 slot)
 {
-	__u32 *word = (__u32 *)&xdpban_filter.count[slot & ~3U];
+	__u32 *word = (__u32 *)&counts[slot & ~3U];
 	__u32 shift = (slot & 3) * 8;
 
 #pragma unroll
@@ -304,11 +324,13 @@ static __always_inline int range_verdict(struct xdp_md *ctx, struct ban_key *key
  */
 static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
 {
-	__u32 slot = filter_slot((__u32 *)key->addr);
+	__u32 slot = filter_slot((__u32 *)key->addr, filter_shift);
+	__u8 *counts = filter_counts();
 	struct ban_value *ban;
 	__u64 end;
 
-	if (!xdpban_filter.count[slot])
+	/* Without the filter (cannot happen) every packet takes the lookup. */
+	if (counts && !counts[slot])
 		return range_verdict(ctx, key, st); /* nothing banned hashes here */
 	ban = bpf_map_lookup_elem(&xdpban_bans, key);
 	if (!ban)
@@ -321,8 +343,8 @@ static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, stru
 	end = ban->expires_ns;
 	if (end && coarse_now() >= end) {
 		count(st, STAT_EXPIRED);
-		if (bpf_map_delete_elem(&xdpban_bans, key) == 0)
-			filter_release(slot);
+		if (bpf_map_delete_elem(&xdpban_bans, key) == 0 && counts)
+			filter_release(counts, slot);
 		return range_verdict(ctx, key, st);
 	}
 	/*

@@ -15,12 +15,11 @@
  * are in the object's BTF and bpf2go generates their Go side (-type
  * xdpban_const). XDPBAN_LAYOUT_VERSION is bumped whenever a struct below
  * changes; it is stored in the meta map. XDPBAN_STATS_SLOTS: see below.
- * XDPBAN_FILTER_BITS and XDPBAN_FILTER_SATURATED: see the ban filter.
+ * XDPBAN_FILTER_SATURATED: see the ban filter.
  */
 enum xdpban_const {
 	XDPBAN_LAYOUT_VERSION = 4,
 	XDPBAN_STATS_SLOTS = 1024,
-	XDPBAN_FILTER_BITS = 21,
 	XDPBAN_FILTER_SATURATED = 255,
 	/* A flag of struct meta: see below. */
 	XDPBAN_META_NO_RANGES = 1,
@@ -96,24 +95,22 @@ struct range_count {
  * a key and down after it deletes one; the program counts down after it
  * deletes an expired key. A counter is thus never below the truth (a crash
  * in between can only leave it high, which costs a lookup, never a ban).
- * A counter that reaches 255 stays there for good. The filter is sized
- * (2 MiB) so that with many bans most other sources still skip the lookup.
+ * A counter that reaches 255 stays there for good. The loader sizes the
+ * filter (a power of two of slots) from the ban map's capacity, so that
+ * with the map full most other sources still skip the lookup; see
+ * internal/xdp/countfilter.go.
  */
-#define XDPBAN_FILTER_SLOTS (1 << XDPBAN_FILTER_BITS)
-
-struct ban_filter {
-	__u8 count[XDPBAN_FILTER_SLOTS];
-} __attribute__((aligned(8)));
 
 /*
  * filter_slot folds the key's four 32-bit words (as the host loads them)
- * and takes the top bits of a multiplicative hash. Go mirrors it in
- * internal/xdp/countfilter.go. An attacker who picks sources that collide with
- * a banned one only gets the hash-map lookup every packet used to cost.
+ * and takes the top bits of a multiplicative hash: shift is 32 minus the
+ * log2 of the filter's slots. Go mirrors it in internal/xdp/countfilter.go.
+ * An attacker who picks sources that collide with a banned one only gets
+ * the hash-map lookup every packet used to cost.
  */
-static inline __u32 filter_slot(const __u32 *w)
+static inline __u32 filter_slot(const __u32 *w, __u32 shift)
 {
-	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1U) >> (32 - XDPBAN_FILTER_BITS);
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1U) >> shift;
 }
 
 /*

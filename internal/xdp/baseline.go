@@ -25,7 +25,7 @@ func (d *Datapath) loadVariant(ranges bool) (*ebpf.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setConstants(spec, d.cfg, d.clock); err != nil {
+	if err := setConstants(spec, d.cfg, d.clock, d.filterBits); err != nil {
 		return nil, err
 	}
 	if !ranges {
@@ -35,11 +35,11 @@ func (d *Datapath) loadVariant(ranges bool) (*ebpf.Program, error) {
 		spec.Programs[xdpbanProgXdpban].Name = noRangesName
 	}
 	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = d.maxBans
-	spec.Maps[filterSection] = filterSpec(spec)
+	spec.Maps[xdpbanMapXdpbanFilter].ValueSize = 1 << d.filterBits
 	spec.Maps[rangeCountSection] = mmapableSpec(spec, rangeCountSection)
 	repl := map[string]*ebpf.Map{
 		xdpbanMapXdpbanBans: d.bans, xdpbanMapXdpbanStats: d.stats, xdpbanMapXdpbanMeta: d.meta,
-		filterSection: d.filterMap, xdpbanMapXdpbanRanges: d.ranges.trie, rangeCountSection: d.ranges.count,
+		xdpbanMapXdpbanFilter: d.filterMap, xdpbanMapXdpbanRanges: d.ranges.trie, rangeCountSection: d.ranges.count,
 	}
 	var objs struct {
 		Xdpban *ebpf.Program `ebpf:"xdpban"`

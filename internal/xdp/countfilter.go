@@ -11,19 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// filterSection is the data section that holds the counting filter in the
-// object; the loader pins the map made from it as filterPinName.
-const (
-	filterSection = ".data.xdpban_filter"
-	filterPinName = "xdpban_filter"
-)
+// filterPinName is the counting filter's pin.
+const filterPinName = xdpbanMapXdpbanFilter
 
 // filterPin is where the counting filter is pinned.
 func filterPin(pinDir string) string { return filepath.Join(pinDir, filterPinName) }
-
-// filterSpec is the filter's map as the loader creates it: mapped by
-// userspace, pinned by hand (a data section carries no pinning flag).
-func filterSpec(spec *ebpf.CollectionSpec) *ebpf.MapSpec { return mmapableSpec(spec, filterSection) }
 
 // mmapableSpec is the map of a data section that userspace maps.
 func mmapableSpec(spec *ebpf.CollectionSpec, section string) *ebpf.MapSpec {
@@ -32,12 +24,46 @@ func mmapableSpec(spec *ebpf.CollectionSpec, section string) *ebpf.MapSpec {
 	return ms
 }
 
-// The filter's size and ceiling, from bpf/xdpban.h.
+// The filter's ceiling, from bpf/xdpban.h, and the bounds of its size.
+// Layouts up to 4 pinned 2^21 slots whatever the capacity; such a pin is
+// kept as it is (see filterBitsOf).
 const (
-	filterBits      = int(xdpbanXdpbanConstXDPBAN_FILTER_BITS)
-	filterSlots     = 1 << filterBits
 	filterSaturated = uint32(xdpbanXdpbanConstXDPBAN_FILTER_SATURATED)
+	filterMinBits   = 16
+	filterMaxBits   = 28
+	// filterSlotsPerBan: with n keys in m slots a fraction 1-exp(-n/m) of
+	// the slots is taken; at m >= 20n that is under 5 %, the share of
+	// sources that are not banned but still take the hash-map lookup when
+	// the map is full.
+	filterSlotsPerBan = 20
 )
+
+// filterBitsFor is the log2 of the filter's slots for a ban map of
+// capacity maxBans: the smallest power of two of at least
+// filterSlotsPerBan slots per ban, so 20 to 40 bytes per ban of capacity
+// (32 MiB at the default million), within filterMinBits..filterMaxBits
+// (64 KiB to 256 MiB).
+func filterBitsFor(maxBans uint32) int {
+	b := filterMinBits
+	for b < filterMaxBits && uint64(1)<<b < uint64(maxBans)*filterSlotsPerBan {
+		b++
+	}
+	return b
+}
+
+// filterBitsOf is the log2 of the slots of a filter of size bytes, or an
+// error when no xdpban makes a filter of that size.
+func filterBitsOf(size uint32) (int, error) {
+	for b := filterMinBits; b <= filterMaxBits; b++ {
+		if size == 1<<b {
+			return b, nil
+		}
+	}
+	if size == 1<<21 { // layouts up to 4, whatever the capacity
+		return 21, nil
+	}
+	return 0, fmt.Errorf("counting filter of %d bytes: %w", size, ErrIncompatible)
+}
 
 // countingFilter is the program's counting filter in front of the ban map
 // (struct ban_filter in bpf/xdpban.h): one hash, one 8-bit counter per
@@ -50,28 +76,33 @@ const (
 // after deleting it, so a counter is never below the number of keys that
 // hash to its slot. Only banmap.go's insert and take apply it.
 type countingFilter struct {
-	mem []byte
+	mem  []byte
+	bits int // log2 of len(mem)
 }
 
 // mapFilter maps the pinned counting filter read-write.
 func mapFilter(m *ebpf.Map) (*countingFilter, error) {
-	if int(m.ValueSize()) != filterSlots {
-		return nil, fmt.Errorf("counting filter has %d slots, this xdpban uses %d: %w", m.ValueSize(), filterSlots, ErrIncompatible)
+	if m.MaxEntries() != 1 {
+		return nil, fmt.Errorf("counting filter has %d elements, this xdpban uses 1: %w", m.MaxEntries(), ErrIncompatible)
 	}
-	mem, err := unix.Mmap(m.FD(), 0, filterSlots, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	bits, err := filterBitsOf(m.ValueSize())
+	if err != nil {
+		return nil, err
+	}
+	mem, err := unix.Mmap(m.FD(), 0, 1<<bits, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, permissionHint("map the counting filter", err)
 	}
-	return &countingFilter{mem: mem}, nil
+	return &countingFilter{mem: mem, bits: bits}, nil
 }
 
-// filterSlotOf mirrors filter_slot() in bpf/xdpban.h: the key's words as a
+// slotOf mirrors filter_slot() in bpf/xdpban.h: the key's words as a
 // little-endian host loads them, folded, then a multiplicative hash.
-func filterSlotOf(k *xdpbanBanKey) uint32 {
+func (f *countingFilter) slotOf(k *xdpbanBanKey) uint32 {
 	a := k.Addr[:]
 	w := binary.LittleEndian.Uint32(a[0:]) ^ binary.LittleEndian.Uint32(a[4:]) ^
 		binary.LittleEndian.Uint32(a[8:]) ^ binary.LittleEndian.Uint32(a[12:])
-	return (w * 0x9E3779B1) >> (32 - filterBits)
+	return (w * 0x9E3779B1) >> (32 - f.bits)
 }
 
 // word returns the aligned 32-bit word holding slot's counter and the
@@ -91,7 +122,7 @@ func (f *countingFilter) countOut(k *xdpbanBanKey) { f.step(k, -1) }
 // which the program and other processes change too. A saturated counter
 // stays set for good (safe, only slower); one at zero is not counted out.
 func (f *countingFilter) step(k *xdpbanBanKey, delta int32) {
-	w, shift := f.word(filterSlotOf(k))
+	w, shift := f.word(f.slotOf(k))
 	for {
 		old := atomic.LoadUint32(w)
 		n := (old >> shift) & 0xFF
@@ -106,7 +137,7 @@ func (f *countingFilter) step(k *xdpbanBanKey, delta int32) {
 
 // count reads the counter of k's slot.
 func (f *countingFilter) count(k *xdpbanBanKey) uint8 {
-	w, shift := f.word(filterSlotOf(k))
+	w, shift := f.word(f.slotOf(k))
 	return uint8(atomic.LoadUint32(w) >> shift)
 }
 

@@ -23,7 +23,7 @@ func filterCount(t *testing.T, m *Maps, p netip.Prefix) uint8 {
 // collidingPair finds two addresses of 2001:db8::/32 whose keys share a
 // filter slot. (Not of 198.18.0.0/15: the multiplicative hash spreads
 // neighbouring IPv4 addresses without a single collision.)
-func collidingPair(t *testing.T) (netip.Prefix, netip.Prefix) {
+func collidingPair(t *testing.T, f *countingFilter) (netip.Prefix, netip.Prefix) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
 	seen := map[uint32]netip.Prefix{}
@@ -34,7 +34,7 @@ func collidingPair(t *testing.T) (netip.Prefix, netip.Prefix) {
 		binary.BigEndian.PutUint64(a[8:], rng.Uint64())
 		p := netip.PrefixFrom(netip.AddrFrom16(a), 128)
 		k, _ := keyFor(p, 128)
-		s := filterSlotOf(&k)
+		s := f.slotOf(&k)
 		if q, ok := seen[s]; ok {
 			return q, p
 		}
@@ -49,7 +49,7 @@ func collidingPair(t *testing.T) (netip.Prefix, netip.Prefix) {
 func TestFilterCountsEveryWay(t *testing.T) {
 	d := loadTest(t, Config{})
 	prog := d.Program()
-	a, b := collidingPair(t)
+	a, b := collidingPair(t, d.filter)
 	hit := func(p netip.Prefix) []byte { return tcpTo(p.Addr(), server6, 6619).build() }
 	later := time.Now().Add(time.Hour)
 
@@ -219,15 +219,15 @@ func TestFilterBatch(t *testing.T) {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18 + byte(i>>16), byte(i >> 8), byte(i)}), 32)
 		specs = append(specs, BanSpec{Prefix: p, Until: time.Now().Add(time.Hour)})
 		k, _ := keyFor(p, 128)
-		want[filterSlotOf(&k)]++
+		want[d.filter.slotOf(&k)]++
 	}
 	if _, err := d.BanMap().BanBatch(specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range specs[:2000] {
 		k, _ := keyFor(s.Prefix, 128)
-		if got := d.filter.count(&k); int(got) != want[filterSlotOf(&k)] {
-			t.Fatalf("%s: counter %d, want %d", s.Prefix, got, want[filterSlotOf(&k)])
+		if got := d.filter.count(&k); int(got) != want[d.filter.slotOf(&k)] {
+			t.Fatalf("%s: counter %d, want %d", s.Prefix, got, want[d.filter.slotOf(&k)])
 		}
 	}
 	// A batch that does not fit counts out what it could not write.
@@ -249,9 +249,9 @@ func TestFilterBatch(t *testing.T) {
 // TestFilterSaturates checks that a counter at its top stays there: it can
 // no longer count exactly, so it must never reach zero under a ban.
 func TestFilterSaturates(t *testing.T) {
-	f := &countingFilter{mem: make([]byte, filterSlots)}
+	f := &countingFilter{mem: make([]byte, 1<<filterMinBits), bits: filterMinBits}
 	k, _ := keyFor(testBan, 128)
-	neighbour := filterSlotOf(&k) ^ 1 // shares the 32-bit word
+	neighbour := f.slotOf(&k) ^ 1 // shares the 32-bit word
 	f.mem[neighbour] = 7
 	for range filterSaturated + 10 {
 		f.countIn(&k)

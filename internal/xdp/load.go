@@ -24,6 +24,8 @@ type Datapath struct {
 	fresh bool // this Load created the pin directory
 	cfg   Config
 	clock jiffyClock
+	// log2 of the counting filter's slots, a constant of the program.
+	filterBits int
 	// The program that reads the kernel's clocks, for ClockDrift.
 	clockSpec *ebpf.ProgramSpec
 	// The build without range support (see rangeprog.go), and the build
@@ -91,7 +93,12 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		return nil, err
 	}
 	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = maxBans
-	if err := setConstants(spec, cfg, clock); err != nil {
+	filterBits, err := pinnedFilterBits(cfg.PinDir, maxBans)
+	if err != nil {
+		return nil, err
+	}
+	spec.Maps[xdpbanMapXdpbanFilter].ValueSize = 1 << filterBits
+	if err := setConstants(spec, cfg, clock, filterBits); err != nil {
 		return nil, err
 	}
 
@@ -99,7 +106,6 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	// are reused by hand, or made after the load.
 	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: cfg.PinDir}, MapReplacements: map[string]*ebpf.Map{}}
 	sections := []struct{ section, pin, what string }{
-		{filterSection, filterPinName, "the ban filter"},
 		{rangeCountSection, rangeCountPin, "the range count"},
 	}
 	for _, s := range sections {
@@ -117,7 +123,6 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	// Only the datapath: xdpban_clock has done its job.
 	var objs struct {
 		Xdpban     *ebpf.Program `ebpf:"xdpban"`
-		Filter     *ebpf.Map     `ebpf:".data.xdpban_filter"`
 		RangeCount *ebpf.Map     `ebpf:".data.xdpban_nranges"`
 		xdpbanMaps
 	}
@@ -128,12 +133,7 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		if opts.MapReplacements[s.section] != nil {
 			continue
 		}
-		m := objs.Filter
-		if s.section == rangeCountSection {
-			m = objs.RangeCount
-		}
-		if err := m.Pin(filepath.Join(cfg.PinDir, s.pin)); err != nil {
-			objs.Filter.Close()
+		if err := objs.RangeCount.Pin(filepath.Join(cfg.PinDir, s.pin)); err != nil {
 			objs.RangeCount.Close()
 			objs.Xdpban.Close()
 			objs.xdpbanMaps.Close()
@@ -141,10 +141,11 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		}
 	}
 	d := &Datapath{
-		cfg:   cfg,
-		clock: clock,
+		cfg:        cfg,
+		clock:      clock,
+		filterBits: filterBits,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
-			filterMap: objs.Filter, pinDir: cfg.PinDir},
+			filterMap: objs.XdpbanFilter, pinDir: cfg.PinDir},
 		prog:      objs.Xdpban,
 		clockSpec: spec.Programs[xdpbanProgXdpbanClock],
 		lock:      lock,
@@ -202,7 +203,23 @@ func pinnedCapacity(cfg Config) (uint32, error) {
 	return info.MaxEntries, nil
 }
 
-func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock) error {
+// pinnedFilterBits sizes the counting filter: a pinned one keeps its size
+// (the program must match the filter the other pins count in), a new one
+// is sized for the ban map's capacity. The filter is made anew with the
+// ban map, when --max-bans changes or after `xdpban detach`.
+func pinnedFilterBits(pinDir string, maxBans uint32) (int, error) {
+	old, err := ebpf.LoadPinnedMap(filterPin(pinDir), &ebpf.LoadPinOptions{ReadOnly: true})
+	if errors.Is(err, os.ErrNotExist) {
+		return filterBitsFor(maxBans), nil
+	}
+	if err != nil {
+		return 0, permissionHint("open the pinned ban filter", err)
+	}
+	defer old.Close()
+	return filterBitsOf(old.ValueSize())
+}
+
+func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock, filterBits int) error {
 	var all uint32
 	if cfg.Ports.All {
 		all = 1
@@ -213,6 +230,7 @@ func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock) error
 		xdpbanVarIpv6Mask:    ipv6Mask(cfg.IPv6Prefix),
 		xdpbanVarClockTickNs: clock.tickNs,
 		xdpbanVarClockBaseNs: clock.baseNs,
+		xdpbanVarFilterShift: uint32(32 - filterBits),
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("set %s: %w", name, err)

@@ -13,11 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type xdpbanBanFilter struct {
-	_     structs.HostLayout
-	Count [2097152]uint8
-}
-
 type xdpbanBanKey struct {
 	_    structs.HostLayout
 	Addr [16]uint8
@@ -83,7 +78,6 @@ type xdpbanXdpbanConst uint32
 const (
 	xdpbanXdpbanConstXDPBAN_LAYOUT_VERSION   xdpbanXdpbanConst = 4
 	xdpbanXdpbanConstXDPBAN_STATS_SLOTS      xdpbanXdpbanConst = 1024
-	xdpbanXdpbanConstXDPBAN_FILTER_BITS      xdpbanXdpbanConst = 21
 	xdpbanXdpbanConstXDPBAN_FILTER_SATURATED xdpbanXdpbanConst = 255
 	xdpbanXdpbanConstXDPBAN_META_NO_RANGES   xdpbanXdpbanConst = 1
 )
@@ -93,6 +87,7 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	xdpbanMapXdpbanBans     = "xdpban_bans"
+	xdpbanMapXdpbanFilter   = "xdpban_filter"
 	xdpbanMapXdpbanMeta     = "xdpban_meta"
 	xdpbanMapXdpbanRanges   = "xdpban_ranges"
 	xdpbanMapXdpbanStats    = "xdpban_stats"
@@ -101,12 +96,12 @@ const (
 	xdpbanVarAllPorts       = "all_ports"
 	xdpbanVarClockBaseNs    = "clock_base_ns"
 	xdpbanVarClockTickNs    = "clock_tick_ns"
+	xdpbanVarFilterShift    = "filter_shift"
 	xdpbanVarIpv6Mask       = "ipv6_mask"
 	xdpbanVarPortBitmap     = "port_bitmap"
 	xdpbanVarRangeBans      = "range_bans"
 	xdpbanVarStatIndexBtf   = "stat_index_btf"
 	xdpbanVarXdpbanConstBtf = "xdpban_const_btf"
-	xdpbanVarXdpbanFilter   = "xdpban_filter"
 	xdpbanVarXdpbanNranges  = "xdpban_nranges"
 )
 
@@ -161,6 +156,7 @@ type xdpbanProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbanMapSpecs struct {
 	XdpbanBans   *ebpf.MapSpec `ebpf:"xdpban_bans"`
+	XdpbanFilter *ebpf.MapSpec `ebpf:"xdpban_filter"`
 	XdpbanMeta   *ebpf.MapSpec `ebpf:"xdpban_meta"`
 	XdpbanRanges *ebpf.MapSpec `ebpf:"xdpban_ranges"`
 	XdpbanStats  *ebpf.MapSpec `ebpf:"xdpban_stats"`
@@ -173,12 +169,12 @@ type xdpbanVariableSpecs struct {
 	AllPorts       *ebpf.VariableSpec `ebpf:"all_ports"`
 	ClockBaseNs    *ebpf.VariableSpec `ebpf:"clock_base_ns"`
 	ClockTickNs    *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
+	FilterShift    *ebpf.VariableSpec `ebpf:"filter_shift"`
 	Ipv6Mask       *ebpf.VariableSpec `ebpf:"ipv6_mask"`
 	PortBitmap     *ebpf.VariableSpec `ebpf:"port_bitmap"`
 	RangeBans      *ebpf.VariableSpec `ebpf:"range_bans"`
 	StatIndexBtf   *ebpf.VariableSpec `ebpf:"stat_index_btf"`
 	XdpbanConstBtf *ebpf.VariableSpec `ebpf:"xdpban_const_btf"`
-	XdpbanFilter   *ebpf.VariableSpec `ebpf:"xdpban_filter"`
 	XdpbanNranges  *ebpf.VariableSpec `ebpf:"xdpban_nranges"`
 }
 
@@ -203,6 +199,7 @@ func (o *xdpbanObjects) Close() error {
 // It can be passed to loadXdpbanObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbanMaps struct {
 	XdpbanBans   *ebpf.Map `ebpf:"xdpban_bans"`
+	XdpbanFilter *ebpf.Map `ebpf:"xdpban_filter"`
 	XdpbanMeta   *ebpf.Map `ebpf:"xdpban_meta"`
 	XdpbanRanges *ebpf.Map `ebpf:"xdpban_ranges"`
 	XdpbanStats  *ebpf.Map `ebpf:"xdpban_stats"`
@@ -211,6 +208,7 @@ type xdpbanMaps struct {
 func (m *xdpbanMaps) Close() error {
 	return _XdpbanClose(
 		m.XdpbanBans,
+		m.XdpbanFilter,
 		m.XdpbanMeta,
 		m.XdpbanRanges,
 		m.XdpbanStats,
@@ -224,12 +222,12 @@ type xdpbanVariables struct {
 	AllPorts       *ebpf.Variable `ebpf:"all_ports"`
 	ClockBaseNs    *ebpf.Variable `ebpf:"clock_base_ns"`
 	ClockTickNs    *ebpf.Variable `ebpf:"clock_tick_ns"`
+	FilterShift    *ebpf.Variable `ebpf:"filter_shift"`
 	Ipv6Mask       *ebpf.Variable `ebpf:"ipv6_mask"`
 	PortBitmap     *ebpf.Variable `ebpf:"port_bitmap"`
 	RangeBans      *ebpf.Variable `ebpf:"range_bans"`
 	StatIndexBtf   *ebpf.Variable `ebpf:"stat_index_btf"`
 	XdpbanConstBtf *ebpf.Variable `ebpf:"xdpban_const_btf"`
-	XdpbanFilter   *ebpf.Variable `ebpf:"xdpban_filter"`
 	XdpbanNranges  *ebpf.Variable `ebpf:"xdpban_nranges"`
 }
 

@@ -41,13 +41,23 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		return err
 	}
 	defer pass.Close()
+	drop, err := dropProgram()
+	if err != nil {
+		return err
+	}
+	defer drop.Close()
 	dp, err := loadDatapath(floodBans*2, floodBans)
 	if err != nil {
 		return err
 	}
 	defer dp.Close()
+	dp1, err := loadDatapath(floodBans*2, 1)
+	if err != nil {
+		return err
+	}
+	defer dp1.Close()
 
-	recv := receivers(dp.Datapath, pass)
+	recv := receivers(dp.Datapath, dp1.Datapath, pass, drop)
 	results := make([][]floodResult, len(recv))
 	for round := 1; round <= rounds; round++ {
 		for i, rc := range recv {
@@ -64,7 +74,25 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		}
 	}
 
-	var xdpHandled float64
+	byName := map[string]int{}
+	for i, rc := range recv {
+		byName[rc.name] = i
+	}
+	// ratio adds num's handled rate over den's: per round (same round,
+	// neighbouring floods), then the median.
+	ratio := func(name, num, den string) {
+		a, b := results[byName[num]], results[byName[den]]
+		var ratios []float64
+		for k := range b {
+			if b[k].pps > 0 {
+				ratios = append(ratios, a[k].pps/b[k].pps)
+			}
+		}
+		r.Add(Figure{Group: groupFlood, Name: name, Value: median(ratios), Unit: "x", Samples: ratios,
+			Num:  &Input{num + ": handled (median)", median(handled(a)), "pkt/s"},
+			Den:  &Input{den + ": handled (median)", median(handled(b)), "pkt/s"},
+			Note: "median of per-round ratios"})
+	}
 	for i, rc := range recv {
 		pick := func(f func(floodResult) float64) []float64 {
 			var xs []float64
@@ -73,35 +101,35 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 			}
 			return xs
 		}
-		pps := pick(func(x floodResult) float64 { return x.pps })
+		pps := handled(results[i])
 		soft := pick(func(x floodResult) float64 { return x.softirqNs })
 		cpu := pick(func(x floodResult) float64 { return x.cpuNs })
-		handled := median(pps)
-		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: handled, Unit: "pkt/s", Samples: pps})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: median(pps), Unit: "pkt/s", Samples: pps})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(soft), Unit: "ns/pkt", Samples: soft})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(cpu), Unit: "ns/pkt", Samples: cpu})
-		if i == 0 {
-			xdpHandled = handled
-			continue
+		switch rc.name {
+		case recvXDP, recvXDP1, recvBareDrop:
+			// xdpban's own loads are compared with the limit below.
+		default:
+			ratio("XDP handles × "+rc.name, recvXDP, rc.name)
 		}
-		// Ratios per round (same round, neighbouring floods), then the median.
-		var ratios []float64
-		for k, res := range results[i] {
-			if res.pps > 0 {
-				ratios = append(ratios, results[0][k].pps/res.pps)
-			}
-		}
-		ratio := median(ratios)
-		r.Add(Figure{Group: groupFlood, Name: "XDP handles × " + rc.name, Value: ratio, Unit: "x", Samples: ratios,
-			Num:  &Input{"xdpban XDP: handled (median)", xdpHandled, "pkt/s"},
-			Den:  &Input{rc.name + ": handled (median)", handled, "pkt/s"},
-			Note: "median of per-round ratios"})
 	}
+	ratio("xdpban / bare XDP_DROP, 10k bans", recvXDP, recvBareDrop)
+	ratio("xdpban / bare XDP_DROP, 1 ban", recvXDP1, recvBareDrop)
 	r.Note("flood: an XDP_TX program run with BPF_F_TEST_XDP_LIVE_FRAMES on the attacker's veth sends 54-byte SYNs from one banned address (the oldest of 10k bans) to port 6619; generator and receiver NAPI share CPU %d; replies are dropped at tc egress; fresh namespaces per flood; %s per flood", floodCPU, floodTime)
+	r.Note("flood: %q drops every frame and does nothing else (its count is s0's receive counter, as veth counts each frame its XDP program saw); xdpban / bare XDP_DROP is the share of that limit xdpban keeps, with 10k bans and with 1 (same --max-bans)", recvBareDrop)
 	r.Note("flood: the non-XDP receivers have a bare XDP_PASS program on the server veth, as xdpban's veth has its program, so every receiver takes frames through the same native-XDP veth path")
 	r.Note("flood: 'iptables raw PREROUTING' is one rule for the flooding address (ipset is not installed); 'a rule per ban' walks all 10k REJECT rules, as every packet of an unbanned partner does; iptables is %s", iptablesVersion(ctx))
 	r.Note("flood: receiver CPU = softirq time sampled on CPU %d (this kernel has no IRQ time accounting, so it is tick-sampled) per handled packet", floodCPU)
 	return nil
+}
+
+func handled(rs []floodResult) []float64 {
+	xs := make([]float64, len(rs))
+	for i, res := range rs {
+		xs[i] = res.pps
+	}
+	return xs
 }
 
 func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult, error) {

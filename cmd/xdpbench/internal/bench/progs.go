@@ -36,6 +36,9 @@ func constProg(name string, typ ebpf.ProgramType, verdict int32) (*ebpf.Program,
 // passProgram returns a bare XDP_PASS program.
 func passProgram() (*ebpf.Program, error) { return constProg("bench_pass", ebpf.XDP, xdpPass) }
 
+// dropProgram returns a bare XDP_DROP program, the limit of the flood.
+func dropProgram() (*ebpf.Program, error) { return constProg("bench_drop", ebpf.XDP, xdpDrop) }
+
 // txProgram returns a program that sends every frame back out (XDP_TX).
 func txProgram() (*ebpf.Program, error) { return constProg("bench_tx", ebpf.XDP, xdpTX) }
 

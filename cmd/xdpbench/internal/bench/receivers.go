@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/vishvananda/netlink"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -29,13 +30,31 @@ type receiver struct {
 	setup func(ctx context.Context, p *pair) (count func() (uint64, error), err error)
 }
 
-func receivers(d *xdp.Datapath, pass *ebpf.Program) []receiver {
-	return []receiver{
-		{"xdpban XDP", d.Program(), func(ctx context.Context, p *pair) (func() (uint64, error), error) {
+// Names of the receivers the flood's ratios are taken between.
+const (
+	recvXDP      = "xdpban XDP"
+	recvXDP1     = "xdpban XDP, 1 ban"
+	recvBareDrop = "bare XDP_DROP (the limit)"
+)
+
+func receivers(d, d1 *xdp.Datapath, pass, drop *ebpf.Program) []receiver {
+	xdpban := func(d *xdp.Datapath) func(ctx context.Context, p *pair) (func() (uint64, error), error) {
+		return func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			return func() (uint64, error) {
 				c, err := d.Counters()
 				return c.Dropped, err
 			}, nil
+		}
+	}
+	return []receiver{
+		{recvXDP, d.Program(), xdpban(d)},
+		{recvXDP1, d1.Program(), xdpban(d1)},
+		// The limit: a program that drops every frame and does nothing
+		// else, not even count. Every frame s0 receives runs it, so s0's
+		// receive counter (veth counts each frame its XDP program saw)
+		// is its drop count.
+		{recvBareDrop, drop, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
+			return func() (uint64, error) { return rxPackets(p.S, p.SIf) }, nil
 		}},
 		{"nftables netdev ingress, set", pass, func(ctx context.Context, p *pair) (func() (uint64, error), error) {
 			if err := sh(ctx, p.S, nftRuleset(p.SIf), "nft", "-f", "-"); err != nil {
@@ -102,6 +121,23 @@ func f2bRuleset() []byte {
 	}
 	b.WriteString("-A f2b-xdpban -j RETURN\nCOMMIT\n")
 	return []byte(b.String())
+}
+
+// rxPackets reads the receive counter of interface name in namespace ns.
+func rxPackets(ns, name string) (uint64, error) {
+	var n uint64
+	err := inNS(ns, func() error {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("read counters of %s: %w", name, err)
+		}
+		if l.Attrs().Statistics == nil {
+			return fmt.Errorf("read counters of %s: the kernel sent none", name)
+		}
+		n = l.Attrs().Statistics.RxPackets
+		return nil
+	})
+	return n, err
 }
 
 func firstCount(ctx context.Context, ns, pattern string, args ...string) (uint64, error) {
