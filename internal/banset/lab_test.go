@@ -34,6 +34,7 @@ type lab struct {
 	set      *Set
 	jail     *jail.Jail
 	evicted  int
+	ops      []string // the steps so far, for failure messages
 }
 
 func newLab(t *testing.T) *lab {
@@ -110,7 +111,7 @@ func (l *lab) banPrefix(a netip.Addr) netip.Prefix {
 
 // margin keeps checks off the instants a ban ends, where the kernel's
 // tick and the check's own clock may disagree.
-const margin = 50 * time.Millisecond
+const margin = 100 * time.Millisecond
 
 // check compares the jail, the map, the filter, the store and the
 // program's verdicts.

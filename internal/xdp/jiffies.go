@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // jiffyClock holds the two constants with which the program turns jiffies
@@ -28,16 +28,20 @@ type clockSample struct {
 // xdpPassVerdict is XDP_PASS, what xdpban_clock returns.
 const xdpPassVerdict = 2
 
-// calibrationTicks is how many jiffies the calibration waits for: the
-// tick length is measured over this many (8 ms at HZ=250, 20 at HZ=100).
+// calibrationTicks is how many jiffies the calibration samples across, so
+// that some sample falls well inside a tick.
 const calibrationTicks = 2
 
 // calibrateClock measures the jiffy clock with the xdpban_clock program.
 // The kernel advances jiffies by one every TICK_NSEC of CLOCK_MONOTONIC,
 // in the same tick that updates the coarse clock, so the pair moves in
-// lockstep; only the tick length (from CONFIG_HZ, not exposed to
-// userspace everywhere) and the offset between them need measuring.
+// lockstep: the tick length is the coarse clock's resolution, and only
+// the offset between them needs measuring.
 func calibrateClock(spec *ebpf.ProgramSpec) (jiffyClock, error) {
+	tick, err := coarseTick()
+	if err != nil {
+		return jiffyClock{}, err
+	}
 	prog, err := newClockProgram(spec)
 	if err != nil {
 		return jiffyClock{}, err
@@ -47,21 +51,61 @@ func calibrateClock(spec *ebpf.ProgramSpec) (jiffyClock, error) {
 	if err != nil {
 		return jiffyClock{}, err
 	}
+	samples := []clockSample{first}
 	deadline := time.Now().Add(2 * time.Second)
-	for {
-		time.Sleep(time.Millisecond)
-		last, err := readClock(prog)
-		if err != nil {
-			return jiffyClock{}, err
-		}
-		if ticks := last.jiffies - first.jiffies; ticks >= calibrationTicks {
-			tick := tickFromHZ(float64(last.ns-first.ns) / float64(ticks))
-			return jiffyClock{tickNs: tick, baseNs: last.ns - last.jiffies*tick}, nil
-		}
+	for samples[len(samples)-1].jiffies-first.jiffies < calibrationTicks {
 		if time.Now().After(deadline) {
 			return jiffyClock{}, errors.New("calibrate the ban clock: jiffies did not advance in 2 s")
 		}
+		time.Sleep(250 * time.Microsecond)
+		s, err := readClock(prog)
+		if err != nil {
+			return jiffyClock{}, err
+		}
+		samples = append(samples, s)
 	}
+	return fitClock(tick, samples), nil
+}
+
+// coarseTick is the kernel's TICK_NSEC, which clock_getres reports as the
+// resolution of the coarse clocks: they advance once per tick. Measuring
+// it instead, over jiffies read together with the coarse clock, can be a
+// tick off on either end, and a wrong tick makes the program's clock run
+// fast or slow, ending every ban early or late by a growing margin.
+func coarseTick() (uint64, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGetres(unix.CLOCK_MONOTONIC_COARSE, &ts); err != nil {
+		return 0, fmt.Errorf("read the kernel tick: %w", err)
+	}
+	tick := ts.Nano()
+	if tick < 100_000 || tick > 100_000_000 {
+		return 0, fmt.Errorf("read the kernel tick: CLOCK_MONOTONIC_COARSE has a resolution of %d ns, not a tick between 100 Hz and 10 kHz", tick)
+	}
+	return uint64(tick), nil
+}
+
+// fitClock takes the offset most samples agree on (coarse time minus
+// jiffies x tick), the lower one on a tie. A sample can be torn: the
+// kernel moves jiffies and the coarse clock one after the other, and a
+// read between the two gives an offset a tick off, which under load
+// happens in both directions. Agreement is within half a tick, since
+// the coarse clock is taken at the tick, not exactly on its boundary.
+func fitClock(tick uint64, samples []clockSample) jiffyClock {
+	c := jiffyClock{tickNs: tick}
+	best := 0
+	for i, s := range samples {
+		base := s.ns - s.jiffies*tick
+		votes := 0
+		for _, o := range samples {
+			if d := int64(o.ns - o.jiffies*tick - base); d < int64(tick/2) && -d < int64(tick/2) {
+				votes++
+			}
+		}
+		if i == 0 || votes > best || votes == best && int64(base-c.baseNs) < 0 {
+			c.baseNs, best = base, votes
+		}
+	}
+	return c
 }
 
 func newClockProgram(spec *ebpf.ProgramSpec) (*ebpf.Program, error) {
@@ -70,13 +114,6 @@ func newClockProgram(spec *ebpf.ProgramSpec) (*ebpf.Program, error) {
 		return nil, loadError(err)
 	}
 	return prog, nil
-}
-
-// tickFromHZ rounds a measured tick length to the kernel's TICK_NSEC for
-// the nearest whole HZ: (NSEC_PER_SEC + HZ/2) / HZ.
-func tickFromHZ(measuredNs float64) uint64 {
-	hz := uint64(math.Max(1, math.Round(1e9/measuredNs)))
-	return (1e9 + hz/2) / hz
 }
 
 // readClock runs xdpban_clock until a run had no tick between its two
@@ -114,14 +151,20 @@ func (d *Datapath) ClockDrift() (drift, tick time.Duration, err error) {
 		return 0, 0, err
 	}
 	defer prog.Close()
-	s, err := readClock(prog)
-	if err != nil {
-		return 0, 0, err
+	// Several samples, fitted as at load, so that one torn sample does
+	// not read as a tick of drift.
+	samples := make([]clockSample, 0, driftSamples)
+	for range driftSamples {
+		s, err := readClock(prog)
+		if err != nil {
+			return 0, 0, err
+		}
+		samples = append(samples, s)
+		time.Sleep(250 * time.Microsecond)
 	}
-	return d.clock.drift(s), time.Duration(d.clock.tickNs), nil
+	now := fitClock(d.clock.tickNs, samples)
+	return time.Duration(int64(d.clock.baseNs - now.baseNs)), time.Duration(d.clock.tickNs), nil
 }
 
-// drift is how far the clock is from the coarse clock at sample s.
-func (c jiffyClock) drift(s clockSample) time.Duration {
-	return time.Duration(int64(c.at(s.jiffies) - s.ns))
-}
+// driftSamples is how many samples ClockDrift fits.
+const driftSamples = 5

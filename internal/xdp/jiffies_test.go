@@ -7,17 +7,38 @@ import (
 	"github.com/xdpban/xdpban/internal/testutil"
 )
 
-func TestTickFromHZ(t *testing.T) {
-	for _, c := range []struct {
-		measured float64
-		want     uint64
-	}{
-		{4_000_000, 4_000_000}, {4_000_400, 4_000_000}, {3_999_100, 4_000_000},
-		{3_333_333, 3_333_333}, {10_000_900, 10_000_000}, {999_990, 1_000_000},
+// TestFitClockSkipsTornSamples: a sample read between the tick's update
+// of jiffies and of the coarse clock, in either order, must not set the
+// offset, or every ban would end a tick early or late.
+func TestFitClockSkipsTornSamples(t *testing.T) {
+	const tick, base = 4_000_000, 1_000_000_123
+	good := func(j uint64) clockSample { return clockSample{ns: base + j*tick + 15, jiffies: j} }
+	late := clockSample{ns: base + 100*tick, jiffies: 101}  // jiffies moved first
+	early := clockSample{ns: base + 102*tick, jiffies: 101} // the coarse clock moved first
+	for _, samples := range [][]clockSample{
+		{late, good(101), good(102)}, {good(100), late, good(102)}, {good(100), good(101), late},
+		{early, good(101), good(102)}, {good(100), early, good(101)}, {good(100), good(101), early},
+		{early, good(100), late, good(101), good(102)},
 	} {
-		if got := tickFromHZ(c.measured); got != c.want {
-			t.Errorf("tickFromHZ(%v) = %d, want %d", c.measured, got, c.want)
+		c := fitClock(tick, samples)
+		if c.tickNs != tick || int64(c.baseNs-base) < 0 || c.baseNs-base > 15 {
+			t.Errorf("fitClock(%v) = %+v, want tick %d base %d", samples, c, tick, base)
 		}
+	}
+	if c := fitClock(tick, []clockSample{early, late}); c.at(101) != base+100*tick {
+		t.Errorf("a tie between torn samples: clock at jiffy 101 reads %d, want the later end (%d)", c.at(101), base+100*tick)
+	}
+}
+
+// TestCoarseTickIsAHZ: the tick the program counts by is a whole HZ's.
+func TestCoarseTickIsAHZ(t *testing.T) {
+	tick, err := coarseTick()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz := (1_000_000_000 + tick/2) / tick
+	if want := (1_000_000_000 + hz/2) / hz; tick != want {
+		t.Fatalf("tick %d ns is not TICK_NSEC of HZ %d (%d)", tick, hz, want)
 	}
 }
 
@@ -47,8 +68,10 @@ func TestJiffyClockTracksCoarseClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s := first; s.jiffies-first.jiffies < 30; {
+		// A torn sample (see fitClock) reads a tick off; a wrong tick
+		// would drift further with every jiffy.
 		diff := int64(clock.drift(s))
-		if diff > int64(clock.tickNs) || -diff > int64(clock.tickNs) {
+		if bound := int64(clock.tickNs * 3 / 2); diff > bound || -diff > bound {
 			t.Fatalf("at jiffies %d the program's clock is %d ns off the coarse clock (tick %d)", s.jiffies, diff, clock.tickNs)
 		}
 		if s, err = readClock(prog); err != nil {
@@ -68,10 +91,16 @@ func TestClockDrift(t *testing.T) {
 	if drift.Abs() > tick {
 		t.Fatalf("drift %v, more than a tick (%v)", drift, tick)
 	}
-	off := d.clock
-	off.baseNs += 3 * off.tickNs
-	s := clockSample{ns: d.clock.at(100), jiffies: 100}
-	if got := off.drift(s); got != time.Duration(3*off.tickNs) {
-		t.Fatalf("a clock 3 ticks off measures %v", got)
+	d.clock.baseNs += 3 * d.clock.tickNs
+	if drift, _, err = d.ClockDrift(); err != nil {
+		t.Fatal(err)
 	}
+	if want := 3 * tick; (drift - want).Abs() > tick/2 {
+		t.Fatalf("a clock 3 ticks off measures %v, want about %v", drift, want)
+	}
+}
+
+// drift is how far the clock is from the coarse clock at sample s.
+func (c jiffyClock) drift(s clockSample) time.Duration {
+	return time.Duration(int64(c.at(s.jiffies) - s.ns))
 }
