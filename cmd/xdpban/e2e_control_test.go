@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -42,12 +41,10 @@ func TestE2EControlSocketCannotBeTakenOverOrBypassed(t *testing.T) {
 		t.Errorf("%s was banned in the map behind the jail's back", other)
 	}
 
-	watched := filepath.Join(t.TempDir(), "other.log")
-	if err := os.WriteFile(watched, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	msg := runFails(t, lab, "run", "--log-only", "--listen", "", "--fail2ban-log", "", "--watch-log", watched,
-		"--state-dir", t.TempDir(), "--control-socket", n.sock, "--pin-dir", n.pin)
+	second := append([]string{"run", "--log-only", "--fail2ban-log", filepath.Join(t.TempDir(), "tls.log"),
+		"--state-dir", t.TempDir(), "--control-socket", n.sock, "--pin-dir", n.pin},
+		newE2EPKI(t).listenerFlags("127.0.0.1:0", "127.0.0.1:1")...)
+	msg := runFails(t, lab, second...)
 	if !strings.Contains(msg, "another xdpban daemon answers") {
 		t.Errorf("second instance on the socket: %q, want it refused", msg)
 	}

@@ -65,7 +65,12 @@ func (o *Options) Validate() error {
 	if err := o.CrowdSec.validate(o.LogOnly); err != nil {
 		return err
 	}
-	if o.LogOnly && o.Listener == nil && len(o.WatchLogs) == 0 {
+	if o.LogOnly && len(o.WatchLogs) > 0 {
+		// Only the jail reads watched logs, and log-only mode runs none:
+		// the failures would be read and dropped.
+		return fmt.Errorf("watch-log: with --log-only nothing bans what %s reports; point stock fail2ban at it, or drop --log-only", o.WatchLogs[0])
+	}
+	if o.LogOnly && o.Listener == nil {
 		return fmt.Errorf("log-only: needs the listener (--listen); with neither listener nor bans there is nothing to do")
 	}
 	if o.Listener != nil && o.Fail2banLog == "" && o.LogOnly {

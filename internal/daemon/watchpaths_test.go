@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/listener"
 )
 
@@ -33,14 +34,36 @@ func TestWatchLogReadOnce(t *testing.T) {
 		{[]string{filepath.Join(dir, "missing.log"), dir + "//missing.log"}, "named twice"},
 		{[]string{own}, "it is the --fail2ban-log this daemon writes"},
 	} {
-		o := Options{StateDir: dir, LogOnly: true, Listener: &listener.Config{}, Fail2banLog: own, WatchLogs: c.watch}
+		o := banningOptions(dir, own, c.watch)
 		err := o.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("watch-log %v: %v, want an error saying %q", c.watch, err, c.want)
 		}
 	}
-	o := Options{StateDir: dir, LogOnly: true, Listener: &listener.Config{}, Fail2banLog: own, WatchLogs: []string{log, filepath.Join(dir, "other.log")}}
+	o := banningOptions(dir, own, []string{log, filepath.Join(dir, "other.log")})
 	if err := o.Validate(); err != nil {
 		t.Errorf("two different logs: %v", err)
 	}
+}
+
+// TestLogOnlyRefusesWatchLog: log-only mode runs no jail, so a watched
+// log would be read and its failures dropped; the start says so instead.
+func TestLogOnlyRefusesWatchLog(t *testing.T) {
+	dir := t.TempDir()
+	for _, l := range []*listener.Config{{}, nil} {
+		o := Options{StateDir: dir, LogOnly: true, Listener: l, Fail2banLog: filepath.Join(dir, "tls.log"), WatchLogs: []string{"/var/log/os4x/fail2ban.log"}}
+		err := o.Validate()
+		if err == nil || !strings.Contains(err.Error(), "point stock fail2ban at it") {
+			t.Errorf("log-only, listener %v, watch-log: %v, want a refusal naming what to do", l != nil, err)
+		}
+	}
+}
+
+// banningOptions are valid options of a banning daemon that writes own
+// and watches the logs watch.
+func banningOptions(dir, own string, watch []string) Options {
+	cfg := jail.DefaultConfig()
+	cfg.IgnoreSelf = false
+	return Options{StateDir: dir, Jail: cfg, Datapath: DatapathOptions{Interfaces: []string{"lo"}},
+		Listener: &listener.Config{}, Fail2banLog: own, WatchLogs: watch}
 }
