@@ -162,5 +162,5 @@ func describeEnd(until time.Time) string {
 	if until.IsZero() {
 		return "permanently"
 	}
-	return fmt.Sprintf("for %s (until %s)", time.Until(until).Round(time.Second), until.Format(time.RFC3339))
+	return fmt.Sprintf("for %s (until %s)", jail.FormatDuration(time.Until(until)), until.Format(time.RFC3339))
 }

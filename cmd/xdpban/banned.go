@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -127,7 +128,7 @@ func printBanned(w io.Writer, a bannedAnswer, asJSON bool) {
 	case a.Permanent:
 		fmt.Fprintf(w, "%s banned permanently%s\n", a.Target, by(a))
 	default:
-		left := (time.Duration(a.RemainingSeconds) * time.Second).String()
+		left := jail.FormatDuration(time.Duration(a.RemainingSeconds) * time.Second)
 		fmt.Fprintf(w, "%s banned for %s more, until %s%s\n", a.Target, left, a.End.Local().Format(time.RFC3339), by(a))
 	}
 }

@@ -74,6 +74,12 @@ func TestE2EBulkAndQueryCommands(t *testing.T) {
 		if code != 3 || !strings.Contains(out, "198.18.3.1 banned for ") || !strings.Contains(out, "198.18.9.9 not banned") {
 			t.Errorf("%s: banned with one not banned: exit %d, %q; want 3 and one line each", phase, code, out)
 		}
+		// The longest ban reads in years and days, not as 876599h59m.
+		must(t, with("ban", "198.18.6.9", "--duration", "100y")...)
+		if code, out, _ := xb(t, with("banned", "198.18.6.9")...); code != 0 || !strings.Contains(out, "198.18.6.9 banned for 99y365d") {
+			t.Errorf("%s: banned for 100y: exit %d, %q; want it in years and days", phase, code, out)
+		}
+		must(t, with("unban", "198.18.6.9")...)
 		if code, out, _ := xb(t, with("banned", "198.18.3.1", "198.18.3.2")...); code != 0 {
 			t.Errorf("%s: banned, both banned: exit %d, %q", phase, code, out)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -127,6 +128,6 @@ func printHistory(w io.Writer, h *historyReport, now time.Time) {
 	case b.End.IsZero():
 		fmt.Fprintf(w, "`- Banned now:\tyes, permanently (%s, %s)\n", b.Prefix, b.Origin)
 	default:
-		fmt.Fprintf(w, "`- Banned now:\tyes, %s left, until %s (%s, %s)\n", b.End.Sub(now).Round(time.Second), b.End.Local().Format(time.RFC3339), b.Prefix, b.Origin)
+		fmt.Fprintf(w, "`- Banned now:\tyes, %s left, until %s (%s, %s)\n", jail.FormatDuration(b.End.Sub(now)), b.End.Local().Format(time.RFC3339), b.Prefix, b.Origin)
 	}
 }

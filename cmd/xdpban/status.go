@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -223,7 +224,7 @@ func printStatus(w io.Writer, r *statusReport, now time.Time) {
 		case b.Expired:
 			rem, until = "expired", b.Until.Local().Format(time.RFC3339)
 		case !b.Permanent():
-			rem, until = b.Remaining(now).Round(time.Second).String(), b.Until.Local().Format(time.RFC3339)
+			rem, until = jail.FormatDuration(b.Remaining(now)), b.Until.Local().Format(time.RFC3339)
 		}
 		origin := b.Origin
 		if origin == "" {

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 // listedPrefix writes a ban as fail2ban-client's "Banned IP list" does:
@@ -38,7 +40,7 @@ func printJail(w io.Writer, r *statusReport, now time.Time) {
 	if d.LogOnly {
 		mode = " (log-only: bans are left to stock fail2ban)"
 	}
-	fmt.Fprintf(w, "Status for the jail: %s%s, up %s\n", d.Jail, mode, now.Sub(d.Started).Round(time.Second))
+	fmt.Fprintf(w, "Status for the jail: %s%s, up %s\n", d.Jail, mode, jail.FormatDuration(now.Sub(d.Started)))
 	fmt.Fprintln(w, "|- Filter")
 	fmt.Fprintf(w, "|  |- Currently failed:\t%d\n", d.Failed.CurrentlyFailed)
 	fmt.Fprintf(w, "|  |- Total failed:\t%d\n", d.Failed.TotalFailed)

@@ -94,7 +94,7 @@ func (d *daemon) fail(ev event.Failure) {
 func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	dur := "permanent"
 	if !b.Permanent() {
-		dur = b.End.Sub(b.Start).String()
+		dur = jail.FormatDuration(b.End.Sub(b.Start))
 	}
 	reason := "manual"
 	if b.Origin == jail.OriginJail {

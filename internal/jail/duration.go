@@ -175,3 +175,28 @@ func signOf(op byte) float64 {
 }
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b == '_' }
+
+// FormatDuration writes d, rounded to the second, in the units
+// ParseDuration reads: "100y", "1d2h", "59m59s"; Permanent is "-1". A year
+// is fail2ban's 365.25 days. Go's own form ("876600h0m0s" for 100y)
+// hides the days an operator looks for.
+func FormatDuration(d time.Duration) string {
+	if d == Permanent {
+		return "-1"
+	}
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"y", durationYear}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}} {
+		if n := d / u.d; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.name)
+			d -= n * u.d
+		}
+	}
+	return b.String()
+}

@@ -167,3 +167,24 @@ func TestCheckDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatDuration: durations read back as ParseDuration reads them,
+// in the units an operator counts in.
+func TestFormatDuration(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{MaxDuration, "100y"}, {durationYear - time.Second, "365d5h59m59s"}, {36*time.Hour + 30*time.Minute, "1d12h30m"},
+		{time.Hour + time.Second, "1h1s"}, {599600 * time.Millisecond, "10m"}, {time.Millisecond, "0s"}, {-time.Minute, "0s"},
+		{Permanent, "-1"},
+	} {
+		got := FormatDuration(c.d)
+		if got != c.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", c.d, got, c.want)
+		}
+		if back, err := ParseDuration(got); c.d > 0 && (err != nil || back != c.d.Round(time.Second)) {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", got, back, err, c.d.Round(time.Second))
+		}
+	}
+}
