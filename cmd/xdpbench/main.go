@@ -27,8 +27,8 @@ func main() {
 
 func run() error {
 	jsonPath := flag.String("json", envOr("BENCH_JSON", "bench/results.json"), "where to write the figures as JSON")
-	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,banlat,apply,listener,partner,handshake,watchmem,gotest (default all)")
-	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace flood")
+	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,botnet (1M bans, 100k sources, 1 and 2 CPUs),banlat,apply,listener,partner,handshake,watchmem,gotest (default all)")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace floods (flood, botnet)")
 	docPath := flag.String("doc", "docs/performance.md", "where to write the figures as Markdown, with the method")
 	plotOnly := flag.Bool("plot", false, "only draw the PNG and write the Markdown from the JSON of an earlier run (no root needed)")
 	flag.Parse()
@@ -77,6 +77,7 @@ func run() error {
 			return bench.RangeMiss(ctx, r)
 		}},
 		{"flood", func(ctx context.Context, r *bench.Report) error { return bench.Flood(ctx, r, *rounds) }},
+		{"botnet", func(ctx context.Context, r *bench.Report) error { return bench.Botnet(ctx, r, *rounds) }},
 		{"banlat", bench.BanLatency},
 		{"apply", bench.Apply},
 		{"listener", bench.Listener},

@@ -26,6 +26,7 @@ type floodResult struct {
 	softirqNs float64 // receiver CPU (softirq time on floodCPU) per handled packet
 	cpuNs     float64 // all busy time on floodCPU (generator included) per handled packet
 	sent      uint64
+	n         uint64 // packets handled
 }
 
 // Flood measures figure 2: the same SYN flood against each receiver,
@@ -146,21 +147,27 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 	if err != nil {
 		return floodResult{}, err
 	}
+	return measureFlood(count, []int{floodCPU}, func() (uint64, error) { return generate(ctx, tx, p, src) })
+}
+
+// measureFlood runs flood and returns the rate at which count grew and
+// the CPU time of cpus per packet it counted.
+func measureFlood(count func() (uint64, error), cpus []int, flood func() (sent uint64, err error)) (floodResult, error) {
 	before, err := count()
 	if err != nil {
 		return floodResult{}, err
 	}
-	cpu0, err := cpuTimes(floodCPU)
+	cpu0, err := cpuTimes(cpus...)
 	if err != nil {
 		return floodResult{}, err
 	}
 	start := time.Now()
-	sent, err := generate(ctx, tx, p, src)
+	sent, err := flood()
 	elapsed := time.Since(start)
 	if err != nil {
 		return floodResult{}, err
 	}
-	cpu1, err := cpuTimes(floodCPU)
+	cpu1, err := cpuTimes(cpus...)
 	if err != nil {
 		return floodResult{}, err
 	}
@@ -169,7 +176,7 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 		return floodResult{}, err
 	}
 	handled := float64(after - before)
-	res := floodResult{pps: handled / elapsed.Seconds(), sent: sent}
+	res := floodResult{pps: handled / elapsed.Seconds(), sent: sent, n: after - before}
 	if handled > 0 {
 		res.softirqNs = float64(cpu1.softirq-cpu0.softirq) / handled
 		res.cpuNs = float64(cpu1.busy-cpu0.busy) / handled
@@ -192,14 +199,28 @@ func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (u
 
 type cpuTime struct{ busy, softirq int64 } // ns
 
-// cpuTimes reads one CPU's line of /proc/stat (USER_HZ ticks).
-func cpuTimes(cpu int) (cpuTime, error) {
+// cpuTimes reads the lines of cpus in /proc/stat (USER_HZ ticks) and
+// sums them.
+func cpuTimes(cpus ...int) (cpuTime, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return cpuTime{}, err
 	}
+	var sum cpuTime
+	for _, cpu := range cpus {
+		t, err := cpuLine(string(b), cpu)
+		if err != nil {
+			return cpuTime{}, err
+		}
+		sum.busy += t.busy
+		sum.softirq += t.softirq
+	}
+	return sum, nil
+}
+
+func cpuLine(stat string, cpu int) (cpuTime, error) {
 	prefix := "cpu" + strconv.Itoa(cpu) + " "
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(stat, "\n") {
 		if !strings.HasPrefix(line, prefix) {
 			continue
 		}

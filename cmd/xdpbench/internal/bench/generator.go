@@ -23,12 +23,20 @@ type xdpMD struct {
 // the last run and returns the size of the next, 0 to stop. It returns
 // the frames sent.
 func runGenerator(ctx context.Context, tx *ebpf.Program, p *pair, frame []byte, next func(n uint32, took time.Duration) uint32) (uint64, error) {
+	return runGeneratorOn(ctx, floodCPU, tx, p, frame, next)
+}
+
+// runGeneratorOn is runGenerator from a thread pinned to cpu. veth puts
+// what a CPU sends on the receive queue numbered after that CPU and runs
+// that queue's NAPI there, so with several queues each generating CPU is
+// a receiving CPU too.
+func runGeneratorOn(ctx context.Context, cpu int, tx *ebpf.Program, p *pair, frame []byte, next func(n uint32, took time.Duration) uint32) (uint64, error) {
 	var sent uint64
 	err := inNS(p.A, func() error {
 		var set unix.CPUSet
-		set.Set(floodCPU)
+		set.Set(cpu)
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return fmt.Errorf("pin generator to CPU %d: %w", floodCPU, err)
+			return fmt.Errorf("pin generator to CPU %d: %w", cpu, err)
 		}
 		for n := uint32(4096); n > 0 && ctx.Err() == nil; {
 			t := time.Now()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -31,7 +32,13 @@ type pair struct {
 // a permanent neighbour entry for src (so replies need no ARP), and a tcx
 // egress program on s0 that drops every reply: a flood must not come back.
 func newPair(ctx context.Context, src string) (*pair, error) {
-	p, err := createPair(ctx, func(p *pair) [][]string {
+	return newPairQueues(ctx, src, 1)
+}
+
+// newPairQueues is newPair with a veth of queues receive and transmit
+// queues on each side.
+func newPairQueues(ctx context.Context, src string, queues int) (*pair, error) {
+	p, err := createPairQueues(ctx, queues, func(p *pair) [][]string {
 		return [][]string{
 			{"ip", "-n", p.S, "addr", "add", "198.18.0.1/15", "dev", p.SIf},
 			{"ip", "-n", p.S, "neigh", "replace", src, "lladdr", p.AMAC.String(), "dev", p.SIf, "nud", "permanent"},
@@ -51,6 +58,13 @@ func newPair(ctx context.Context, src string) (*pair, error) {
 // both loopbacks up, then runs the commands setup returns for them
 // (addresses, routes, neighbours). On error it deletes what it made.
 func createPair(ctx context.Context, setup func(p *pair) [][]string) (*pair, error) {
+	return createPairQueues(ctx, 1, setup)
+}
+
+// createPairQueues is createPair with queues receive and transmit queues
+// on each end of the veth.
+func createPairQueues(ctx context.Context, queues int, setup func(p *pair) [][]string) (*pair, error) {
+	q := strconv.Itoa(queues)
 	s := lab.RandomSuffix()
 	p := &pair{A: namePrefix + "a-" + s, S: namePrefix + "s-" + s, AIf: "a0", SIf: "s0", AMAC: benchMAC1, SMAC: benchMAC2}
 	if err := sh(ctx, "", nil, "ip", "netns", "add", p.A); err != nil {
@@ -58,7 +72,8 @@ func createPair(ctx context.Context, setup func(p *pair) [][]string) (*pair, err
 	}
 	cmds := [][]string{
 		{"ip", "netns", "add", p.S},
-		{"ip", "link", "add", p.AIf, "netns", p.A, "address", p.AMAC.String(), "type", "veth", "peer", "name", p.SIf, "netns", p.S, "address", p.SMAC.String()},
+		{"ip", "link", "add", p.AIf, "netns", p.A, "address", p.AMAC.String(), "numtxqueues", q, "numrxqueues", q,
+			"type", "veth", "peer", "name", p.SIf, "netns", p.S, "address", p.SMAC.String(), "numtxqueues", q, "numrxqueues", q},
 	}
 	for _, side := range [][2]string{{p.A, p.AIf}, {p.S, p.SIf}} {
 		cmds = append(cmds,
