@@ -24,6 +24,14 @@ from another day; the inputs of every ratio are in the JSON beside it.
   "xdpban / bare XDP_DROP" is the share xdpban keeps of the limit, a
   program that drops every frame and does nothing else, in the same
   rounds (with 10k bans and with 1).
+- Botnet (2b): a million bans in xdpban's map and in an nftables netdev
+  set; the generator sends each frame from one of 100,000 banned sources
+  picked at random, so caches and TLBs are cold, and the same floods from
+  one source beside them. Innocent floods come from 100,000 unbanned
+  sources and are addressed to another MAC, so IP discards what a filter
+  passes and the figure is the filter's, not TCP's.
+- Scale (2c): the banned botnet floods from one CPU and from two into a
+  veth with two receive queues, where each sending CPU also receives.
 - Ban latency: from the failure that completes maxretry to the ban being
   in force, for xdpban's listener, a watched log and stock fail2ban.
 - Applying bans and restore: a million bans in bulk into the map, and a
@@ -45,6 +53,43 @@ byte load, without hashing the key; a hit must do the naive lookup and
 then count the drop. A flood at full rate fills the veth's single receive
 ring, so those rows say more about one veth queue than about xdpban. The
 history of these figures is in git.
+
+What the botnet and scale ratios say, one sentence each:
+
+- *xdpban handles × nftables set, 100k banned sources*: how many more
+  banned packets per second xdpban drops than a set of the same million
+  addresses when every packet comes from another source (target ≥ 5×).
+- *receiver ns/pkt, nftables set / xdpban*: the same comparison in CPU
+  time of the receive path alone, without the generator's share.
+- *xdpban handles × nftables set, 1 banned source*: the same with warm
+  caches, figure 2's comparison at a million bans.
+- *xdpban / bare XDP_DROP, 100k banned sources*: the share of the limit
+  xdpban keeps when the flood's sources are spread.
+- *random hits on the wire*: the on-wire counterpart of figure 1's
+  "random hits, 1M bans / floor", against a bare XDP_DROP's receive path.
+- *xdpban receiver ns/pkt, 100k banned sources / 1 banned source*: what
+  cold caches cost a hit, with the same program, map and frames.
+- *xdpban / naive lookup program's*: whether that cost is xdpban's own
+  work or the one hash-map lookup any program keeping a million bans
+  must do (1× means the lookup).
+- *naive lookup program's / nftables set's*: a bare lookup in the BPF
+  hash map against nftables' set lookup, both with cold caches.
+- *nftables receiver ns/pkt, 100k / 1 banned source*: what cold caches
+  cost the nftables set.
+- *xdpban receiver ns/pkt, 100k unbanned sources / single-source miss*:
+  what cold caches cost a packet xdpban lets through (target ≤ 1.5×).
+- *xdpban handled, single-source miss / 100k unbanned sources*: the same
+  as a rate, generator included.
+- *xdpban handles × nftables set, 100k unbanned sources*: what an
+  innocent flood costs with each filter in front of the server.
+- *xdpban receiver ns/pkt, 100k unbanned sources / bare XDP_PASS*: the
+  cost of the filter over passing without one.
+- *nft -f / xdpban BanBatch, loading 1M*: how much longer nftables takes
+  to load the same million bans.
+- *handled, 2 CPUs / 1*: how much more a receiver handles when a second
+  CPU generates and receives too.
+- *scaling / the bare XDP_DROP's*: that against the rig's own scaling,
+  so 1× means the receiver scales as well as a program doing nothing.
 `
 
 // Markdown writes docs/performance.md (mdPath) from the JSON of a run:
@@ -96,6 +141,7 @@ func Markdown(jsonPath, mdPath string) error {
 			fmt.Fprintf(&w, "| %s | %s | %s |\n", cell(f.Name), formatValue(f.Value, f.Unit), cell(from))
 		}
 	}
+	w.WriteString(onTheWire(doc.Figures))
 	if len(doc.Notes) > 0 {
 		w.WriteString("\n## Notes\n\n")
 		for _, n := range doc.Notes {
@@ -111,4 +157,28 @@ func Markdown(jsonPath, mdPath string) error {
 // cell keeps a table cell on one line.
 func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+// onTheWire is the paragraph that says what figure 1's random hits
+// become in figure 2b's floods, or nothing when a figure is missing.
+func onTheWire(figs []Figure) string {
+	val := func(name string) float64 {
+		for _, f := range figs {
+			if f.Name == name {
+				return f.Value
+			}
+		}
+		return 0
+	}
+	testRun := val("random hits, 1M bans / floor")
+	hit, drop, one := val(bnXDPSpread+": receiver CPU"), val(bnDrop+": receiver CPU"), val(bnXDPOne+": receiver CPU")
+	share := val("xdpban / bare XDP_DROP, 100k banned sources")
+	if testRun == 0 || hit == 0 || drop == 0 || one == 0 || share == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n## Random hits on the wire\n\nRandom hits at 1M bans cost %s the floor in BPF_PROG_TEST_RUN; on the wire, "+
+		"from 100k banned sources, they cost %s a bare XDP_DROP's receive path (%s against %s, %s with one source), "+
+		"which leaves xdpban %s the bare drop's rate.\n",
+		formatValue(testRun, "x"), formatValue(hit/drop, "x"), formatValue(hit, "ns/pkt"), formatValue(drop, "ns/pkt"),
+		formatValue(one, "ns/pkt"), formatValue(share, "x"))
 }
