@@ -23,6 +23,9 @@ const (
 	bnXDPMiss    = "xdpban, 1 unbanned source (single-source miss)"
 	bnNFTMissAll = "nftables set, 100k unbanned sources"
 	bnPass       = "bare XDP_PASS, 100k unbanned sources"
+
+	// bnOnTheWire is figure 1's "random hits, 1M bans / floor" in a flood.
+	bnOnTheWire = "random hits on the wire: xdpban receiver ns/pkt, 100k banned sources / bare XDP_DROP"
 )
 
 // botnetFlood is one flood of the botnet figures: a generator, the sink
@@ -108,7 +111,7 @@ func Botnet(ctx context.Context, r *Report, rounds int) error {
 	recvBy("receiver ns/pkt, nftables set / xdpban, 100k banned sources", bnNFTSpread, bnXDPSpread)
 	handledBy("xdpban handles × nftables set, 1 banned source", bnXDPOne, bnNFTOne)
 	handledBy("xdpban / bare XDP_DROP, 100k banned sources", bnXDPSpread, bnDrop)
-	recvBy("random hits on the wire: xdpban receiver ns/pkt, 100k banned sources / bare XDP_DROP", bnXDPSpread, bnDrop)
+	recvBy(bnOnTheWire, bnXDPSpread, bnDrop)
 	recvBy("xdpban receiver ns/pkt, 100k banned sources / 1 banned source", bnXDPSpread, bnXDPOne)
 	recvBy("xdpban receiver ns/pkt / naive lookup program's, 100k banned sources", bnXDPSpread, bnNaive)
 	recvBy("naive lookup program's receiver ns/pkt / nftables set's, 100k banned sources", bnNaive, bnNFTSpread)

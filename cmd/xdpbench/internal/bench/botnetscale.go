@@ -56,6 +56,16 @@ func botnetScale(ctx context.Context, r *Report, rounds int, floods map[string]b
 			}
 		}
 		scaled[name] = rs
+		var cost []float64
+		for i := range x[1] {
+			if x[0][i].softirqNs > 0 {
+				cost = append(cost, x[1][i].softirqNs/x[0][i].softirqNs)
+			}
+		}
+		r.Add(Figure{Group: groupScale, Name: name + ": receiver ns/pkt, 2 CPUs / 1", Value: median(cost), Unit: "x", Samples: cost,
+			Num:  &Input{name + ", 2 CPU: receiver CPU (median)", median(pick(x[1], floodSoft)), "ns/pkt"},
+			Den:  &Input{name + ", 1 CPU: receiver CPU (median)", median(pick(x[0], floodSoft)), "ns/pkt"},
+			Note: "median of per-round ratios; " + load})
 		r.Add(Figure{Group: groupScale, Name: name + ": handled, 2 CPUs / 1", Value: median(rs), Unit: "x", Samples: rs,
 			Num:  &Input{name + ", 2 CPU: handled (median)", median(pick(x[1], floodPPS)), "pkt/s"},
 			Den:  &Input{name + ", 1 CPU: handled (median)", median(pick(x[0], floodPPS)), "pkt/s"},

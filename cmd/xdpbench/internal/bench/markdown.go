@@ -88,6 +88,10 @@ What the botnet and scale ratios say, one sentence each:
   to load the same million bans.
 - *handled, 2 CPUs / 1*: how much more a receiver handles when a second
   CPU generates and receives too.
+- *receiver ns/pkt, 2 CPUs / 1*: what a packet costs the receiver when
+  two CPUs receive at once, against one (1× is perfect scaling, more is
+  what the CPUs cost each other, such as a shared counter's cache line),
+  whatever share of the CPUs other work left the flood.
 - *scaling / the bare XDP_DROP's*: that against the rig's own scaling,
   so 1× means the receiver scales as well as a program doing nothing.
 `
@@ -171,14 +175,15 @@ func onTheWire(figs []Figure) string {
 		return 0
 	}
 	testRun := val("random hits, 1M bans / floor")
+	wire := val(bnOnTheWire)
 	hit, drop, one := val(bnXDPSpread+": receiver CPU"), val(bnDrop+": receiver CPU"), val(bnXDPOne+": receiver CPU")
 	share := val("xdpban / bare XDP_DROP, 100k banned sources")
-	if testRun == 0 || hit == 0 || drop == 0 || one == 0 || share == 0 {
+	if testRun == 0 || wire == 0 || hit == 0 || drop == 0 || one == 0 || share == 0 {
 		return ""
 	}
 	return fmt.Sprintf("\n## Random hits on the wire\n\nRandom hits at 1M bans cost %s the floor in BPF_PROG_TEST_RUN; on the wire, "+
-		"from 100k banned sources, they cost %s a bare XDP_DROP's receive path (%s against %s, %s with one source), "+
+		"from 100k banned sources, they cost %s a bare XDP_DROP's receive path (medians %s against %s, %s with one source), "+
 		"which leaves xdpban %s the bare drop's rate.\n",
-		formatValue(testRun, "x"), formatValue(hit/drop, "x"), formatValue(hit, "ns/pkt"), formatValue(drop, "ns/pkt"),
+		formatValue(testRun, "x"), formatValue(wire, "x"), formatValue(hit, "ns/pkt"), formatValue(drop, "ns/pkt"),
 		formatValue(one, "ns/pkt"), formatValue(share, "x"))
 }

@@ -43,13 +43,14 @@ func TestMarkdownFromJSON(t *testing.T) {
 func TestMarkdownOnTheWire(t *testing.T) {
 	figs := []Figure{
 		{Name: "random hits, 1M bans / floor", Value: 8.2, Unit: "x"},
+		{Name: bnOnTheWire, Value: 8.5, Unit: "x"},
 		{Name: bnXDPSpread + ": receiver CPU", Value: 580, Unit: "ns/pkt"},
 		{Name: bnDrop + ": receiver CPU", Value: 70, Unit: "ns/pkt"},
 		{Name: bnXDPOne + ": receiver CPU", Value: 98, Unit: "ns/pkt"},
 		{Name: "xdpban / bare XDP_DROP, 100k banned sources", Value: 0.18, Unit: "x"},
 	}
 	got := onTheWire(figs)
-	for _, want := range []string{"8.20× the floor", "8.29× a bare XDP_DROP", "580 ns/pkt against 70 ns/pkt", "98 ns/pkt with one source", "0.18× the bare drop"} {
+	for _, want := range []string{"8.20× the floor", "8.50× a bare XDP_DROP", "medians 580 ns/pkt against 70 ns/pkt", "98 ns/pkt with one source", "0.18× the bare drop"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("paragraph lacks %q:\n%s", want, got)
 		}
