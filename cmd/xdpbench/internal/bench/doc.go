@@ -5,7 +5,7 @@
 // jail and state Go benchmarks. cmd/xdpbench drives it; nothing here is a
 // test and no timing ever decides a test's outcome.
 //
-// Everything a benchmark creates (namespaces named xdpbench-*, pins under
-// /sys/fs/bpf/xdpbench-*) is removed when it ends, also on failure, and
-// Sweep removes leftovers of an interrupted run.
+// Everything a benchmark creates (namespaces named xbench<pid>-*, pins
+// under /sys/fs/bpf/xbench<pid>-*) is removed when it ends, also on
+// failure, and Sweep removes leftovers of a run that no longer runs.
 package bench
