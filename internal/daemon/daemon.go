@@ -175,7 +175,7 @@ func (d *daemon) startJail() error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
 	}
-	store, warn, err := state.Open(o.StateDir)
+	store, warn, err := state.OpenKeepingBans(o.StateDir)
 	if err != nil {
 		return err
 	}

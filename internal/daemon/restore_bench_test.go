@@ -60,7 +60,7 @@ func BenchmarkRestore1MAfterReboot(b *testing.B) {
 		d.o.Jail.IgnoreSelf = false
 		d.o.Jail.MaxTracked = 1000
 		d.metrics = d.newMetrics()
-		if d.store, _, err = state.Open(dir); err != nil {
+		if d.store, _, err = state.OpenKeepingBans(dir); err != nil {
 			b.Fatal(err)
 		}
 		opened := time.Now()
