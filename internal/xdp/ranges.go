@@ -170,8 +170,10 @@ func (m *Maps) banRange(p netip.Prefix, end, created uint64) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// A trie lookup finds the longest range holding the key: only a
+	// match of the same length is this range's own entry.
 	var val xdpbanRangeValue
-	if err := r.trie.Lookup(&key, &val); err == nil {
+	if err := r.trie.Lookup(&key, &val); err == nil && val.Prefixlen == key.Prefixlen {
 		val.ExpiresNs = end
 		return r.trie.Update(&key, &val, ebpf.UpdateExist)
 	}
@@ -282,7 +284,7 @@ func (m *Maps) sweepRanges(now uint64) (int, error) {
 	removed := 0
 	for i := range ended {
 		var val xdpbanRangeValue
-		if err := r.trie.Lookup(&ended[i], &val); err != nil || val.ExpiresNs == 0 || val.ExpiresNs > now {
+		if err := r.trie.Lookup(&ended[i], &val); err != nil || val.Prefixlen != ended[i].Prefixlen || val.ExpiresNs == 0 || val.ExpiresNs > now {
 			continue
 		}
 		if err := r.trie.Delete(&ended[i]); err == nil {
