@@ -24,6 +24,9 @@ const (
 	rangeCountPin     = "xdpban_nranges"
 )
 
+// maxRanges is the range trie's capacity, from bpf/xdpban.h.
+const maxRanges = uint32(xdpbanXdpbanConstXDPBAN_MAX_RANGES)
+
 // Shortest ranges accepted: a ban on a /7 or a /15 is almost surely a typo.
 const (
 	minRangeBits4 = 8
@@ -192,12 +195,7 @@ func (m *Maps) banRange(p netip.Prefix, end, created uint64) error {
 	if err != nil {
 		r.release()
 		if isFull(err) {
-			info, _ := r.trie.Info()
-			var n uint32
-			if info != nil {
-				n = info.MaxEntries
-			}
-			return fmt.Errorf("ban %s: %w (%d ranges; unban some)", p, ErrFull, n)
+			return fmt.Errorf("ban %s: %w (%d ranges; unban some)", p, ErrFull, maxRanges)
 		}
 	}
 	return err

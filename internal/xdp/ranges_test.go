@@ -2,10 +2,12 @@ package xdp
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +119,26 @@ func TestRangeInsideARange(t *testing.T) {
 	delete(want, "198.18.5.0/24")
 	if got := ends(); !maps.Equal(got, want) {
 		t.Fatalf("bans after the sweep %v, want %v", got, want)
+	}
+}
+
+// The range trie holds maxRanges ranges (bpf/xdpban.h): one more fails
+// with ErrFull and a hint, and takes nothing away.
+func TestRangeTrieFull(t *testing.T) {
+	d := loadTest(t, Config{})
+	until := time.Now().Add(time.Hour)
+	for i := range maxRanges { // 2001:db8:i::/48: as many as there are
+		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)})
+		if err := d.BanMap().Ban(netip.PrefixFrom(a, 48), until); err != nil {
+			t.Fatalf("range %d of %d: %v", i+1, maxRanges, err)
+		}
+	}
+	err := d.BanMap().Ban(netip.MustParsePrefix("2001:db8::/33"), until)
+	if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), fmt.Sprintf("%d ranges; unban some", maxRanges)) {
+		t.Fatalf("one range more than the trie holds: %v, want ErrFull with its capacity", err)
+	}
+	if n := rangeCount(t, d.Maps); n != maxRanges {
+		t.Errorf("range count %d, want %d", n, maxRanges)
 	}
 }
 
