@@ -106,7 +106,7 @@ struct range_count {
  * and takes the top bits of a multiplicative hash: shift is 32 minus the
  * log2 of the filter's slots. Go mirrors it in internal/xdp/countfilter.go.
  * An attacker who picks sources that collide with a banned one only gets
- * the hash-map lookup every packet used to cost.
+ * the hash-map lookup that every packet would cost without the filter.
  */
 static inline __u32 filter_slot(const __u32 *w, __u32 shift)
 {
