@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -172,6 +173,12 @@ func (d *daemon) start() error {
 
 func (d *daemon) startJail() error {
 	o := d.o
+	// From the store's open to the end of the restore a start allocates
+	// in one burst what the store holds (a million bans: a few hundred
+	// MB) and frees most of it at the end (see restore); the collector,
+	// which could free none of it before, would only take CPU from the
+	// kernel's inserts. Nothing is served before both are done.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
 	}
