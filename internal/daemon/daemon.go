@@ -182,7 +182,23 @@ func (d *daemon) startJail() error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state-dir %s: %w", o.StateDir, err)
 	}
+	// The program loads while the store is read through: each takes a
+	// tenth of a second at a million bans and needs nothing of the
+	// other. Load takes the pins' lock, so a second daemon fails there
+	// or at the store's; the program is attached only once both opened,
+	// and abandon undoes a load whose store failed.
+	type loaded struct {
+		dp  *xdp.Datapath
+		err error
+	}
+	loading := make(chan loaded, 1)
+	go func() {
+		dp, err := loadDatapath(o.Datapath)
+		loading <- loaded{dp, err}
+	}()
 	store, warn, err := state.OpenKeepingBans(o.StateDir)
+	l := <-loading
+	d.dp = l.dp
 	if err != nil {
 		return err
 	}
@@ -190,8 +206,11 @@ func (d *daemon) startJail() error {
 	if warn != nil {
 		d.log.Error("state store was unreadable and was moved aside; starting with an empty one (pinned bans still hold)", "warning", warn.String())
 	}
-	d.restorePartners()
-	if d.dp, err = startDatapath(o.Datapath, d.log); err != nil {
+	d.restorePartners() // before anything can fail: close saves them back
+	if l.err != nil {
+		return l.err
+	}
+	if err := attachDatapath(d.dp, o.Datapath, d.log); err != nil {
 		return err
 	}
 	if err := d.dp.RecordControlSocket(o.ControlSock); err != nil {
