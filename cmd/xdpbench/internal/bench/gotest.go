@@ -41,7 +41,7 @@ func GoBenchmarks(ctx context.Context, r *Report) error {
 		case "s/restore":
 			found = true
 			r.Add(Figure{Group: groupApply, Name: "1M bans restored by a daemon start after a reboot (target <= 1 s)", Value: g.value, Unit: "s"})
-			r.Note("apply: restore = internal/daemon BenchmarkRestore1MAfterReboot, one run: load the datapath, read 1M bans from the state store, reconcile with the empty map, restore them into the jail and the map")
+			r.Note("apply: restore = internal/daemon BenchmarkRestore1MAfterReboot, one run of the daemon's start from the store on (startJail): open the store, which reads its 1M bans, while the datapath loads with fresh pins, reconcile with the empty map, put the bans into the jail and the map")
 		case "cpu-s/restore":
 			r.Add(Figure{Group: groupApply, Name: "CPU time of that restore (user and system)", Value: g.value, Unit: "s"})
 		case "B-heap/ban":
