@@ -55,8 +55,20 @@ func TestOpenKeepingBans(t *testing.T) {
 				t.Fatalf("open: %v %v", w, err)
 			}
 			defer s.Close()
+			kept := s.opened
+			if len(kept) != 2 {
+				t.Fatalf("open kept %d bans, want 2", len(kept))
+			}
 			if err := c.write(s); err != nil {
 				t.Fatal(err)
+			}
+			if c.name == "nothing written" {
+				// The bans Open decoded, not read again: the
+				// transaction id after open is the one it noted.
+				bans, err := s.ActiveBans()
+				if err != nil || len(bans) != 2 || &bans[0] != &kept[0] {
+					t.Fatalf("ActiveBans after open read the file again (%v)", err)
+				}
 			}
 			if got := prefixes(s); !slices.Equal(got, c.want) {
 				t.Fatalf("first ActiveBans = %v, want %v", got, c.want)
