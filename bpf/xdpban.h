@@ -23,6 +23,8 @@ enum xdpban_const {
 	XDPBAN_FILTER_SATURATED = 255,
 	/* A flag of struct meta: see below. */
 	XDPBAN_META_NO_RANGES = 1,
+	/* The range trie's capacity: see struct range_key. */
+	XDPBAN_MAX_RANGES = 65536,
 };
 
 /*
@@ -59,8 +61,6 @@ struct ban_value {
  * banned. Maps added in layout 4 without changing its structs: pins of an
  * older xdpban get them at the next start.
  */
-#define XDPBAN_MAX_RANGES 65536
-
 struct range_key {
 	__u32 prefixlen; /* bits of addr that count, as the LPM trie wants */
 	__u8 addr[16];
@@ -106,7 +106,7 @@ struct range_count {
  * and takes the top bits of a multiplicative hash: shift is 32 minus the
  * log2 of the filter's slots. Go mirrors it in internal/xdp/countfilter.go.
  * An attacker who picks sources that collide with a banned one only gets
- * the hash-map lookup every packet used to cost.
+ * the hash-map lookup that every packet would cost without the filter.
  */
 static inline __u32 filter_slot(const __u32 *w, __u32 shift)
 {

@@ -22,7 +22,8 @@
 //     the truth: every stored ban whose end is still ahead is kept and
 //     written back to the kernel with its remaining time.
 //   - Expired bans are dropped on both sides, and so are bans that
-//     ignoreip or ignoreself now covers, except manual ones.
+//     ignoreip or ignoreself now covers, manual ones too (the map loses
+//     them as well).
 //
 // # While running
 //

@@ -13,7 +13,8 @@ import (
 type reconciled struct {
 	keep []jail.Ban // what holds: for the jail
 	// toKernel is the tail of keep that the kernel map lacks. It is the
-	// tail, not a copy: at a million bans a copy was a tenth of a restore.
+	// tail, not a copy: after a reboot it is every ban, and copying a
+	// million bans costs a restore more than reconciling them.
 	toKernel []jail.Ban
 	// unban are the kernel's entries that no longer hold: refused by
 	// ignoreip, which the map must lose too.

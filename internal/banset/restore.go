@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime/debug"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
@@ -36,11 +35,6 @@ type Restored struct {
 // or the store are returned joined after everything was tried: the bans
 // that made it stay in force.
 func (s *Set) Restore(j Adopter, fresh bool) (Restored, error) {
-	// A restore allocates in one burst (a million bans: a few hundred
-	// MB, bounded by the store) and frees most of it at the end; the
-	// collector, which cannot free any of it before, only took time.
-	// This runs once, at start, before anything is served.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	start := time.Now()
 	stored, err := s.store.ActiveBans()
 	if err != nil {

@@ -17,21 +17,21 @@ type DatapathOptions struct {
 	SweepInterval time.Duration
 }
 
-// startDatapath loads the program (reusing pins) and attaches it to every
-// interface; on any failure nothing new stays attached.
-func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
+// loadDatapath loads the program (reusing pins), attached nowhere yet.
+func loadDatapath(o DatapathOptions) (*xdp.Datapath, error) {
 	if errs := checkInterfaces(o.Interfaces); len(errs) > 0 {
 		return nil, errs[0]
 	}
-	d, err := xdp.Load(o.Config)
-	if err != nil {
-		return nil, err
-	}
+	return xdp.Load(o.Config)
+}
+
+// attachDatapath attaches d to every interface. On failure the caller
+// abandons d, which takes back what was attached.
+func attachDatapath(d *xdp.Datapath, o DatapathOptions, log *slog.Logger) error {
 	for _, name := range o.Interfaces {
 		mode, err := d.Attach(name, o.Mode)
 		if err != nil {
-			d.Abandon()
-			return nil, err
+			return err
 		}
 		if o.Mode == xdp.ModeAuto && mode == xdp.ModeGeneric {
 			log.Warn("driver has no native XDP: attached in generic mode, which is slower", "iface", name)
@@ -40,7 +40,7 @@ func startDatapath(o DatapathOptions, log *slog.Logger) (*xdp.Datapath, error) {
 	}
 	log.Info("xdp loaded", "pin_dir", d.PinDir(), "ports", d.Ports().String(),
 		"ipv6_prefix", d.IPv6Prefix(), "max_bans", d.MaxBans())
-	return d, nil
+	return nil
 }
 
 // sweepLoop removes expired entries until ctx ends. The kernel ignores

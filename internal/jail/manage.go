@@ -150,6 +150,9 @@ func (j *Jail) decideUnban(p netip.Prefix) (b Ban, known bool, t turn) {
 func (j *Jail) Adopt(bans []Ban) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.bans.fill(bans) {
+		return
+	}
 	j.bans.reserve(len(bans))
 	for _, b := range bans {
 		b.Prefix = normPrefix(b.Prefix)

@@ -59,8 +59,16 @@ func (s *Store) DeleteBan(p netip.Prefix) error {
 // ActiveBans returns every stored ban, expired ones included: Reconcile
 // and jail.Restore decide what still holds.
 func (s *Store) ActiveBans() ([]jail.Ban, error) {
+	s.mu.Lock()
+	opened, openedTx := s.opened, s.openedTx
+	s.opened = nil
+	s.mu.Unlock()
 	var out []jail.Ban
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if opened != nil && tx.ID() == openedTx {
+			out = opened // nothing committed since Open read them
+			return nil
+		}
 		bk := tx.Bucket(bucketBans)
 		out = make([]jail.Ban, 0, bk.Stats().KeyN)
 		return bk.ForEach(func(k, v []byte) error {

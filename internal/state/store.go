@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/xdpban/xdpban/internal/jail"
 )
 
 // FileName is the store's file inside the state directory.
@@ -33,6 +36,14 @@ var ErrLocked = errors.New("state store is in use by a running xdpban daemon")
 // for concurrent use.
 type Store struct {
 	db *bolt.DB
+
+	mu sync.Mutex
+	// opened are the bans Open read through, kept for the first
+	// ActiveBans when the store was opened with OpenKeepingBans; they
+	// stand for the bucket as long as no transaction committed after
+	// the one of openedTx.
+	opened   []jail.Ban
+	openedTx int
 }
 
 // Warning reports that the store file could not be read and was replaced
@@ -50,12 +61,20 @@ func (w *Warning) String() string {
 // Open opens or creates the store in dir. When the file is corrupt it is
 // moved aside, a fresh store is returned with a non-nil Warning, and err
 // stays nil. ErrLocked means a daemon already has it open.
-func Open(dir string) (*Store, *Warning, error) {
+func Open(dir string) (*Store, *Warning, error) { return open(dir, false) }
+
+// OpenKeepingBans is Open for a start that reads every ban next: Open
+// decodes every record to check the file, and the bans it decoded serve
+// the first ActiveBans unless something was written in between, so a
+// million bans are read once, not twice.
+func OpenKeepingBans(dir string) (*Store, *Warning, error) { return open(dir, true) }
+
+func open(dir string, keep bool) (*Store, *Warning, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("open state store: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	s, cause, err := openChecked(path)
+	s, cause, err := openChecked(path, keep)
 	if err != nil || cause == nil {
 		return s, nil, err
 	}
@@ -63,7 +82,7 @@ func Open(dir string) (*Store, *Warning, error) {
 	if err := os.Rename(path, moved); err != nil {
 		return nil, nil, fmt.Errorf("move corrupt state store aside (%v): %w", cause, err)
 	}
-	s, cause2, err := openChecked(path)
+	s, cause2, err := openChecked(path, keep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,7 +96,7 @@ func Open(dir string) (*Store, *Warning, error) {
 // openChecked opens path and reads it through. A file that cannot be
 // read comes back as cause, with no store and no error, for Open to move
 // aside; err is for failures that moving the file would not cure.
-func openChecked(path string) (s *Store, cause, err error) {
+func openChecked(path string, keep bool) (s *Store, cause, err error) {
 	db, err := openBolt(path)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
@@ -88,7 +107,7 @@ func openChecked(path string) (s *Store, cause, err error) {
 		return nil, err, nil
 	}
 	s = &Store{db: db}
-	if cause := s.verify(); cause != nil {
+	if cause := s.verify(keep); cause != nil {
 		db.Close()
 		return nil, cause, nil
 	}
@@ -110,7 +129,8 @@ func openBolt(path string) (db *bolt.DB, err error) {
 
 // verify creates the buckets and decodes every record, turning bbolt's
 // panics on damaged pages (and faults on a short mmap) into an error.
-func (s *Store) verify() (err error) {
+// keep keeps the decoded bans for ActiveBans.
+func (s *Store) verify(keep bool) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -126,11 +146,21 @@ func (s *Store) verify() (err error) {
 		if err != nil {
 			return err
 		}
+		var kept []jail.Ban
+		if keep {
+			kept = make([]jail.Ban, 0, bans.Stats().KeyN)
+		}
 		if err := bans.ForEach(func(k, v []byte) error {
-			_, err := decodeBan(k, v)
+			b, err := decodeBan(k, v)
+			if keep {
+				kept = append(kept, b)
+			}
 			return err
 		}); err != nil {
 			return err
+		}
+		if keep {
+			s.opened, s.openedTx = kept, tx.ID()
 		}
 		return hist.ForEach(func(k, v []byte) error {
 			if _, err := parseKey(k); err != nil {

@@ -74,7 +74,8 @@ func filterBitsOf(size uint32) (int, error) {
 //
 // The rule that keeps it safe: count a key in before inserting it and out
 // after deleting it, so a counter is never below the number of keys that
-// hash to its slot. Only banmap.go's insert and take apply it.
+// hash to its slot. Only BanMap applies it: insert and take, and the
+// sweep, which counts in keys written to the map around xdpban.
 type countingFilter struct {
 	mem  []byte
 	bits int // log2 of len(mem)

@@ -24,6 +24,9 @@ const (
 	rangeCountPin     = "xdpban_nranges"
 )
 
+// maxRanges is the range trie's capacity, from bpf/xdpban.h.
+const maxRanges = uint32(xdpbanXdpbanConstXDPBAN_MAX_RANGES)
+
 // Shortest ranges accepted: a ban on a /7 or a /15 is almost surely a typo.
 const (
 	minRangeBits4 = 8
@@ -170,8 +173,10 @@ func (m *Maps) banRange(p netip.Prefix, end, created uint64) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// A trie lookup finds the longest range holding the key: only a
+	// match of the same length is this range's own entry.
 	var val xdpbanRangeValue
-	if err := r.trie.Lookup(&key, &val); err == nil {
+	if err := r.trie.Lookup(&key, &val); err == nil && val.Prefixlen == key.Prefixlen {
 		val.ExpiresNs = end
 		return r.trie.Update(&key, &val, ebpf.UpdateExist)
 	}
@@ -190,12 +195,7 @@ func (m *Maps) banRange(p netip.Prefix, end, created uint64) error {
 	if err != nil {
 		r.release()
 		if isFull(err) {
-			info, _ := r.trie.Info()
-			var n uint32
-			if info != nil {
-				n = info.MaxEntries
-			}
-			return fmt.Errorf("ban %s: %w (%d ranges; unban some)", p, ErrFull, n)
+			return fmt.Errorf("ban %s: %w (%d ranges; unban some)", p, ErrFull, maxRanges)
 		}
 	}
 	return err
@@ -282,7 +282,7 @@ func (m *Maps) sweepRanges(now uint64) (int, error) {
 	removed := 0
 	for i := range ended {
 		var val xdpbanRangeValue
-		if err := r.trie.Lookup(&ended[i], &val); err != nil || val.ExpiresNs == 0 || val.ExpiresNs > now {
+		if err := r.trie.Lookup(&ended[i], &val); err != nil || val.Prefixlen != ended[i].Prefixlen || val.ExpiresNs == 0 || val.ExpiresNs > now {
 			continue
 		}
 		if err := r.trie.Delete(&ended[i]); err == nil {

@@ -2,9 +2,12 @@ package xdp
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +78,67 @@ func TestRangeBehindEndedBans(t *testing.T) {
 				t.Errorf("range count %d after the program deleted the ended ones, want 1", n)
 			}
 		})
+	}
+}
+
+// A range inside a range in force is a range of its own: a trie lookup
+// of its key finds the wider one, which must not pass for it. Banning it
+// again moves its own end only, and a sweep takes it when it ends.
+func TestRangeInsideARange(t *testing.T) {
+	d := loadTest(t, Config{})
+	mustBan(t, d.Maps, "198.18.0.0/16", time.Hour)
+	mustBan(t, d.Maps, "2001:db8::/32", time.Hour)
+	for _, inner := range []string{"198.18.5.0/24", "2001:db8:1::/48"} {
+		mustBan(t, d.Maps, inner, time.Minute)
+		mustBan(t, d.Maps, inner, 2*time.Minute)
+	}
+	ends := func() map[string]time.Duration {
+		t.Helper()
+		bans, err := d.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Duration{}
+		for _, b := range bans {
+			out[b.Prefix.String()] = time.Until(b.Until).Round(time.Minute)
+		}
+		return out
+	}
+	want := map[string]time.Duration{"198.18.0.0/16": time.Hour, "198.18.5.0/24": 2 * time.Minute,
+		"2001:db8::/32": time.Hour, "2001:db8:1::/48": 2 * time.Minute}
+	if got := ends(); !maps.Equal(got, want) {
+		t.Fatalf("bans %v, want %v", got, want)
+	}
+	if n := rangeCount(t, d.Maps); n != 4 {
+		t.Errorf("range count %d, want 4", n)
+	}
+	mustBan(t, d.Maps, "198.18.5.0/24", -time.Second)
+	if n, _, err := d.BanMap().Sweep(); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d (%v), want the ended /24", n, err)
+	}
+	delete(want, "198.18.5.0/24")
+	if got := ends(); !maps.Equal(got, want) {
+		t.Fatalf("bans after the sweep %v, want %v", got, want)
+	}
+}
+
+// The range trie holds maxRanges ranges (bpf/xdpban.h): one more fails
+// with ErrFull and a hint, and takes nothing away.
+func TestRangeTrieFull(t *testing.T) {
+	d := loadTest(t, Config{})
+	until := time.Now().Add(time.Hour)
+	for i := range maxRanges { // 2001:db8:i::/48: as many as there are
+		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)})
+		if err := d.BanMap().Ban(netip.PrefixFrom(a, 48), until); err != nil {
+			t.Fatalf("range %d of %d: %v", i+1, maxRanges, err)
+		}
+	}
+	err := d.BanMap().Ban(netip.MustParsePrefix("2001:db8::/33"), until)
+	if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), fmt.Sprintf("%d ranges; unban some", maxRanges)) {
+		t.Fatalf("one range more than the trie holds: %v, want ErrFull with its capacity", err)
+	}
+	if n := rangeCount(t, d.Maps); n != maxRanges {
+		t.Errorf("range count %d, want %d", n, maxRanges)
 	}
 }
 

@@ -80,6 +80,7 @@ const (
 	xdpbanXdpbanConstXDPBAN_STATS_SLOTS      xdpbanXdpbanConst = 1024
 	xdpbanXdpbanConstXDPBAN_FILTER_SATURATED xdpbanXdpbanConst = 255
 	xdpbanXdpbanConstXDPBAN_META_NO_RANGES   xdpbanXdpbanConst = 1
+	xdpbanXdpbanConstXDPBAN_MAX_RANGES       xdpbanXdpbanConst = 65536
 )
 
 // Names of all BPF objects in the ELF.
