@@ -49,6 +49,17 @@ volatile const __u32 range_bans = 1;
  */
 volatile const __u32 filter_shift = 32 - 21;
 /*
+ * How long a hit-cache entry is trusted at most (xdpban.h): the bound on
+ * a ban changed around xdpban. Tests raise it, so that a write of
+ * xdpban's that failed to bump the generation is caught.
+ */
+volatile const __u64 hit_ttl_ns = 10000000;
+/*
+ * 1 on CPUs that may reorder two loads (not x86): the generation must be
+ * read before the ban map, and there a fenced exchange orders them.
+ */
+volatile const __u32 order_loads = 1;
+/*
  * Never read: they put the enums shared with Go into the BTF, from which
  * bpf2go generates the Go constants (BTF only holds types something uses).
  */
@@ -248,6 +259,21 @@ static __always_inline __u8 *filter_counts(void)
 	return bpf_map_lookup_elem(&xdpban_filter, &zero);
 }
 
+/* The hit cache (xdpban.h). Per CPU: no CPU writes another's entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPBAN_HIT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hit_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdpban_hits SEC(".maps");
+
+/*
+ * The ban map's generation (xdpban.h), a global in a data section of its
+ * own, which userspace maps and the loader pins as xdpban_gen.
+ */
+struct hit_gen xdpban_gen SEC(".data.xdpban_gen") = { .gen = 1 };
+
 /*
  * The range trie's entry count (see xdpban.h), a global in a data section
  * of its own like the filter: reading it is one load, no lookup, which
@@ -317,6 +343,42 @@ static __always_inline int range_verdict(struct xdp_md *ctx, struct ban_key *key
 	return XDP_PASS;
 }
 
+static __always_inline int same_key(const struct ban_key *a, const struct ban_key *b)
+{
+	const __u32 *x = (const __u32 *)a->addr, *y = (const __u32 *)b->addr;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+}
+
+/*
+ * hit_fill caches the ban just found for key (its entry ends end; 0 is
+ * permanent), and first adds the drops the entry counted to the ban they
+ * belong to: this one when it is the same ban, else the one cached before,
+ * which costs a second lookup only when that entry saved some.
+ */
+static __always_inline void hit_fill(struct hit_entry *h, struct ban_key *key, struct ban_value *ban,
+				     __u64 gen, __u64 now, __u64 end)
+{
+	__u64 until = now + hit_ttl_ns;
+
+	if (h->packets) {
+		struct ban_value *to = ban;
+
+		if (!same_key(&h->key, key))
+			to = bpf_map_lookup_elem(&xdpban_bans, &h->key);
+		if (to && to->created_ns == h->created_ns) {
+			to->packets += h->packets;
+			to->bytes += h->bytes;
+		}
+		h->packets = 0;
+		h->bytes = 0;
+	}
+	h->key = *key;
+	h->created_ns = ban->created_ns;
+	h->until_ns = end && end < until ? end : until;
+	h->gen = gen;
+}
+
 /*
  * verdict decides for a source key of a packet aimed at a protected port:
  * XDP_DROP only while the source, or a range holding it, is banned and the
@@ -325,33 +387,50 @@ static __always_inline int range_verdict(struct xdp_md *ctx, struct ban_key *key
 static __always_inline int verdict(struct xdp_md *ctx, struct ban_key *key, struct stats *st)
 {
 	__u32 slot = filter_slot((__u32 *)key->addr, filter_shift);
+	__u32 hslot = hit_slot((__u32 *)key->addr);
 	__u8 *counts = filter_counts();
 	struct ban_value *ban;
-	__u64 end;
+	struct hit_entry *h;
+	__u64 gen, now, end;
 
 	/* Without the filter (cannot happen) every packet takes the lookup. */
 	if (counts && !counts[slot])
 		return range_verdict(ctx, key, st); /* nothing banned hashes here */
+
+	/*
+	 * The clock is read only for sources that may be banned. Ends are
+	 * kept by the tick (1-10 ms): a ban ends that much late, never early.
+	 */
+	now = coarse_now();
+	gen = *(volatile __u64 *)&xdpban_gen.gen;
+	h = bpf_map_lookup_elem(&xdpban_hits, &hslot);
+	if (h && h->gen == gen && now < h->until_ns && same_key(&h->key, key)) {
+		h->packets++;
+		h->bytes += ctx->data_end - ctx->data;
+		return XDP_DROP;
+	}
+	/* The exchange is a full fence: gen is read before the ban map. */
+	if (h && order_loads)
+		__sync_lock_test_and_set(&h->_pad, 0);
+
 	ban = bpf_map_lookup_elem(&xdpban_bans, key);
 	if (!ban)
 		return range_verdict(ctx, key, st);
-
-	/*
-	 * The clock is read only on a hit, i.e. only for banned sources. Ends
-	 * are kept by the tick (1-10 ms): a ban ends that much late, never early.
-	 */
 	end = ban->expires_ns;
-	if (end && coarse_now() >= end) {
+	if (end && now >= end) {
 		count(st, STAT_EXPIRED);
 		if (bpf_map_delete_elem(&xdpban_bans, key) == 0 && counts)
 			filter_release(counts, slot);
 		return range_verdict(ctx, key, st);
 	}
+	if (h)
+		hit_fill(h, key, ban, gen, now, end);
 	/*
 	 * Plain increments, not __sync_fetch_and_add: locked adds are a large
 	 * share of a hit and bounce the entry's cache line between CPUs
-	 * exactly when a flood arrives on several queues. The per-ban counters may then miss a few packets; the
-	 * per-CPU STAT_DROPPED counter stays exact.
+	 * exactly when a flood arrives on several queues. The per-ban counters
+	 * may then miss a few packets; the per-CPU STAT_DROPPED counter stays
+	 * exact.
 	 */
 	ban->packets++;
 	ban->bytes += ctx->data_end - ctx->data;

@@ -25,6 +25,9 @@ enum xdpban_const {
 	XDPBAN_META_NO_RANGES = 1,
 	/* The range trie's capacity: see struct range_key. */
 	XDPBAN_MAX_RANGES = 65536,
+	/* Entries of the hit cache per CPU, and their log2: see below. */
+	XDPBAN_HIT_SLOTS = 64,
+	XDPBAN_HIT_SLOT_BITS = 6,
 };
 
 /*
@@ -112,6 +115,53 @@ static inline __u32 filter_slot(const __u32 *w, __u32 shift)
 {
 	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1U) >> shift;
 }
+
+/*
+ * hit_slot picks the key's hit-cache entry (below) with a second
+ * multiplier, so that two keys sharing a filter slot rarely share an
+ * entry too. Go mirrors it in internal/xdp/hitcache.go.
+ */
+static inline __u32 hit_slot(const __u32 *w)
+{
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x85EBCA77U) >> (32 - XDPBAN_HIT_SLOT_BITS);
+}
+
+/*
+ * The hit cache: per CPU, XDPBAN_HIT_SLOTS entries indexed by hit_slot,
+ * each the last ban a packet found in that slot.
+ * A packet whose key is cached drops after an array lookup the verifier
+ * inlines, without the hash-map lookup (a hash, a bucket walk and a key
+ * compare: most of a banned packet's cost). An entry is trusted only
+ *  - while its gen equals xdpban_gen, which every write of xdpban to the
+ *    ban map bumps after the write: a ban, a new end, an unban, a sweep
+ *    take effect on the next packet, as without the cache;
+ *  - before until_ns: the ban's end (so a ban expires in the kernel as
+ *    before), and at most hit_ttl_ns after the entry was filled, so that
+ *    a write around xdpban, which bumps nothing (bpftool, an older
+ *    xdpban), takes effect within that time.
+ * The drops of cached packets are counted in the entry, and added to the
+ * ban's counters when the entry is filled again or replaced; userspace
+ * adds what is still pending when it reads them. created_ns says which
+ * ban they belong to: a ban deleted and made again starts from zero.
+ */
+struct hit_entry {
+	struct ban_key key;
+	__u64 gen;        /* xdpban_gen when filled; 0: never filled */
+	__u64 until_ns;   /* CLOCK_MONOTONIC ns the entry is trusted until */
+	__u64 created_ns; /* the ban's created_ns */
+	__u64 packets;    /* drops not yet in the ban's counters */
+	__u64 bytes;
+	__u64 _pad;       /* a 64-byte line; the fence exchanges it */
+};
+
+/*
+ * The generation of the ban map, mapped into userspace, which adds 1
+ * after each write. It starts at 1, so an entry never filled (gen 0)
+ * is never trusted.
+ */
+struct hit_gen {
+	__u64 gen;
+};
 
 /*
  * Indexes of the per-CPU counters. Every packet ends in exactly one of

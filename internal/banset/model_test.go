@@ -222,7 +222,7 @@ func (l *lab) expireInKernel() string {
 	// may end a little after its second.
 	time.Sleep(time.Until(soon.End) + margin)
 	for deadline := soon.End.Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
-		v := l.verdict(src)
+		v := l.verdicts(src)[0] // on the CPU whose cache the checks fill
 		if v == xdpPass {
 			break
 		}

@@ -66,7 +66,9 @@ func (b *BanMap) banKey(key *xdpbanBanKey, end, created uint64) error {
 			return err
 		}
 		val.ExpiresNs = end
-		if err := b.m.bans.Update(key, &val, ebpf.UpdateExist); !errors.Is(err, ebpf.ErrKeyNotExist) {
+		err = b.m.bans.Update(key, &val, ebpf.UpdateExist)
+		b.m.gen.bump() // the old end may be cached
+		if !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return err
 		}
 	}
@@ -114,7 +116,8 @@ func (b *BanMap) Unban(p netip.Prefix) error {
 // insert writes keys with flags (one syscall for one key, a batch for
 // more), counting them into the filter first so that the program never
 // sees a key banned but filtered out; the keys the kernel did not write
-// are counted out again. It returns how many it wrote.
+// are counted out again. It returns how many it wrote. Afterwards it
+// bumps the hit cache's generation: a batch may overwrite a cached ban.
 //
 // The kernel's batch update cannot refuse existing keys (BPF_NOEXIST is
 // not a batch flag), so a batch over a key already in the map overwrites
@@ -137,6 +140,9 @@ func (b *BanMap) insert(keys []xdpbanBanKey, vals []xdpbanBanValue, flags ebpf.M
 	} else if len(keys) > 1 {
 		n, err = b.m.bans.BatchUpdate(keys, vals, nil)
 	}
+	if n > 0 || (err != nil && len(keys) > 1) { // a failed batch may have written some
+		b.m.gen.bump()
+	}
 	for i := n; i < len(keys); i++ {
 		f.countOut(&keys[i])
 	}
@@ -144,7 +150,7 @@ func (b *BanMap) insert(keys []xdpbanBanKey, vals []xdpbanBanValue, flags ebpf.M
 }
 
 // take deletes key and returns its value, counting it out of the filter
-// when this call removed it.
+// and bumping the hit cache's generation when this call removed it.
 func (b *BanMap) take(key *xdpbanBanKey) (xdpbanBanValue, error) {
 	var val xdpbanBanValue
 	if b.m.filter == nil {
@@ -153,6 +159,7 @@ func (b *BanMap) take(key *xdpbanBanKey) (xdpbanBanValue, error) {
 	if err := b.m.bans.LookupAndDelete(key, &val); err != nil {
 		return val, err
 	}
+	b.m.gen.bump()
 	b.m.filter.countOut(key)
 	return val, nil
 }

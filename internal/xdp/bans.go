@@ -28,12 +28,18 @@ func (b Ban) Remaining(now time.Time) time.Duration {
 	return b.Until.Sub(now)
 }
 
-// Entries returns every entry of the ban map, in the map's order.
+// Entries returns every entry of the ban map, in the map's order, with
+// the drops the hit cache still holds for each.
 func (m *Maps) Entries() ([]Ban, error) {
 	now := nowPair()
+	pending, err := m.pendingDrops()
+	if err != nil {
+		return nil, fmt.Errorf("list bans: %w", err)
+	}
 	var bans []Ban
-	err := m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
-		bans = append(bans, m.banOf(k, v, now))
+	err = m.walk(func(k *xdpbanBanKey, v *xdpbanBanValue) {
+		v2 := withPending(pending, k, v)
+		bans = append(bans, m.banOf(k, &v2, now))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list bans: %w", err)

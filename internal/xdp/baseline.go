@@ -37,9 +37,11 @@ func (d *Datapath) loadVariant(ranges bool) (*ebpf.Program, error) {
 	spec.Maps[xdpbanMapXdpbanBans].MaxEntries = d.maxBans
 	spec.Maps[xdpbanMapXdpbanFilter].ValueSize = 1 << d.filterBits
 	spec.Maps[rangeCountSection] = mmapableSpec(spec, rangeCountSection)
+	spec.Maps[hitGenSection] = mmapableSpec(spec, hitGenSection)
 	repl := map[string]*ebpf.Map{
 		xdpbanMapXdpbanBans: d.bans, xdpbanMapXdpbanStats: d.stats, xdpbanMapXdpbanMeta: d.meta,
 		xdpbanMapXdpbanFilter: d.filterMap, xdpbanMapXdpbanRanges: d.ranges.trie, rangeCountSection: d.ranges.count,
+		xdpbanMapXdpbanHits: d.hits, hitGenSection: d.gen.m,
 	}
 	var objs struct {
 		Xdpban *ebpf.Program `ebpf:"xdpban"`

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultPinDir is where the maps and links are pinned.
@@ -115,6 +116,10 @@ type Config struct {
 	Ports      Ports
 	IPv6Prefix int    // 1..128; IPv6 sources are banned per prefix of this length
 	MaxBans    uint32 // 0: keep the pinned map's size, or DefaultMaxBans
+	// HitTTL: how long a CPU trusts a ban it cached (DefaultHitTTL when
+	// 0). Not a flag: tests raise it so that a stale entry cannot age out
+	// before it is caught.
+	HitTTL time.Duration
 }
 
 func (c *Config) validate() error {
@@ -132,6 +137,9 @@ func (c *Config) validate() error {
 	}
 	if !c.Ports.All && len(c.Ports.List) == 0 {
 		c.Ports = DefaultPorts
+	}
+	if c.HitTTL <= 0 {
+		c.HitTTL = DefaultHitTTL
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package xdp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -100,10 +99,7 @@ func mapFilter(m *ebpf.Map) (*countingFilter, error) {
 // slotOf mirrors filter_slot() in bpf/xdpban.h: the key's words as a
 // little-endian host loads them, folded, then a multiplicative hash.
 func (f *countingFilter) slotOf(k *xdpbanBanKey) uint32 {
-	a := k.Addr[:]
-	w := binary.LittleEndian.Uint32(a[0:]) ^ binary.LittleEndian.Uint32(a[4:]) ^
-		binary.LittleEndian.Uint32(a[8:]) ^ binary.LittleEndian.Uint32(a[12:])
-	return (w * 0x9E3779B1) >> (32 - f.bits)
+	return (foldKey(k) * 0x9E3779B1) >> (32 - f.bits)
 }
 
 // word returns the aligned 32-bit word holding slot's counter and the

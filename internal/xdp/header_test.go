@@ -7,9 +7,10 @@ import (
 )
 
 // TestGoMirrorsHeader checks what bpf2go cannot generate: the filter's
-// hash, which Go computes as countingFilter.slotOf, and that the counters' struct
-// holds every index of enum stat_index. The constants themselves come
-// from the object's BTF (xdpban_bpfel.go), so none may be a #define.
+// and the hit cache's hashes, which Go computes as countingFilter.slotOf
+// and hitSlotOf, and that the counters' struct holds every index of enum
+// stat_index. The constants themselves come from the object's BTF
+// (xdpban_bpfel.go), so none may be a #define.
 func TestGoMirrorsHeader(t *testing.T) {
 	h, err := os.ReadFile("../../bpf/xdpban.h")
 	if err != nil {
@@ -22,6 +23,9 @@ func TestGoMirrorsHeader(t *testing.T) {
 		if strings.HasPrefix(line, "#define XDPBAN_") {
 			t.Errorf("bpf/xdpban.h: %q: a constant belongs in enum xdpban_const, which bpf2go generates for Go", line)
 		}
+	}
+	if !strings.Contains(string(h), "* 0x85EBCA77U) >> (32 - XDPBAN_HIT_SLOT_BITS);") || 1<<hitSlotBits != hitSlots {
+		t.Error("hit_slot() in bpf/xdpban.h no longer hashes as hitSlotOf does")
 	}
 	if n := len(xdpbanStats{}.Count); n != int(xdpbanStatIndexSTAT_MAX) {
 		t.Errorf("struct stats holds %d counters, enum stat_index has %d", n, xdpbanStatIndexSTAT_MAX)

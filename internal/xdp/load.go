@@ -107,6 +107,7 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: cfg.PinDir}, MapReplacements: map[string]*ebpf.Map{}}
 	sections := []struct{ section, pin, what string }{
 		{rangeCountSection, rangeCountPin, "the range count"},
+		{hitGenSection, hitGenPin, "the hit generation"},
 	}
 	for _, s := range sections {
 		spec.Maps[s.section] = mmapableSpec(spec, s.section)
@@ -124,17 +125,20 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 	var objs struct {
 		Xdpban     *ebpf.Program `ebpf:"xdpban"`
 		RangeCount *ebpf.Map     `ebpf:".data.xdpban_nranges"`
+		HitGen     *ebpf.Map     `ebpf:".data.xdpban_gen"`
 		xdpbanMaps
 	}
 	if err := spec.LoadAndAssign(&objs, opts); err != nil {
 		return nil, loadError(err)
 	}
+	loaded := map[string]*ebpf.Map{rangeCountSection: objs.RangeCount, hitGenSection: objs.HitGen}
 	for _, s := range sections {
 		if opts.MapReplacements[s.section] != nil {
 			continue
 		}
-		if err := objs.RangeCount.Pin(filepath.Join(cfg.PinDir, s.pin)); err != nil {
+		if err := loaded[s.section].Pin(filepath.Join(cfg.PinDir, s.pin)); err != nil {
 			objs.RangeCount.Close()
+			objs.HitGen.Close()
 			objs.Xdpban.Close()
 			objs.xdpbanMaps.Close()
 			return nil, permissionHint("pin "+s.what, err)
@@ -145,11 +149,18 @@ func load(cfg Config, lock *os.File) (*Datapath, error) {
 		clock:      clock,
 		filterBits: filterBits,
 		Maps: &Maps{bans: objs.XdpbanBans, stats: objs.XdpbanStats, meta: objs.XdpbanMeta,
-			filterMap: objs.XdpbanFilter, pinDir: cfg.PinDir},
+			filterMap: objs.XdpbanFilter, hits: objs.XdpbanHits, pinDir: cfg.PinDir},
 		prog:      objs.Xdpban,
 		clockSpec: spec.Programs[xdpbanProgXdpbanClock],
 		lock:      lock,
 		links:     map[string]link.Link{},
+	}
+	if d.gen, err = openHitGen(objs.HitGen, true); err != nil {
+		objs.HitGen.Close()
+		objs.XdpbanRanges.Close()
+		objs.RangeCount.Close()
+		d.Close()
+		return nil, err
 	}
 	if err := d.mapFilter(); err != nil {
 		objs.XdpbanRanges.Close()
@@ -220,9 +231,12 @@ func pinnedFilterBits(pinDir string, maxBans uint32) (int, error) {
 }
 
 func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock, filterBits int) error {
-	var all uint32
+	var all, orderLoads uint32
 	if cfg.Ports.All {
 		all = 1
+	}
+	if !ordersLoads() {
+		orderLoads = 1
 	}
 	for name, v := range map[string]any{
 		xdpbanVarAllPorts:    all,
@@ -231,6 +245,8 @@ func setConstants(spec *ebpf.CollectionSpec, cfg Config, clock jiffyClock, filte
 		xdpbanVarClockTickNs: clock.tickNs,
 		xdpbanVarClockBaseNs: clock.baseNs,
 		xdpbanVarFilterShift: uint32(32 - filterBits),
+		xdpbanVarHitTtlNs:    uint64(cfg.HitTTL),
+		xdpbanVarOrderLoads:  orderLoads,
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("set %s: %w", name, err)

@@ -23,6 +23,11 @@ func (m *Maps) Lookup(a netip.Addr) (Ban, bool, error) {
 	err = m.bans.Lookup(&key, &v)
 	switch {
 	case err == nil:
+		pending, err := m.pendingDrops()
+		if err != nil {
+			return Ban{}, false, err
+		}
+		v = withPending(pending, &key, &v)
 		return m.lookedUp(prefixOf(key, m.ipv6Prefix), v.ExpiresNs, v.CreatedNs, v.Packets, v.Bytes, now), true, nil
 	case !errors.Is(err, ebpf.ErrKeyNotExist):
 		return Ban{}, false, permissionHint("look up "+a.String(), err)

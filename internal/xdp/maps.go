@@ -19,6 +19,8 @@ type Maps struct {
 	filter                       *countingFilter // nil on read-only handles
 	lock                         *os.File        // OpenDirect's shared lock
 	ranges                       *rangeMaps      // nil on pins that predate range bans
+	hits                         *ebpf.Map       // the hit cache; nil on pins that predate it
+	gen                          *hitGen         // its generation, with hits
 	pinDir                       string
 	ipv6Prefix                   int
 	ports                        Ports
@@ -72,6 +74,10 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 		}
 	}
 	if err := m.openPinnedRanges(opts, !readOnly); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.openPinnedHits(opts, !readOnly); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -170,8 +176,8 @@ func (m *Maps) MaxBans() uint32 { return m.maxBans }
 
 // Close releases the file descriptors; the pins stay.
 func (m *Maps) Close() error {
-	errs := []error{m.filter.close(), m.ranges.close()}
-	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta, m.filterMap} {
+	errs := []error{m.filter.close(), m.ranges.close(), m.gen.close()}
+	for _, mp := range []*ebpf.Map{m.bans, m.stats, m.meta, m.filterMap, m.hits} {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}

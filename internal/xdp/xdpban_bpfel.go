@@ -26,6 +26,22 @@ type xdpbanBanValue struct {
 	CreatedNs uint64
 }
 
+type xdpbanHitEntry struct {
+	_         structs.HostLayout
+	Key       xdpbanBanKey
+	Gen       uint64
+	UntilNs   uint64
+	CreatedNs uint64
+	Packets   uint64
+	Bytes     uint64
+	Pad       uint64
+}
+
+type xdpbanHitGen struct {
+	_   structs.HostLayout
+	Gen uint64
+}
+
 type xdpbanMeta struct {
 	_             structs.HostLayout
 	LayoutVersion uint32
@@ -81,6 +97,8 @@ const (
 	xdpbanXdpbanConstXDPBAN_FILTER_SATURATED xdpbanXdpbanConst = 255
 	xdpbanXdpbanConstXDPBAN_META_NO_RANGES   xdpbanXdpbanConst = 1
 	xdpbanXdpbanConstXDPBAN_MAX_RANGES       xdpbanXdpbanConst = 65536
+	xdpbanXdpbanConstXDPBAN_HIT_SLOTS        xdpbanXdpbanConst = 64
+	xdpbanXdpbanConstXDPBAN_HIT_SLOT_BITS    xdpbanXdpbanConst = 6
 )
 
 // Names of all BPF objects in the ELF.
@@ -89,6 +107,7 @@ const (
 const (
 	xdpbanMapXdpbanBans     = "xdpban_bans"
 	xdpbanMapXdpbanFilter   = "xdpban_filter"
+	xdpbanMapXdpbanHits     = "xdpban_hits"
 	xdpbanMapXdpbanMeta     = "xdpban_meta"
 	xdpbanMapXdpbanRanges   = "xdpban_ranges"
 	xdpbanMapXdpbanStats    = "xdpban_stats"
@@ -98,11 +117,14 @@ const (
 	xdpbanVarClockBaseNs    = "clock_base_ns"
 	xdpbanVarClockTickNs    = "clock_tick_ns"
 	xdpbanVarFilterShift    = "filter_shift"
+	xdpbanVarHitTtlNs       = "hit_ttl_ns"
 	xdpbanVarIpv6Mask       = "ipv6_mask"
+	xdpbanVarOrderLoads     = "order_loads"
 	xdpbanVarPortBitmap     = "port_bitmap"
 	xdpbanVarRangeBans      = "range_bans"
 	xdpbanVarStatIndexBtf   = "stat_index_btf"
 	xdpbanVarXdpbanConstBtf = "xdpban_const_btf"
+	xdpbanVarXdpbanGen      = "xdpban_gen"
 	xdpbanVarXdpbanNranges  = "xdpban_nranges"
 )
 
@@ -158,6 +180,7 @@ type xdpbanProgramSpecs struct {
 type xdpbanMapSpecs struct {
 	XdpbanBans   *ebpf.MapSpec `ebpf:"xdpban_bans"`
 	XdpbanFilter *ebpf.MapSpec `ebpf:"xdpban_filter"`
+	XdpbanHits   *ebpf.MapSpec `ebpf:"xdpban_hits"`
 	XdpbanMeta   *ebpf.MapSpec `ebpf:"xdpban_meta"`
 	XdpbanRanges *ebpf.MapSpec `ebpf:"xdpban_ranges"`
 	XdpbanStats  *ebpf.MapSpec `ebpf:"xdpban_stats"`
@@ -171,11 +194,14 @@ type xdpbanVariableSpecs struct {
 	ClockBaseNs    *ebpf.VariableSpec `ebpf:"clock_base_ns"`
 	ClockTickNs    *ebpf.VariableSpec `ebpf:"clock_tick_ns"`
 	FilterShift    *ebpf.VariableSpec `ebpf:"filter_shift"`
+	HitTtlNs       *ebpf.VariableSpec `ebpf:"hit_ttl_ns"`
 	Ipv6Mask       *ebpf.VariableSpec `ebpf:"ipv6_mask"`
+	OrderLoads     *ebpf.VariableSpec `ebpf:"order_loads"`
 	PortBitmap     *ebpf.VariableSpec `ebpf:"port_bitmap"`
 	RangeBans      *ebpf.VariableSpec `ebpf:"range_bans"`
 	StatIndexBtf   *ebpf.VariableSpec `ebpf:"stat_index_btf"`
 	XdpbanConstBtf *ebpf.VariableSpec `ebpf:"xdpban_const_btf"`
+	XdpbanGen      *ebpf.VariableSpec `ebpf:"xdpban_gen"`
 	XdpbanNranges  *ebpf.VariableSpec `ebpf:"xdpban_nranges"`
 }
 
@@ -201,6 +227,7 @@ func (o *xdpbanObjects) Close() error {
 type xdpbanMaps struct {
 	XdpbanBans   *ebpf.Map `ebpf:"xdpban_bans"`
 	XdpbanFilter *ebpf.Map `ebpf:"xdpban_filter"`
+	XdpbanHits   *ebpf.Map `ebpf:"xdpban_hits"`
 	XdpbanMeta   *ebpf.Map `ebpf:"xdpban_meta"`
 	XdpbanRanges *ebpf.Map `ebpf:"xdpban_ranges"`
 	XdpbanStats  *ebpf.Map `ebpf:"xdpban_stats"`
@@ -210,6 +237,7 @@ func (m *xdpbanMaps) Close() error {
 	return _XdpbanClose(
 		m.XdpbanBans,
 		m.XdpbanFilter,
+		m.XdpbanHits,
 		m.XdpbanMeta,
 		m.XdpbanRanges,
 		m.XdpbanStats,
@@ -224,11 +252,14 @@ type xdpbanVariables struct {
 	ClockBaseNs    *ebpf.Variable `ebpf:"clock_base_ns"`
 	ClockTickNs    *ebpf.Variable `ebpf:"clock_tick_ns"`
 	FilterShift    *ebpf.Variable `ebpf:"filter_shift"`
+	HitTtlNs       *ebpf.Variable `ebpf:"hit_ttl_ns"`
 	Ipv6Mask       *ebpf.Variable `ebpf:"ipv6_mask"`
+	OrderLoads     *ebpf.Variable `ebpf:"order_loads"`
 	PortBitmap     *ebpf.Variable `ebpf:"port_bitmap"`
 	RangeBans      *ebpf.Variable `ebpf:"range_bans"`
 	StatIndexBtf   *ebpf.Variable `ebpf:"stat_index_btf"`
 	XdpbanConstBtf *ebpf.Variable `ebpf:"xdpban_const_btf"`
+	XdpbanGen      *ebpf.Variable `ebpf:"xdpban_gen"`
 	XdpbanNranges  *ebpf.Variable `ebpf:"xdpban_nranges"`
 }
 
