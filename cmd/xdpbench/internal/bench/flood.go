@@ -25,6 +25,7 @@ type floodResult struct {
 	pps       float64 // packets handled per second
 	softirqNs float64 // receiver CPU (softirq time on floodCPU) per handled packet
 	cpuNs     float64 // all busy time on floodCPU (generator included) per handled packet
+	ownNs     float64 // the flood's own CPU time (generator thread, ksoftirqd) per handled packet
 	sent      uint64
 	n         uint64 // packets handled
 }
@@ -69,8 +70,8 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", rc.name, err)
 			}
-			r.Progress("flood round %d/%d  %-58s %10.0f pkt/s handled, receiver %7.0f ns/pkt, CPU %7.0f ns/pkt (sent %d)",
-				round, rounds, rc.name, res.pps, res.softirqNs, res.cpuNs, res.sent)
+			r.Progress("flood round %d/%d  %-58s %10.0f pkt/s handled, receiver %7.0f ns/pkt, CPU %7.0f ns/pkt, own CPU %6.1f ns/pkt (sent %d)",
+				round, rounds, rc.name, res.pps, res.softirqNs, res.cpuNs, res.ownNs, res.sent)
 			results[i] = append(results[i], res)
 		}
 	}
@@ -105,9 +106,11 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 		pps := handled(results[i])
 		soft := pick(func(x floodResult) float64 { return x.softirqNs })
 		cpu := pick(func(x floodResult) float64 { return x.cpuNs })
+		ownCPU := own(results[i])
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": handled", Value: median(pps), Unit: "pkt/s", Samples: pps})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": receiver CPU", Value: median(soft), Unit: "ns/pkt", Samples: soft})
 		r.Add(Figure{Group: groupFlood, Name: rc.name + ": CPU incl. generator", Value: median(cpu), Unit: "ns/pkt", Samples: cpu})
+		r.Add(Figure{Group: groupFlood, Name: rc.name + ": own CPU", Value: median(ownCPU), Unit: "ns/pkt", Samples: ownCPU})
 		switch rc.name {
 		case recvXDP, recvXDP1, recvBareDrop:
 			// xdpban's own loads are compared with the limit below.
@@ -117,12 +120,38 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 	}
 	ratio("xdpban / bare XDP_DROP, 10k bans", recvXDP, recvBareDrop)
 	ratio("xdpban / bare XDP_DROP, 1 ban", recvXDP1, recvBareDrop)
+	// The same share by the flood's own CPU time per packet, which other
+	// jobs on floodCPU do not move: per round, bare's over xdpban's.
+	cpuRatio := func(name, num, den string) {
+		a, b := results[byName[num]], results[byName[den]]
+		var ratios []float64
+		for k := range b {
+			if a[k].ownNs > 0 {
+				ratios = append(ratios, b[k].ownNs/a[k].ownNs)
+			}
+		}
+		r.Add(Figure{Group: groupFlood, Name: name, Value: median(ratios), Unit: "x", Samples: ratios,
+			Num:  &Input{den + ": own CPU (median)", median(own(b)), "ns/pkt"},
+			Den:  &Input{num + ": own CPU (median)", median(own(a)), "ns/pkt"},
+			Note: "median of per-round ratios"})
+	}
+	cpuRatio("xdpban / bare XDP_DROP by CPU time, 10k bans", recvXDP, recvBareDrop)
+	cpuRatio("xdpban / bare XDP_DROP by CPU time, 1 ban", recvXDP1, recvBareDrop)
 	r.Note("flood: an XDP_TX program run with BPF_F_TEST_XDP_LIVE_FRAMES on the attacker's veth sends 54-byte SYNs from one banned address (the oldest of 10k bans) to port 6619; generator and receiver NAPI share CPU %d; replies are dropped at tc egress; fresh namespaces per flood; %s per flood", floodCPU, floodTime)
 	r.Note("flood: %q drops every frame and does nothing else (its count is s0's receive counter, as veth counts each frame its XDP program saw); xdpban / bare XDP_DROP is the share of that limit xdpban keeps, with 10k bans and with 1 (same --max-bans)", recvBareDrop)
 	r.Note("flood: the non-XDP receivers have a bare XDP_PASS program on the server veth, as xdpban's veth has its program, so every receiver takes frames through the same native-XDP veth path")
 	r.Note("flood: 'iptables raw PREROUTING' is one rule for the flooding address (ipset is not installed); 'a rule per ban' walks all 10k REJECT rules, as every packet of an unbanned partner does; iptables is %s", iptablesVersion(ctx))
 	r.Note("flood: receiver CPU = softirq time sampled on CPU %d (this kernel has no IRQ time accounting, so it is tick-sampled) per handled packet", floodCPU)
+	r.Note("flood: own CPU = CPU time of the generator's thread (the receiver's NAPI runs there on the way out of each run) and of ksoftirqd/%d, per handled packet: other jobs on that CPU lower the handled rate but not this; 'by CPU time' is bare XDP_DROP's own CPU over xdpban's, per round", floodCPU)
 	return nil
+}
+
+func own(rs []floodResult) []float64 {
+	xs := make([]float64, len(rs))
+	for i, res := range rs {
+		xs[i] = res.ownNs
+	}
+	return xs
 }
 
 func handled(rs []floodResult) []float64 {
@@ -147,7 +176,16 @@ func floodOnce(ctx context.Context, tx *ebpf.Program, rc receiver) (floodResult,
 	if err != nil {
 		return floodResult{}, err
 	}
-	return measureFlood(count, []int{floodCPU}, func() (uint64, error) { return generate(ctx, tx, p, src) })
+	var ownCPU time.Duration
+	res, err := measureFlood(count, []int{floodCPU}, func() (uint64, error) {
+		sent, cpu, err := generate(ctx, tx, p, src)
+		ownCPU = cpu
+		return sent, err
+	})
+	if res.n > 0 {
+		res.ownNs = float64(ownCPU) / float64(res.n)
+	}
+	return res, err
 }
 
 // measureFlood runs flood and returns the rate at which count grew and
@@ -185,11 +223,12 @@ func measureFlood(count func() (uint64, error), cpus []int, flood func() (sent u
 }
 
 // generate sends SYNs from src out of the attacker's veth for floodTime,
-// in runs of about 100 ms so a slow receiver cannot stretch the flood.
-func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (uint64, error) {
+// in runs of about 100 ms so a slow receiver cannot stretch the flood. It
+// returns the frames sent and the flood's own CPU time.
+func generate(ctx context.Context, tx *ebpf.Program, p *pair, src netip.Addr) (uint64, time.Duration, error) {
 	frame := synFrame(p.AMAC, p.SMAC, src, labServer, 40000, labPort)
 	start := time.Now()
-	return runGenerator(ctx, tx, p, frame, func(n uint32, took time.Duration) uint32 {
+	return runGeneratorOnCPU(ctx, floodCPU, tx, p, frame, func(n uint32, took time.Duration) uint32 {
 		if time.Since(start) >= floodTime {
 			return 0
 		}
