@@ -41,9 +41,24 @@ type clockPair struct {
 	mono time.Duration
 }
 
+// nowPair reads the monotonic clock on both sides of the wall clock and
+// takes the middle: a thread preempted between two plain reads would pair
+// them milliseconds apart, and every end converted with the pair would be
+// off by as much. A read that took long is tried again, a few times.
 func nowPair() clockPair {
-	return clockPair{wall: time.Now(), mono: monoNow()}
+	for try := 0; ; try++ {
+		m0 := monoNow()
+		wall := time.Now()
+		m1 := monoNow()
+		if m1-m0 <= pairSpread || try == 4 {
+			return clockPair{wall: wall, mono: m0 + (m1-m0)/2}
+		}
+	}
 }
+
+// pairSpread is how far apart nowPair's two monotonic reads may be: a few
+// microseconds unless the thread was preempted between them.
+const pairSpread = 20 * time.Microsecond
 
 // toMono converts a wall-clock deadline to map expiry nanoseconds. A zero
 // deadline means permanent (0 in the map). Deadlines before the clock's
