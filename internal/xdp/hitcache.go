@@ -80,9 +80,6 @@ func (g *hitGen) bump() {
 	atomic.AddUint64((*uint64)(unsafe.Pointer(&g.mem[0])), 1)
 }
 
-// value reads the generation (tests).
-func (g *hitGen) value() uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(&g.mem[0]))) }
-
 func (g *hitGen) close() error {
 	if g == nil {
 		return nil
