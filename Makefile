@@ -36,7 +36,7 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON, a PNG beside it)
+bench: deps ## xdpban against nftables, iptables and fail2ban, as ratios from one run (as root; JSON to BENCH_JSON, a PNG beside it, docs/performance.md and the README table)
 	$(GO) run ./cmd/xdpbench -json $(BENCH_JSON)
 
 demo: deps build ## a throw-away namespace lab showing a ban taking effect (as root)

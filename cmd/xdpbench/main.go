@@ -30,7 +30,8 @@ func run() error {
 	only := flag.String("only", "", "comma-separated figures to run: perpkt (with range bans),flood,botnet (1M bans, 100k sources, 1 and 2 CPUs),banlat,apply,listener,partner,handshake,watchmem,gotest (default all)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the namespace floods (flood, botnet)")
 	docPath := flag.String("doc", "docs/performance.md", "where to write the figures as Markdown, with the method")
-	plotOnly := flag.Bool("plot", false, "only draw the PNG and write the Markdown from the JSON of an earlier run (no root needed)")
+	readmePath := flag.String("readme", "README.md", "whose Performance table (between <!-- bench:begin --> and <!-- bench:end -->) to rewrite")
+	plotOnly := flag.Bool("plot", false, "only draw the PNG and write the Markdown and the README table from the JSON of an earlier run (no root needed)")
 	flag.Parse()
 	pngPath := strings.TrimSuffix(*jsonPath, ".json") + ".png"
 	if *plotOnly {
@@ -42,6 +43,10 @@ func run() error {
 			return err
 		}
 		fmt.Printf("wrote %s\n", *docPath)
+		if err := bench.Readme(*jsonPath, *readmePath); err != nil {
+			return err
+		}
+		fmt.Printf("updated %s\n", *readmePath)
 		return nil
 	}
 	if os.Geteuid() != 0 {
@@ -110,6 +115,11 @@ func run() error {
 		r.Note("%v", err)
 	} else {
 		fmt.Printf("wrote %s\n", *docPath)
+	}
+	if err := bench.Readme(*jsonPath, *readmePath); err != nil {
+		r.Note("%v", err)
+	} else {
+		fmt.Printf("updated %s\n", *readmePath)
 	}
 	if err := bench.Plot(*jsonPath, pngPath); err != nil {
 		r.Note("%v", err)

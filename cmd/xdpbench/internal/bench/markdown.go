@@ -47,16 +47,10 @@ what to compare.
 
 The naive program, the per-packet baseline, checks for IPv4, looks the
 source up as the same 16-byte key in the same map and checks the expiry
-with the coarse clock: no VLAN, IPv6, port check or counters. A miss costs
-xdpban less because the counting filter answers "not banned" with one
-byte load, without hashing the key; a hit whose ban its CPU found within
-the last 10 ms (and that no write to the ban map has made stale since) is
-answered by the per-CPU hit cache, an array lookup the verifier inlines,
-without the naive program's hash-map lookup: the per-packet hits and the
-single-source floods measure that path, the random hits at 1M bans the
-lookup and the cache fill. A flood at full rate fills the veth's single receive
-ring, so those rows say more about one veth queue than about xdpban. The
-history of these figures is in git.
+with the coarse clock: no VLAN, IPv6, port check or counters. A flood at
+full rate fills the veth's single receive ring, so those rows say more
+about one veth queue than about xdpban. Why the headline figures are
+what they are follows the tables; their history is in git.
 
 What the botnet and scale ratios say, one sentence each:
 
@@ -149,6 +143,7 @@ func Markdown(jsonPath, mdPath string) error {
 			fmt.Fprintf(&w, "| %s | %s | %s |\n", cell(f.Name), formatValue(f.Value, f.Unit), cell(from))
 		}
 	}
+	w.WriteString(explain(doc.Figures))
 	w.WriteString(onTheWire(doc.Figures))
 	if len(doc.Notes) > 0 {
 		w.WriteString("\n## Notes\n\n")
