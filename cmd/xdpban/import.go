@@ -31,7 +31,7 @@ func importCommand() *cli.Command {
 			"line is checked before anything is banned. Bans already over are skipped, and\n" +
 			"so are those that ignoreip covers; the others keep their end and ban count\n" +
 			"(bantime.increment goes on from it). Through the daemon when it runs, as one\n" +
-			"batch per 100,000 bans without a log line or hook per ban; otherwise into the\n" +
+			"batch per 25,000 bans without a log line or hook per ban; otherwise into the\n" +
 			"pinned map and the store in --state-dir.\n\n" +
 			"With --fail2ban-db it reads fail2ban's database instead (dbfile in\n" +
 			"fail2ban.conf, usually /var/lib/fail2ban/fail2ban.sqlite3) and takes the bans\n" +
