@@ -38,7 +38,7 @@ func importCommand() *cli.Command {
 			"of --jail that are in force, with their remaining time and bancount, so a\n" +
 			"host moves from fail2ban's firewall bans to XDP without letting anyone back\n" +
 			"in. fail2ban may keep running: the database is opened read-only.",
-		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(),
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(), configIgnoreIPFlag(),
 			&cli.StringFlag{Name: "fail2ban-db", Usage: "read the current bans from fail2ban's SQLite database `DB`"},
 			&cli.StringFlag{Name: "jail", Usage: "the fail2ban `JAIL` whose bans --fail2ban-db takes"},
 		},
@@ -188,7 +188,7 @@ func importBans(c *cli.Context, bans []control.Ban) (int, error) {
 // importDirect writes bans into the pinned map and the store when no
 // daemon runs; the daemon adopts them when it starts.
 func importDirect(c *cli.Context, bans []control.Ban) (int, error) {
-	ignore, err := savedIgnoreList(c.String("state-dir"))
+	ignore, err := savedIgnoreList(c.String("state-dir"), c.StringSlice("ignoreip"))
 	if err != nil {
 		return 0, err
 	}
