@@ -67,7 +67,8 @@ func applyConfigFile(c *cli.Context, only ...string) error {
 		}
 		for _, v := range items {
 			if err := c.Set(key, v); err != nil {
-				return fmt.Errorf("config %s: key %q: %w", path, key, err)
+				// The flag package says only "parse error": name the value.
+				return fmt.Errorf("config %s: key %q: invalid value %q: %w (see `xdpban run --help`)", path, key, v, err)
 			}
 		}
 	}
