@@ -158,6 +158,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--bogus"}, "-bogus"},
 		{[]string{"ignore", "add", "--bogus", "198.18.0.2"}, "-bogus"},
 		{[]string{"ignore", "bogus"}, `unknown subcommand "bogus"`},
+		{[]string{"ignore", "bogus", "--config", tmp + "/xdpban.yaml"}, `unknown subcommand "bogus"`},
 		{[]string{"ignore", "add"}, "ignore add: expected one address or CIDR"},
 		{[]string{"ignore", "add", "10.0.0.x"}, "is not one address or CIDR"},
 		{[]string{"ban", "198.18.0.2", "1.2.3"}, `ban: "1.2.3" is not an IP address`},
