@@ -122,6 +122,8 @@ for want in "/etc/xdpban 700" "/etc/xdpban/xdpban.yaml 600" "/var/lib/xdpban 700
 	[[ $got == "$want" ]] || bad "mode: $got, want $want"
 done
 grep -q '^/etc/fail2ban' "$tmp/files" && bad "the package installs into /etc/fail2ban"
+# README "Migrating" runs it on the gateway, which has no source tree.
+[[ -x /usr/share/xdpban/fail2ban/import-bans.sh ]] || bad "the package lacks /usr/share/xdpban/fail2ban/import-bans.sh (executable)"
 logrotate -d /etc/logrotate.d/xdpban >"$tmp/logrotate" 2>&1 || { cat "$tmp/logrotate"; bad "logrotate rejects /etc/logrotate.d/xdpban"; }
 comp=$(bash -c 'source /usr/share/bash-completion/completions/xdpban
 	COMP_WORDS=(xdpban ba); COMP_CWORD=1; _xdpban; echo "${COMPREPLY[*]}"

@@ -32,16 +32,17 @@ func banCommand() *cli.Command {
 			"(IPv4 /8 to /31, IPv6 /16 up to --ipv6-prefix); an IPv6 address is banned as\n" +
 			"its --ipv6-prefix (the prefix the map holds). A ban that would cover an\n" +
 			"ignoreip or ignoreself address is refused (without the daemon, the list it\n" +
-			"saved in --state-dir is used). It fails, and changes nothing, when the map is\n" +
-			"full. On an address banned already it sets the new end when that is later\n" +
-			"(fail2ban's actionprolong) and keeps a ban that ends later or never: to\n" +
-			"shorten a ban, unban it first. Several addresses are banned in turn; all\n" +
-			"are checked first, so a typo in one bans none.",
+			"saved in --state-dir and the ignoreip of --config are used). It fails, and\n" +
+			"changes nothing, when the map is full. On an address banned already it sets\n" +
+			"the new end when that is later (fail2ban's actionprolong) and keeps a ban\n" +
+			"that ends later or never: to shorten a ban, unban it first. Several addresses\n" +
+			"are banned in turn; all are checked first, so a typo in one bans none.",
 		Flags: []cli.Flag{
 			configFlag(),
 			pinDirFlag(),
 			controlSocketFlag(),
 			stateDirFlag(),
+			configIgnoreIPFlag(),
 			&cli.StringFlag{
 				Name:    "duration",
 				Aliases: []string{"d"},
@@ -105,7 +106,7 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	if d == 0 {
 		d = defaultManualBan
 	}
-	ignore, err := savedIgnoreList(c.String("state-dir"))
+	ignore, err := savedIgnoreList(c.String("state-dir"), c.StringSlice("ignoreip"))
 	if err != nil {
 		return fmt.Errorf("ban: %w", err)
 	}
@@ -121,9 +122,21 @@ func banDirect(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	return nil
 }
 
+// configIgnoreIPFlag carries run's ignoreip from --config or XDPBAN_IGNOREIP
+// to the commands that ban without the daemon. Hidden: it is read from the
+// file, not given on the command line.
+func configIgnoreIPFlag() *cli.StringSliceFlag {
+	f := strs("ignoreip", "the configured `ADDR` or CIDR, as run has them (read from --config)")
+	f.Hidden = true
+	return f
+}
+
 // savedIgnoreList is the ignore rule of the daemon that started last with
-// stateDir, or run's defaults when none has saved one.
-func savedIgnoreList(stateDir string) (*jail.IgnoreList, error) {
+// stateDir, or run's defaults when none has saved one. The ignoreip of
+// --config (or XDPBAN_IGNOREIP) joins it: the file may have been edited
+// since that start, and `ignore list` shows its entries as ignored, so a
+// ban without the daemon must not drop them.
+func savedIgnoreList(stateDir string, configured []string) (*jail.IgnoreList, error) {
 	ig, err := state.LoadIgnore(stateDir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -132,6 +145,11 @@ func savedIgnoreList(stateDir string) (*jail.IgnoreList, error) {
 	case err != nil:
 		return nil, err
 	}
+	extra, err := parseIgnoreIP(configured)
+	if err != nil {
+		return nil, err
+	}
+	ig.IgnoreIP = append(ig.IgnoreIP, extra...)
 	var self func() []netip.Addr
 	if ig.IgnoreSelf {
 		self = daemon.SelfAddrs

@@ -118,6 +118,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--listen", "", "--iface", "lo", "--findtime", "-1"}, "findtime"},
 		{[]string{"run", "--listen", "", "--iface", "lo", "--sweep-interval", "0"}, "sweep-interval"},
 		{[]string{"run", "--config", writeFile(t, "listen: \"\"\niface: [lo]\nbantime: 200y\n")}, "longer than 100y"},
+		// The flag package's own word is only "parse error": the line names the value.
+		{[]string{"check", "--config", writeFile(t, "maxretry: abc\n")}, `key "maxretry": invalid value "abc"`},
+		{[]string{"run", "--config", writeFile(t, "ignoreself: maybe\n")}, `key "ignoreself": invalid value "maybe"`},
 		{[]string{"ban"}, "expected one address"},
 		{[]string{"unban", "example.org"}, "is not an IP address"},
 		{[]string{"ban", "198.51.100.7", "--pin-dir", tmp}, "not on a bpf filesystem"},
@@ -155,6 +158,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--bogus"}, "-bogus"},
 		{[]string{"ignore", "add", "--bogus", "198.18.0.2"}, "-bogus"},
 		{[]string{"ignore", "bogus"}, `unknown subcommand "bogus"`},
+		{[]string{"ignore", "bogus", "--config", tmp + "/xdpban.yaml"}, `unknown subcommand "bogus"`},
 		{[]string{"ignore", "add"}, "ignore add: expected one address or CIDR"},
 		{[]string{"ignore", "add", "10.0.0.x"}, "is not one address or CIDR"},
 		{[]string{"ban", "198.18.0.2", "1.2.3"}, `ban: "1.2.3" is not an IP address`},

@@ -15,11 +15,15 @@ func detachCommand() *cli.Command {
 			"With --iface, removes only that interface's link and keeps the bans.\n" +
 			"Refuses while the daemon runs: stop it first (systemctl stop xdpban).",
 		Flags: []cli.Flag{
+			str("config", "", "read --pin-dir from the `FILE` run uses (its iface list is not used)"),
 			pinDirFlag(),
 			&cli.StringFlag{Name: "iface", Usage: "detach only from interface `NAME`"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
+				return err
+			}
+			if err := applyConfigFile(c, "pin-dir"); err != nil {
 				return err
 			}
 			removed, err := xdp.Detach(c.String("pin-dir"), c.String("iface"))

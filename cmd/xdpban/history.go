@@ -119,8 +119,12 @@ func printHistory(w io.Writer, h *historyReport, now time.Time) {
 		fmt.Fprintf(w, "|- Failures now:\t%d (within findtime)\n", h.Failures)
 	}
 	fmt.Fprintf(w, "|- Ban count:\t%d\n", h.BanCount)
-	for _, t := range h.Bans {
-		fmt.Fprintf(w, "|  |- banned at\t%s\n", t.Local().Format(time.RFC3339))
+	for i, t := range h.Bans {
+		branch := "|-" // the last one closes the subtree, as fail2ban-client's status does
+		if i == len(h.Bans)-1 {
+			branch = "`-"
+		}
+		fmt.Fprintf(w, "|  %s banned at\t%s\n", branch, t.Local().Format(time.RFC3339))
 	}
 	switch b := h.Current; {
 	case b == nil:

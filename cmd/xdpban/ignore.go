@@ -19,8 +19,20 @@ func ignoreCommand() *cli.Command {
 		return []cli.Flag{configFlag(), stateDirFlag(), pinDirFlag(), controlSocketFlag(),
 			strs("ignoreip", "the configured `ADDR` or CIDR, as run has them (read from --config)", "127.0.0.0/8", "::1")}
 	}
+	// The subcommands' flags, hidden, on ignore itself too: `xdpban ignore
+	// bogus --config F` must say the subcommand is unknown, not the flag.
+	hidden := flags()
+	for _, f := range hidden {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Hidden = true
+		case *cli.StringSliceFlag:
+			f.Hidden = true
+		}
+	}
 	return &cli.Command{
 		Name:  "ignore",
+		Flags: hidden,
 		Usage: "add to, remove from or list ignoreip at runtime (kept across restarts)",
 		Description: "As fail2ban-client's addignoreip, delignoreip and get ignoreip. Entries added\n" +
 			"here are kept in the store (--state-dir) and join --ignoreip at every start;\n" +

@@ -31,14 +31,14 @@ func importCommand() *cli.Command {
 			"line is checked before anything is banned. Bans already over are skipped, and\n" +
 			"so are those that ignoreip covers; the others keep their end and ban count\n" +
 			"(bantime.increment goes on from it). Through the daemon when it runs, as one\n" +
-			"batch per 100,000 bans without a log line or hook per ban; otherwise into the\n" +
+			"batch per 25,000 bans without a log line or hook per ban; otherwise into the\n" +
 			"pinned map and the store in --state-dir.\n\n" +
 			"With --fail2ban-db it reads fail2ban's database instead (dbfile in\n" +
 			"fail2ban.conf, usually /var/lib/fail2ban/fail2ban.sqlite3) and takes the bans\n" +
 			"of --jail that are in force, with their remaining time and bancount, so a\n" +
 			"host moves from fail2ban's firewall bans to XDP without letting anyone back\n" +
 			"in. fail2ban may keep running: the database is opened read-only.",
-		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(),
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag(), configIgnoreIPFlag(),
 			&cli.StringFlag{Name: "fail2ban-db", Usage: "read the current bans from fail2ban's SQLite database `DB`"},
 			&cli.StringFlag{Name: "jail", Usage: "the fail2ban `JAIL` whose bans --fail2ban-db takes"},
 		},
@@ -188,7 +188,7 @@ func importBans(c *cli.Context, bans []control.Ban) (int, error) {
 // importDirect writes bans into the pinned map and the store when no
 // daemon runs; the daemon adopts them when it starts.
 func importDirect(c *cli.Context, bans []control.Ban) (int, error) {
-	ignore, err := savedIgnoreList(c.String("state-dir"))
+	ignore, err := savedIgnoreList(c.String("state-dir"), c.StringSlice("ignoreip"))
 	if err != nil {
 		return 0, err
 	}

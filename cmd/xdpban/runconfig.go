@@ -16,7 +16,9 @@ import (
 // must not silently leave a default in force. The file holds run's keys;
 // other commands (status, ban, ...) take from it the keys they have
 // flags for, so a non-default pin dir or socket is written in one place.
-func applyConfigFile(c *cli.Context) error {
+// Given only, it takes just those keys: detach's --iface narrows what it
+// removes, so run's iface list must not reach it.
+func applyConfigFile(c *cli.Context, only ...string) error {
 	path := c.String("config")
 	if path == "" {
 		return nil
@@ -53,7 +55,7 @@ func applyConfigFile(c *cli.Context) error {
 		if !known[key] || key == "config" {
 			return fmt.Errorf("config %s: unknown key %q (keys are the flag names of `xdpban run --help`)", path, key)
 		}
-		if !mine[key] || c.IsSet(key) {
+		if !mine[key] || c.IsSet(key) || (len(only) > 0 && !slices.Contains(only, key)) {
 			continue // another command's key; the command line and XDPBAN_* win
 		}
 		items, err := configStrings(values[key])
@@ -65,7 +67,8 @@ func applyConfigFile(c *cli.Context) error {
 		}
 		for _, v := range items {
 			if err := c.Set(key, v); err != nil {
-				return fmt.Errorf("config %s: key %q: %w", path, key, err)
+				// The flag package says only "parse error": name the value.
+				return fmt.Errorf("config %s: key %q: invalid value %q: %w (see `xdpban run --help`)", path, key, v, err)
 			}
 		}
 	}

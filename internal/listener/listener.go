@@ -51,9 +51,13 @@ func New(cfg Config) (*Listener, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}
-	if err := l.Reload(); err != nil {
-		return nil, err
+	// Not through Reload: at a start (and in xdpban check) nothing is
+	// being reloaded, and the error must not say so.
+	c, err := loadTLSConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
 	}
+	l.tlsConf.Store(c)
 	return l, nil
 }
 
