@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,10 +24,14 @@ func TestE2EControlSocketCannotBeTakenOverOrBypassed(t *testing.T) {
 
 	typo := []string{"--pin-dir", n.pin, "--control-socket", n.sock + ".typo"}
 	other := "198.18.0.77"
-	for _, args := range [][]string{{"unban", target}, {"ban", other, "--duration", "1h"}} {
+	exported := filepath.Join(t.TempDir(), "bans.jsonl")
+	if err := os.WriteFile(exported, []byte(xdpban(t, append([]string{"export"}, n.flags()...)...)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"unban", target}, {"ban", other, "--duration", "1h"}, {"import", exported}} {
 		out, err := exec.Command(binary, append(args, typo...)...).CombinedOutput()
 		got := strings.TrimSpace(string(out))
-		if err == nil || strings.Count(got, "\n") != 0 || !strings.Contains(got, "--control-socket "+n.sock) {
+		if err == nil || strings.Count(got, "\n") != 0 || !strings.Contains(got, "--control-socket "+n.sock) || repeatedPrefix(got) != "" {
 			t.Errorf("%v with a mistyped socket: %v, %q; want one line naming %s", args, err, got, n.sock)
 		}
 	}

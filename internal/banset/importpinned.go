@@ -1,7 +1,6 @@
 package banset
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
@@ -17,7 +16,7 @@ import (
 func ImportPinned(pinDir string, bans []jail.Ban, ignore *jail.IgnoreList) ([]jail.Ban, error) {
 	m, err := xdp.OpenDirect(pinDir)
 	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
+		return nil, err // the command says "import"
 	}
 	defer m.Close()
 	now := time.Now()

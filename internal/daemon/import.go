@@ -20,7 +20,7 @@ func (d *daemon) importBans(req control.Request) (control.Response, error) {
 	for _, b := range req.Bans {
 		p, err := xdp.ParseTarget(b.Prefix)
 		if err != nil {
-			return control.Response{}, fmt.Errorf("import: %w", err)
+			return control.Response{}, err
 		}
 		if !b.End.IsZero() && !b.End.After(now) {
 			continue
@@ -52,10 +52,10 @@ func (d *daemon) importBans(req control.Request) (control.Response, error) {
 	restored := len(inForce)
 	if err := errors.Join(errs...); err != nil {
 		d.store.ImportBans(inForce)
-		return control.Response{Count: restored}, fmt.Errorf("import: %d bans in force, %d not: %w", restored, len(errs), err)
+		return control.Response{Count: restored}, fmt.Errorf("%d bans in force, %d not: %w", restored, len(errs), err)
 	}
 	if err := d.store.ImportBans(inForce); err != nil {
-		return control.Response{Count: restored}, fmt.Errorf("import: bans in force, not stored: %w", err)
+		return control.Response{Count: restored}, fmt.Errorf("bans in force, not stored: %w", err)
 	}
 	d.log.Info("bans imported", "in_force", restored, "given", len(req.Bans))
 	return control.Response{Count: restored}, nil
