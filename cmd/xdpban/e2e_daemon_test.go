@@ -251,7 +251,13 @@ func TestE2EBantimeIncrement(t *testing.T) {
 	if first != 2*time.Second || second <= first {
 		t.Errorf("ban lengths %v then %v: want 2s then longer", first, second)
 	}
-	r := mustStatus(t, l.Lab, l.n)
+	// The map is written just after the jail lists the ban.
+	var r *statusReport
+	waitUntil(t, "the second ban in the map", func() bool {
+		r = mustStatus(t, l.Lab, l.n)
+		_, ok := mapBan(r, prefix)
+		return ok
+	})
 	for _, b := range r.Daemon.Bans {
 		if b.Prefix == prefix && b.Count != 2 {
 			t.Errorf("second ban has ban count %d", b.Count)

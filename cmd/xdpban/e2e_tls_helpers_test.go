@@ -179,14 +179,18 @@ func mapBan(r *statusReport, prefix string) (banReport, bool) {
 	return banReport{}, false
 }
 
-// waitBanned waits until the daemon of n reports a ban of prefix and
-// returns its start and end.
+// waitBanned waits until the daemon of n reports a ban of prefix and the
+// pinned map holds it, and returns its start and end. The jail lists a
+// ban as soon as it decides it and writes the map just after, outside
+// its lock: a status read between the two shows a ban not yet enforced.
 func waitBanned(t *testing.T, lab *testutil.Lab, n node, prefix string) (start, end time.Time) {
 	t.Helper()
-	waitUntil(t, "ban of "+prefix, func() bool {
+	waitUntil(t, "ban of "+prefix+" in the daemon and the map", func() bool {
+		r := mustStatus(t, lab, n)
 		var ok bool
-		start, end, _, ok = daemonBan(mustStatus(t, lab, n), prefix)
-		return ok
+		start, end, _, ok = daemonBan(r, prefix)
+		_, inMap := mapBan(r, prefix)
+		return ok && inMap
 	})
 	return start, end
 }
