@@ -111,6 +111,8 @@ func TestE2EFail2banBansFromLogOnlyLog(t *testing.T) {
 	if got := f.failed(); got != 3 {
 		t.Errorf("fail2ban total failed %d, want 3", got)
 	}
+	// fail2ban lists the ban before its action has run.
+	f.waitUntil(t, "fail2ban's ban action", func() bool { data, _ := os.ReadFile(bans); return len(data) > 0 })
 	if data, _ := os.ReadFile(bans); string(data) != "ban "+attacker+"\n" {
 		t.Errorf("action calls: %q", data)
 	}
