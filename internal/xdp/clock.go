@@ -41,24 +41,35 @@ type clockPair struct {
 	mono time.Duration
 }
 
-// nowPair reads the monotonic clock on both sides of the wall clock and
-// takes the middle: a thread preempted between two plain reads would pair
-// them milliseconds apart, and every end converted with the pair would be
-// off by as much. A read that took long is tried again, a few times.
+// nowPair reads the wall clock between two reads of CLOCK_MONOTONIC and
+// pairs it with their middle. The thread can be preempted between any
+// two reads (monoNow is a system call), and a loaded machine did so for
+// milliseconds: a pair read that far apart moves every end converted
+// with it by as much, a ban written late or read back early. The
+// tightest of a few tries is kept.
 func nowPair() clockPair {
-	for try := 0; ; try++ {
-		m0 := monoNow()
+	var best clockPair
+	bestSpan := time.Duration(math.MaxInt64)
+	for range pairTries {
+		before := monoNow()
 		wall := time.Now()
-		m1 := monoNow()
-		if m1-m0 <= pairSpread || try == 4 {
-			return clockPair{wall: wall, mono: m0 + (m1-m0)/2}
+		span := monoNow() - before
+		if span < bestSpan {
+			best, bestSpan = clockPair{wall: wall, mono: before + span/2}, span
+		}
+		if span <= pairSpan {
+			break
 		}
 	}
+	return best
 }
 
-// pairSpread is how far apart nowPair's two monotonic reads may be: a few
-// microseconds unless the thread was preempted between them.
-const pairSpread = 20 * time.Microsecond
+// pairSpan is how far apart nowPair's two monotonic reads may be for the
+// pair to be taken at once; pairTries bounds its tries.
+const (
+	pairSpan  = 20 * time.Microsecond
+	pairTries = 8
+)
 
 // toMono converts a wall-clock deadline to map expiry nanoseconds. A zero
 // deadline means permanent (0 in the map). Deadlines before the clock's
