@@ -31,8 +31,9 @@ func dialFrom(src string, addr string, cfg *tls.Config) (*tls.Conn, error) {
 func TestUnknownBeyondCapacityRefusedKnownServed(t *testing.T) {
 	p := newPKI(t)
 	var refused atomic.Int32
+	const timeout = 4 * time.Second
 	r := startRig(t, p, func(c *Config) {
-		c.HandshakeTimeout = time.Second
+		c.HandshakeTimeout = timeout
 		c.UnknownHandshakes = 1
 		c.Partners = NewPartners(0, 0, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
 		c.OnRefused = func(peer netip.Addr, why Refusal) {
@@ -50,7 +51,7 @@ func TestUnknownBeyondCapacityRefusedKnownServed(t *testing.T) {
 		c.Close()
 		t.Fatal("unknown partner served beyond capacity")
 	}
-	if waited := time.Since(start); waited < 400*time.Millisecond {
+	if waited := time.Since(start); waited < timeout/2-100*time.Millisecond {
 		t.Errorf("refused after %v, want a wait of half the timeout", waited)
 	}
 	if sawServer {
