@@ -297,16 +297,20 @@ func TestParityBantimeIncrement(t *testing.T) {
 		set            func(*jail.Config)
 		secs           int64
 	}{
-		{"formula-factor-maxtime", "bantime.factor = 2\nbantime.maxtime = 5\n",
-			func(c *jail.Config) { c.Factor, c.MaxTime = 2, 5*time.Second }, 5}, // min(2 * 2^1 * 2, 5)
+		{"formula-factor-maxtime", "bantime.factor = 2\nbantime.maxtime = 12\n",
+			func(c *jail.Config) { c.Factor, c.MaxTime = 2, 12*time.Second }, 12}, // min(5 * 2^1 * 2, 12)
 		{"multipliers", "bantime.multipliers = 1 3\n",
-			func(c *jail.Config) { c.Multipliers = []int{1, 3} }, 6}, // 2 * 3
+			func(c *jail.Config) { c.Multipliers = []int{1, 3} }, 15}, // 5 * 3
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// The first ban runs from the failures' second and must be seen
+			// by both before it ends: fail2ban bans a moment after it reads
+			// the lines, later on a loaded machine, and a 2 s ban was over
+			// before a poll saw it.
 			cfg := jail.DefaultConfig()
-			cfg.MaxRetry, cfg.FindTime, cfg.BanTime, cfg.Increment = 3, time.Minute, 2*time.Second, true
+			cfg.MaxRetry, cfg.FindTime, cfg.BanTime, cfg.Increment = 3, time.Minute, 5*time.Second, true
 			c.set(&cfg)
-			p := newParity(t, "maxretry = 3\nfindtime = 60\nbantime = 2\nbantime.increment = true\n"+c.settings, cfg)
+			p := newParity(t, "maxretry = 3\nfindtime = 60\nbantime = 5\nbantime.increment = true\n"+c.settings, cfg)
 			const a = "198.18.0.1"
 			for range 3 {
 				p.fail(a, time.Now())
