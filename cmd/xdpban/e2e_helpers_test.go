@@ -136,7 +136,7 @@ func statusCode(lab *testutil.Lab, n node) (*statusReport, int, error) {
 // xdpban runs a CLI command as a process and fails the test if it fails.
 func xdpban(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
 	if err != nil {

@@ -237,7 +237,9 @@ func launch(t *testing.T, lab *testutil.Lab, n node, ready func(*statusReport) b
 	}
 	go func() { d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() { d.kill(syscall.SIGKILL) })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	// The deadline is a failsafe: a start on a loaded machine (the
+	// verifier, the clock's calibration, TLS keys) may take seconds.
+	for deadline := time.Now().Add(testutil.HangGuard); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-d.done:
 			t.Fatalf("xdpban run exited early:\n%s", d.stderr.String())
@@ -247,7 +249,7 @@ func launch(t *testing.T, lab *testutil.Lab, n node, ready func(*statusReport) b
 			return d
 		}
 	}
-	t.Fatalf("xdpban run not ready after 10s:\n%s", d.stderr.String())
+	t.Fatalf("xdpban run not ready after %s:\n%s", testutil.HangGuard, d.stderr.String())
 	return nil
 }
 

@@ -61,7 +61,7 @@ func TestLogOnlyRunsUnprivileged(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
 	// Fail one handshake (no client certificate) once the port answers.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.HangGuard) // a failsafe, not a timing requirement
 	for {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
 		if err == nil {
