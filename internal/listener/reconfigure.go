@@ -20,6 +20,18 @@ func (l *Listener) config() *Config { return l.cfg.Load() }
 // daemon bound, the IPv6 source prefix (the ban prefix) and the CPU share
 // of unknown sources.
 func (l *Listener) Reconfigure(next Config) error {
+	apply, err := l.Prepare(next)
+	if err != nil {
+		return err
+	}
+	apply()
+	return nil
+}
+
+// Prepare does all of Reconfigure that can fail, and returns what puts
+// next in force, so a caller can refuse a reload whole when something
+// else of it fails.
+func (l *Listener) Prepare(next Config) (apply func(), err error) {
 	cur := l.config()
 	next.ListenAddr = cur.ListenAddr
 	next.SourcePrefixV6 = cur.SourcePrefixV6
@@ -27,20 +39,21 @@ func (l *Listener) Reconfigure(next Config) error {
 	next.UnknownHandshakes = cur.UnknownHandshakes
 	next.OnFailure, next.OnSuccess, next.OnRefused, next.OnForwardError = cur.OnFailure, cur.OnSuccess, cur.OnRefused, cur.OnForwardError
 	next.Logger = cur.Logger
-	next, err := next.withDefaults()
+	next, err = next.withDefaults()
 	if err != nil {
-		return fmt.Errorf("reconfigure listener: %w", err)
+		return nil, fmt.Errorf("reconfigure listener: %w", err)
 	}
 	tc, err := loadTLSConfig(next)
 	if err != nil {
-		return fmt.Errorf("reconfigure listener: %w", err)
+		return nil, fmt.Errorf("reconfigure listener: %w", err)
 	}
-	// The limits first: a handshake admitted from here on counts against
-	// them, whichever configuration it then reads.
-	l.hs.setLimits(next.MaxHandshakes, next.MaxHandshakesPerSource, next.silentGrace())
-	l.tlsConf.Store(tc)
-	l.cfg.Store(&next)
-	return nil
+	return func() {
+		// The limits first: a handshake admitted from here on counts
+		// against them, whichever configuration it then reads.
+		l.hs.setLimits(next.MaxHandshakes, next.MaxHandshakesPerSource, next.silentGrace())
+		l.tlsConf.Store(tc)
+		l.cfg.Store(&next)
+	}, nil
 }
 
 // setLimits changes the bounds for handshakes admitted from now on.
