@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -67,9 +66,11 @@ func exportCommand() *cli.Command {
 }
 
 func exportedBans(socket, pinDir string) ([]banLine, error) {
-	resp, err := control.Call(socket, control.Request{Cmd: control.CmdExport})
-	switch {
-	case err == nil:
+	resp, up, err := askDaemon(socket, control.Request{Cmd: control.CmdExport})
+	if err != nil {
+		return nil, err
+	}
+	if up {
 		out := make([]banLine, 0, len(resp.Status.Bans))
 		for _, b := range resp.Status.Bans {
 			p, err := netip.ParsePrefix(b.Prefix)
@@ -79,8 +80,6 @@ func exportedBans(socket, pinDir string) ([]banLine, error) {
 			out = append(out, newBanLine(p, b.Start, b.End, b.Count, b.Origin))
 		}
 		return out, nil
-	case !errors.Is(err, control.ErrNoDaemon):
-		return nil, err
 	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {

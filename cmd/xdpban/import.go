@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -99,10 +98,10 @@ func importBans(c *cli.Context, bans []jail.Ban) (int, error) {
 	socket := c.String("control-socket")
 	// Ask once whether a daemon answers, then send the chunks, several in
 	// flight.
-	if _, err := control.Call(socket, control.Request{Cmd: control.CmdImport}); errors.Is(err, control.ErrNoDaemon) {
-		return importDirect(c, bans)
-	} else if err != nil {
+	if _, up, err := askDaemon(socket, control.Request{Cmd: control.CmdImport}); err != nil {
 		return 0, err
+	} else if !up {
+		return importDirect(c, bans)
 	}
 	type result struct {
 		n   int
