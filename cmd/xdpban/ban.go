@@ -170,10 +170,10 @@ func endsSooner(asked time.Time, d time.Duration, end time.Time) bool {
 // there already and was left as it was.
 func printBan(c *cli.Context, target netip.Prefix, end time.Time, kept bool) {
 	if kept {
-		fmt.Fprintf(c.App.Writer, "already banned %s %s; kept (a ban is never shortened: unban first)\n", target, describeEnd(end))
+		fmt.Fprintf(c.App.Writer, "already banned %s %s; kept (a ban is never shortened: unban first)\n", shortPrefix(target), describeEnd(end))
 		return
 	}
-	fmt.Fprintf(c.App.Writer, "banned %s %s\n", target, describeEnd(end))
+	fmt.Fprintf(c.App.Writer, "banned %s %s\n", shortPrefix(target), describeEnd(end))
 }
 
 func describeEnd(until time.Time) string {

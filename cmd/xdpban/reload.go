@@ -32,8 +32,11 @@ func reloadCommand() *cli.Command {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
-			if _, err := control.Call(c.String("control-socket"), control.Request{Cmd: control.CmdReload}); err != nil {
+			socket := c.String("control-socket")
+			if _, up, err := askDaemon(socket, control.Request{Cmd: control.CmdReload}); err != nil {
 				return err
+			} else if !up {
+				return fmt.Errorf("reload: no daemon listening on %s (start it: systemctl start xdpban)", socket)
 			}
 			fmt.Fprintln(c.App.Writer, "reloaded")
 			return nil

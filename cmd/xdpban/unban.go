@@ -48,7 +48,7 @@ func unbanCommand() *cli.Command {
 				if err != nil {
 					return partly(err, i, "unbanned")
 				}
-				fmt.Fprintf(c.App.Writer, "unbanned %s\n", target)
+				fmt.Fprintf(c.App.Writer, "unbanned %s\n", shortPrefix(target))
 			}
 			return nil
 		},
