@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -119,5 +120,29 @@ func TestReconfigureCertPaths(t *testing.T) {
 	r.l.hs.mu.Unlock()
 	if maxPer != 5 {
 		t.Errorf("a refused reload changed the tracker's per-source limit to %d", maxPer)
+	}
+}
+
+// A reload that lowers max-handshakes bounds the next admissions: with
+// four held and a new limit of three, a newcomer is refused (busy, none
+// of the holders is silent long enough to evict), and a raised limit
+// takes it again.
+func TestSetLimitsLowersMaxHandshakes(t *testing.T) {
+	tr := newTracker(16, 16, 128, time.Minute)
+	t0 := time.Now()
+	for i := range 4 {
+		if admit(tr, netip.AddrFrom4([4]byte{198, 18, 3, byte(i)}), t0) == nil {
+			t.Fatalf("holder %d refused under the first limit", i)
+		}
+	}
+	tr.setLimits(3, 16, time.Minute)
+	c, _ := net.Pipe()
+	defer c.Close()
+	if h, adm := tr.begin(c, netip.MustParseAddr("198.18.3.9"), t0, false); h != nil || adm != refusedBusy {
+		t.Errorf("a newcomer over the lowered max-handshakes: %v %v, want refused busy", h, adm)
+	}
+	tr.setLimits(16, 16, time.Minute)
+	if admit(tr, netip.MustParseAddr("198.18.3.9"), t0) == nil {
+		t.Error("a newcomer under the raised limit refused")
 	}
 }
