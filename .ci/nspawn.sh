@@ -89,9 +89,11 @@ done
 [[ -n $leader ]] || { cat "$tmp/boot.log"; die "the container did not start"; }
 inside() { nsenter --target="$leader" --all -- "$@"; }
 # Until its systemd answers on its private socket and has finished booting.
+# "offline" is also what systemctl says before PID 1 has set up
+# /run/systemd/system, early in the boot: wait on, as for "starting".
 for ((i = 0; i < 600; i++)); do
 	state=$(inside systemctl is-system-running 2>&1)
-	[[ $state == @(running|degraded|maintenance|stopping|offline) ]] && break
+	[[ $state == @(running|degraded|maintenance|stopping) ]] && break
 	kill -0 "$nspawn" 2>/dev/null || break
 	sleep 0.1
 done

@@ -29,6 +29,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// the commands and flags without being regenerated.
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
+			// urfave adds its --help only when it adds its help command.
+			cli.HelpFlag,
 			&cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version, as xdpban version does"},
 		},
 		Action: func(c *cli.Context) error {
@@ -59,6 +61,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			detachCommand(),
 			versionCommand(),
 			manCommand(),
+			helpCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {

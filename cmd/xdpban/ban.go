@@ -88,14 +88,14 @@ func partly(err error, i int, done string) error {
 // banOne bans target through the daemon, or on the pins without one.
 func banOne(c *cli.Context, target netip.Prefix, d time.Duration) error {
 	asked := time.Now().Add(d)
-	resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
+	resp, up, err := askDaemon(c.String("control-socket"), control.Request{Cmd: "ban", Target: target.String(), Duration: d})
 	switch {
-	case err == nil:
+	case err != nil:
+		return err
+	case up:
 		shown, _ := netip.ParsePrefix(resp.Ban.Prefix)
 		printBan(c, shown, resp.Ban.End, d != 0 && endsSooner(asked, d, resp.Ban.End))
 		return nil
-	case !errors.Is(err, control.ErrNoDaemon):
-		return err
 	}
 	return banDirect(c, target, d)
 }
@@ -170,10 +170,10 @@ func endsSooner(asked time.Time, d time.Duration, end time.Time) bool {
 // there already and was left as it was.
 func printBan(c *cli.Context, target netip.Prefix, end time.Time, kept bool) {
 	if kept {
-		fmt.Fprintf(c.App.Writer, "already banned %s %s; kept (a ban is never shortened: unban first)\n", target, describeEnd(end))
+		fmt.Fprintf(c.App.Writer, "already banned %s %s; kept (a ban is never shortened: unban first)\n", shortPrefix(target), describeEnd(end))
 		return
 	}
-	fmt.Fprintf(c.App.Writer, "banned %s %s\n", target, describeEnd(end))
+	fmt.Fprintf(c.App.Writer, "banned %s %s\n", shortPrefix(target), describeEnd(end))
 }
 
 func describeEnd(until time.Time) string {

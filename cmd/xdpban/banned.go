@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -68,9 +67,11 @@ func askBanned(socket, pinDir string, targets []netip.Prefix, now time.Time) ([]
 	for _, t := range targets {
 		req.Targets = append(req.Targets, t.String())
 	}
-	resp, err := control.Call(socket, req)
-	switch {
-	case err == nil:
+	resp, up, err := askDaemon(socket, req)
+	if err != nil {
+		return nil, err
+	}
+	if up {
 		out := make([]bannedAnswer, 0, len(resp.Banned))
 		for i, b := range resp.Banned {
 			a := bannedAnswer{Target: shortPrefix(targets[i])}
@@ -80,8 +81,6 @@ func askBanned(socket, pinDir string, targets []netip.Prefix, now time.Time) ([]
 			out = append(out, a)
 		}
 		return out, nil
-	case !errors.Is(err, control.ErrNoDaemon):
-		return nil, err
 	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {

@@ -71,6 +71,10 @@ func TestE2EExportImport(t *testing.T) {
 		if len(again) != 2 || json.Unmarshal([]byte(again[0]), &l) != nil || l.End == nil || l.End.Sub(*first.End).Abs() > time.Second {
 			t.Errorf("%s: export after import: %q; want the end of %s", phase, again, lines[0])
 		}
+		// Without the daemon the store still knows the count and origin.
+		if l.BanCount != 2 || l.Origin != "manual" {
+			t.Errorf("%s: export after import: %s; want ban_count 2 and origin manual", phase, again[0])
+		}
 	}
 	// The daemon takes the counts over from the store: the next ban of the
 	// address is its third.

@@ -67,8 +67,8 @@ func TestE2EBulkAndQueryCommands(t *testing.T) {
 			must(t, with("unban", "--all")...)
 		}
 		out := must(t, with("ban", "198.18.3.1", "198.18.3.2", "198.18.4.1", "--duration", "1h")...)
-		if strings.Count(out, "banned ") != 3 {
-			t.Fatalf("%s: ban of three: %q", phase, out)
+		if strings.Count(out, "banned ") != 3 || !strings.Contains(out, "banned 198.18.3.1 for ") {
+			t.Fatalf("%s: ban of three, each a bare address as status lists it: %q", phase, out)
 		}
 		code, out, _ := xb(t, with("banned", "198.18.3.1", "198.18.9.9")...)
 		if code != 3 || !strings.Contains(out, "198.18.3.1 banned for ") || !strings.Contains(out, "198.18.9.9 not banned") {
@@ -95,7 +95,7 @@ func TestE2EBulkAndQueryCommands(t *testing.T) {
 			t.Errorf("history counts the ban:\n%s", out)
 		}
 		out = must(t, with("unban", "198.18.3.1", "198.18.3.2")...)
-		if strings.Count(out, "unbanned ") != 2 {
+		if strings.Count(out, "unbanned ") != 2 || !strings.Contains(out, "unbanned 198.18.3.1\n") {
 			t.Errorf("%s: unban of two: %q", phase, out)
 		}
 		code, _, errb := xb(t, with("unban", "198.18.3.1")...)

@@ -3,13 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
@@ -40,9 +41,11 @@ func exportCommand() *cli.Command {
 		Usage: "print every ban in force as JSON lines, for xdpban import",
 		Description: "One JSON object per line: address (bare, or a CIDR for a wider ban), end\n" +
 			"(RFC 3339; absent with \"permanent\": true), start, ban_count, origin, reason.\n" +
-			"From the daemon when it runs, otherwise from the pinned map (origin \"pinned\",\n" +
-			"ban_count 1). xdpban import reads it back on this host or another.",
-		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag()},
+			"From the daemon when it runs, otherwise from the pinned map, with the ban count,\n" +
+			"start and origin the store in --state-dir keeps (origin \"pinned\" and ban_count\n" +
+			"1 for a ban it does not know). xdpban import reads it back on this host or\n" +
+			"another.",
+		Flags: []cli.Flag{configFlag(), pinDirFlag(), controlSocketFlag(), stateDirFlag()},
 		Action: func(c *cli.Context) error {
 			if err := applyConfigFile(c); err != nil {
 				return err
@@ -50,7 +53,7 @@ func exportCommand() *cli.Command {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
-			bans, err := exportedBans(c.String("control-socket"), c.String("pin-dir"))
+			bans, err := exportedBans(c.String("control-socket"), c.String("pin-dir"), c.String("state-dir"))
 			if err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
@@ -66,10 +69,12 @@ func exportCommand() *cli.Command {
 	}
 }
 
-func exportedBans(socket, pinDir string) ([]banLine, error) {
-	resp, err := control.Call(socket, control.Request{Cmd: control.CmdExport})
-	switch {
-	case err == nil:
+func exportedBans(socket, pinDir, stateDir string) ([]banLine, error) {
+	resp, up, err := askDaemon(socket, control.Request{Cmd: control.CmdExport})
+	if err != nil {
+		return nil, err
+	}
+	if up {
 		out := make([]banLine, 0, len(resp.Status.Bans))
 		for _, b := range resp.Status.Bans {
 			p, err := netip.ParsePrefix(b.Prefix)
@@ -79,8 +84,6 @@ func exportedBans(socket, pinDir string) ([]banLine, error) {
 			out = append(out, newBanLine(p, b.Start, b.End, b.Count, b.Origin))
 		}
 		return out, nil
-	case !errors.Is(err, control.ErrNoDaemon):
-		return nil, err
 	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {
@@ -91,13 +94,49 @@ func exportedBans(socket, pinDir string) ([]banLine, error) {
 	if err != nil {
 		return nil, err
 	}
+	stored := storedBans(stateDir)
 	out := make([]banLine, 0, len(entries))
 	for _, b := range entries {
-		if !b.Expired {
-			out = append(out, newBanLine(b.Prefix, b.Created, b.Until, 1, "pinned"))
+		if b.Expired {
+			continue
 		}
+		if s, ok := stored[b.Prefix]; ok {
+			end := b.Until
+			// The map's end is the kernel clock's, a tick coarse: the
+			// store's is the one the ban was given, when it is the same
+			// ban (a ban written around the store keeps the map's).
+			if s.End.IsZero() == end.IsZero() && s.End.Sub(end).Abs() < time.Second {
+				end = s.End
+			}
+			out = append(out, newBanLine(b.Prefix, s.Start, end, s.Count, string(s.Origin)))
+			continue
+		}
+		out = append(out, newBanLine(b.Prefix, b.Created, b.Until, 1, "pinned"))
 	}
 	return out, nil
+}
+
+// storedBans is what the store in dir keeps of the bans in force, so an
+// export without the daemon carries ban counts. A store that is missing
+// or cannot be read gives nothing: the pinned map alone still exports.
+func storedBans(dir string) map[netip.Prefix]jail.Ban {
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	s, err := openStore(dir)
+	if err != nil {
+		return nil
+	}
+	defer s.Close()
+	bans, err := s.ActiveBans()
+	if err != nil {
+		return nil
+	}
+	out := make(map[netip.Prefix]jail.Ban, len(bans))
+	for _, b := range bans {
+		out[b.Prefix] = b
+	}
+	return out
 }
 
 func newBanLine(p netip.Prefix, start, end time.Time, count int, origin string) banLine {

@@ -62,12 +62,12 @@ type historyReport struct {
 }
 
 func askHistory(socket, stateDir, pinDir string, a netip.Addr) (*historyReport, error) {
-	resp, err := control.Call(socket, control.Request{Cmd: control.CmdHistory, Target: a.String()})
-	switch {
-	case err == nil:
-		return &historyReport{History: *resp.History, BanCount: len(resp.History.Bans)}, nil
-	case !errors.Is(err, control.ErrNoDaemon):
+	resp, up, err := askDaemon(socket, control.Request{Cmd: control.CmdHistory, Target: a.String()})
+	if err != nil {
 		return nil, err
+	}
+	if up {
+		return &historyReport{History: *resp.History, BanCount: len(resp.History.Bans)}, nil
 	}
 	s, err := openStore(stateDir)
 	if err != nil {

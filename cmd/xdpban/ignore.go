@@ -106,13 +106,13 @@ func ignoreChange(c *cli.Context, add bool) error {
 	if add {
 		cmd = control.CmdIgnoreAdd
 	}
-	resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: cmd, Target: p.String()})
+	resp, up, err := askDaemon(c.String("control-socket"), control.Request{Cmd: cmd, Target: p.String()})
 	lifted := 0
 	switch {
-	case err == nil:
-		lifted = resp.Count
-	case !errors.Is(err, control.ErrNoDaemon):
+	case err != nil:
 		return err
+	case up:
+		lifted = resp.Count
 	case add:
 		if lifted, err = ignoreAddDirect(c, p); err != nil {
 			return fmt.Errorf("ignore add %s: %w", p, err)
@@ -216,12 +216,12 @@ func updateSavedIgnore(dir string, p netip.Prefix, add bool) error {
 }
 
 func ignoreList(c *cli.Context) ([]string, error) {
-	resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: control.CmdIgnoreLs})
-	switch {
-	case err == nil:
-		return *resp.Ignore, nil
-	case !errors.Is(err, control.ErrNoDaemon):
+	resp, up, err := askDaemon(c.String("control-socket"), control.Request{Cmd: control.CmdIgnoreLs})
+	if err != nil {
 		return nil, err
+	}
+	if up {
+		return *resp.Ignore, nil
 	}
 	configured, err := parseIgnoreIP(c.StringSlice("ignoreip"))
 	if err != nil {

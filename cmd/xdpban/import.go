@@ -1,26 +1,27 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/xdpban/xdpban/internal/banset"
 	"github.com/xdpban/xdpban/internal/control"
+	"github.com/xdpban/xdpban/internal/daemon"
 	"github.com/xdpban/xdpban/internal/f2bdb"
 	"github.com/xdpban/xdpban/internal/jail"
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
-// importChunk is how many bans one request to the daemon carries: some
-// 2.5 MB of JSON, well inside control.MaxRequest, and small enough that
-// two chunks in flight keep both the jail and the store busy.
-const importChunk = 25000
+// importChunk is how many bans one request to the daemon carries (some
+// 1.5 MB, well inside control.MaxRequest), and importInFlight how many
+// are sent before the first answer: the daemon puts the next chunks in
+// the map and the jail while it stores one, and stores those together.
+const (
+	importChunk    = 25000
+	importInFlight = 4
+)
 
 func importCommand() *cli.Command {
 	return &cli.Command{
@@ -46,7 +47,7 @@ func importCommand() *cli.Command {
 			if err := applyConfigFile(c); err != nil {
 				return err
 			}
-			var bans []control.Ban
+			var bans []jail.Ban
 			var err error
 			if db := c.String("fail2ban-db"); db != "" {
 				if err := exactArgs(c, 0, "no file with --fail2ban-db"); err != nil {
@@ -77,74 +78,30 @@ func importCommand() *cli.Command {
 }
 
 // fail2banBans reads the bans of jail in force in fail2ban's database.
-func fail2banBans(db, jail string) ([]control.Ban, error) {
-	f2b, err := f2bdb.CurrentBans(db, jail, time.Now())
+func fail2banBans(db, jailName string) ([]jail.Ban, error) {
+	f2b, err := f2bdb.CurrentBans(db, jailName, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]control.Ban, 0, len(f2b))
+	out := make([]jail.Ban, 0, len(f2b))
 	for _, b := range f2b {
 		p, err := xdp.ParseTarget(b.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("fail2ban database %s: ban of %w", db, err)
 		}
-		out = append(out, control.Ban{Prefix: p.String(), Start: b.Start, End: b.End, Origin: "fail2ban", Count: b.Count})
+		out = append(out, jail.Ban{Prefix: p, Start: b.Start, End: b.End, Origin: "fail2ban", Count: b.Count})
 	}
 	return out, nil
 }
 
-// readBanLines reads JSON lines, naming the line of the first bad one.
-func readBanLines(path string, stdin io.Reader) ([]control.Ban, error) {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	var out []control.Ban
-	for line := 1; sc.Scan(); line++ {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		var l banLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-		p, err := xdp.ParseTarget(l.Address)
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-		b := control.Ban{Prefix: p.String(), Origin: l.Origin, Count: l.BanCount}
-		if l.Start != nil {
-			b.Start = *l.Start
-		}
-		switch {
-		case l.End != nil:
-			b.End = *l.End
-		case !l.Permanent:
-			return nil, fmt.Errorf("%s line %d: no end and not \"permanent\": true", path, line)
-		}
-		if b.Origin == "pinned" || b.Origin == "restored" {
-			b.Origin = "imported" // it says where export found it, not who made it
-		}
-		out = append(out, b)
-	}
-	return out, sc.Err()
-}
-
-func importBans(c *cli.Context, bans []control.Ban) (int, error) {
+func importBans(c *cli.Context, bans []jail.Ban) (int, error) {
 	socket := c.String("control-socket")
-	// Ask once whether a daemon answers, then send the chunks with two in
-	// flight: the daemon puts one in the jail while it stores the other.
-	if _, err := control.Call(socket, control.Request{Cmd: control.CmdImport}); errors.Is(err, control.ErrNoDaemon) {
-		return importDirect(c, bans)
-	} else if err != nil {
+	// Ask once whether a daemon answers, then send the chunks, several in
+	// flight.
+	if _, up, err := askDaemon(socket, control.Request{Cmd: control.CmdImport}); err != nil {
 		return 0, err
+	} else if !up {
+		return importDirect(c, bans)
 	}
 	type result struct {
 		n   int
@@ -152,7 +109,7 @@ func importBans(c *cli.Context, bans []control.Ban) (int, error) {
 	}
 	var (
 		results  = make(chan result, len(bans)/importChunk+1)
-		inFlight = make(chan struct{}, 2)
+		inFlight = make(chan struct{}, importInFlight)
 		sent     int
 	)
 	for len(bans) > 0 {
@@ -162,7 +119,12 @@ func importBans(c *cli.Context, bans []control.Ban) (int, error) {
 		sent++
 		go func() {
 			defer func() { <-inFlight }()
-			resp, err := control.Call(socket, control.Request{Cmd: control.CmdImport, Bans: chunk})
+			packed, err := control.PackBans(chunk)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			resp, err := control.Call(socket, control.Request{Cmd: control.CmdImport, Packed: packed})
 			if err != nil {
 				results <- result{err: err}
 				return
@@ -187,29 +149,12 @@ func importBans(c *cli.Context, bans []control.Ban) (int, error) {
 
 // importDirect writes bans into the pinned map and the store when no
 // daemon runs; the daemon adopts them when it starts.
-func importDirect(c *cli.Context, bans []control.Ban) (int, error) {
+func importDirect(c *cli.Context, bans []jail.Ban) (int, error) {
 	ignore, err := savedIgnoreList(c.String("state-dir"), c.StringSlice("ignoreip"))
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
-	want := make([]jail.Ban, 0, len(bans))
-	for _, b := range bans {
-		p, err := xdp.ParseTarget(b.Prefix)
-		if err != nil {
-			return 0, err
-		}
-		start := b.Start
-		if start.IsZero() || start.After(now) {
-			start = now
-		}
-		origin := jail.Origin(b.Origin)
-		if origin == "" {
-			origin = "imported"
-		}
-		want = append(want, jail.Ban{Prefix: p, Start: start, End: b.End, Origin: origin, Count: max(b.Count, 1)})
-	}
-	stored, err := banset.ImportPinned(c.String("pin-dir"), want, ignore)
+	stored, err := banset.ImportPinned(c.String("pin-dir"), daemon.ImportedBans(bans, time.Now()), ignore)
 	if err != nil {
 		return len(stored), err
 	}

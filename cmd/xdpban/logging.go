@@ -13,20 +13,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newLogger is the daemon's logger: slog's text lines from --log-level up.
+// parseLogLevel reads --log-level.
+func parseLogLevel(s string) (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(s)); err != nil {
+		return lv, fmt.Errorf("log-level %q: use debug, info, warn or error", s)
+	}
+	return lv, nil
+}
+
+// newLogger is the daemon's logger: slog's text lines from level up; a
+// reload changes the level through it.
 // When stderr is the journal (systemd sets JOURNAL_STREAM to its device
 // and inode), each line starts with its syslog priority, <3> for errors
 // to <7> for debug, which journald strips and keeps as the entry's
 // priority, so `journalctl -p warning` finds the warnings; the journal
 // stamps the time, so the line leaves it out.
-func newLogger(w io.Writer, level string, journal bool) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log-level %q: use debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
+func newLogger(w io.Writer, level slog.Leveler, journal bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if !journal {
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) == 0 && a.Key == slog.TimeKey {
@@ -36,7 +42,7 @@ func newLogger(w io.Writer, level string, journal bool) (*slog.Logger, error) {
 	}
 	h := &priorityHandler{mu: &sync.Mutex{}, buf: &bytes.Buffer{}, out: w}
 	h.inner = slog.NewTextHandler(h.buf, opts)
-	return slog.New(h), nil
+	return slog.New(h)
 }
 
 // stderrIsJournal reports whether stderr is the journal stream systemd

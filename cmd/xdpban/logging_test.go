@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -14,11 +15,7 @@ import (
 // syslog priority and carries no time of its own; --log-level filters.
 func TestJournalPriorities(t *testing.T) {
 	var out bytes.Buffer
-	log, err := newLogger(&out, "debug", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log = log.With("jail", "xdpban")
+	log := newLogger(&out, slog.LevelDebug, true).With("jail", "xdpban")
 	log.Debug("d")
 	log.Info("i")
 	log.Warn("w", "addr", "198.18.0.2")
@@ -30,13 +27,22 @@ func TestJournalPriorities(t *testing.T) {
 		}
 	}
 	out.Reset()
-	log, _ = newLogger(&out, "warn", false)
+	lv := new(slog.LevelVar)
+	lv.Set(slog.LevelWarn)
+	log = newLogger(&out, lv, false)
 	log.Info("i")
 	log.Warn("w")
 	if got := out.String(); strings.Contains(got, "msg=i") || !strings.Contains(got, "time=") || strings.HasPrefix(got, "<") {
 		t.Errorf("--log-level warn without the journal: %q", got)
 	}
-	if _, err := newLogger(&out, "loud", false); err == nil {
+	// A reload sets the level the logger reads.
+	lv.Set(slog.LevelDebug)
+	out.Reset()
+	log.Debug("d")
+	if !strings.Contains(out.String(), "msg=d") {
+		t.Errorf("after the level went to debug, a debug line is missing: %q", out.String())
+	}
+	if _, err := parseLogLevel("loud"); err == nil {
 		t.Error("log level loud accepted")
 	}
 }

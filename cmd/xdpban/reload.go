@@ -14,14 +14,16 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "make the daemon re-read its configuration and apply it (as SIGHUP does)",
 		Description: "The daemon reads its command line, XDPBAN_* and its --config file again and\n" +
-			"applies the jail (maxretry, findtime, bantime and its increment, ignoreip,\n" +
-			"ignoreself; bans of newly ignored addresses are lifted) and the hooks, then\n" +
-			"reloads the certificates, CA bundle and CRL and reopens the fail2ban log.\n" +
-			"Settings that a running daemon cannot change (interfaces, ports, ipv6-prefix,\n" +
-			"the listener's address, files and limits, the paths it owns) are refused with\n" +
-			"one line naming the setting: restart to apply them. A configuration that does\n" +
-			"not validate is refused whole, and the running one stays. Check one first\n" +
-			"with xdpban check.",
+			"applies: the jail (maxretry, findtime, bantime and its increment, ignoreip,\n" +
+			"ignoreself; bans of newly ignored addresses are lifted), the hooks, --log-level,\n" +
+			"the listener's certificate, key, CA, CRL and allow-lists (new paths too), its\n" +
+			"backend, timeouts and handshake limits, and --ports (the XDP program is swapped\n" +
+			"inside each link; no ban is lost). It then reloads the certificate files and\n" +
+			"reopens the fail2ban log. Settings a running daemon cannot change (interfaces,\n" +
+			"xdp-mode, ipv6-prefix, max-bans, the listen address, the files and directories\n" +
+			"it owns, CrowdSec) are refused with one line naming the setting: restart to\n" +
+			"apply them. A configuration that does not validate, or whose files do not load,\n" +
+			"is refused whole, and the running one stays. Check one first with xdpban check.",
 		Flags: []cli.Flag{configFlag(), controlSocketFlag()},
 		Action: func(c *cli.Context) error {
 			if err := applyConfigFile(c); err != nil {
@@ -30,8 +32,11 @@ func reloadCommand() *cli.Command {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
-			if _, err := control.Call(c.String("control-socket"), control.Request{Cmd: control.CmdReload}); err != nil {
+			socket := c.String("control-socket")
+			if _, up, err := askDaemon(socket, control.Request{Cmd: control.CmdReload}); err != nil {
 				return err
+			} else if !up {
+				return fmt.Errorf("reload: no daemon listening on %s (start it: systemctl start xdpban)", socket)
 			}
 			fmt.Fprintln(c.App.Writer, "reloaded")
 			return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -41,10 +42,9 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.App.ErrWriter == os.Stderr && stderrIsJournal())
-			if err != nil {
-				return err
-			}
+			o.Level = new(slog.LevelVar)
+			o.Level.Set(o.LogLevel)
+			log := newLogger(c.App.ErrWriter, o.Level, c.App.ErrWriter == os.Stderr && stderrIsJournal())
 			return daemon.Run(ctx, o, log)
 		},
 	}

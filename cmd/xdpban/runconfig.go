@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
@@ -29,7 +30,9 @@ func applyConfigFile(c *cli.Context, only ...string) error {
 	}
 	var values map[string]any
 	if err := yaml.Unmarshal(raw, &values); err != nil {
-		return fmt.Errorf("config %s: not valid YAML: %w", path, err)
+		// yaml lists one problem per line; an error is one line.
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:", "")), " ")
+		return fmt.Errorf("config %s: not valid YAML: %s", path, msg)
 	}
 	known := map[string]bool{}
 	isList := map[string]bool{}

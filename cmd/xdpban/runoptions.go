@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -31,9 +30,8 @@ func optionsFromFlags(c *cli.Context) (daemon.Options, error) {
 		OnUnban:        c.String("on-unban"),
 	}
 	var err error
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-		return o, fmt.Errorf("log-level %q: use debug, info, warn or error", c.String("log-level"))
+	if o.LogLevel, err = parseLogLevel(c.String("log-level")); err != nil {
+		return o, err
 	}
 	if o.LogTimeMode, err = f2blog.ParseTimeMode(c.String("fail2ban-log-time")); err != nil {
 		return o, fmt.Errorf("fail2ban-log-time: %w", err)

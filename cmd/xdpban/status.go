@@ -113,12 +113,12 @@ func notEnforcing(r *statusReport) error {
 
 func collectStatus(pinDir, socket string) (*statusReport, error) {
 	r := &statusReport{Schema: statusSchema, PinDir: pinDir, Bans: []banReport{}}
-	resp, err := control.Call(socket, control.Request{Cmd: "status"})
-	switch {
-	case err == nil:
-		r.Daemon = resp.Status
-	case !errors.Is(err, control.ErrNoDaemon):
+	resp, up, err := askDaemon(socket, control.Request{Cmd: "status"})
+	if err != nil {
 		return nil, err
+	}
+	if up {
+		r.Daemon = resp.Status
 	}
 	m, err := xdp.OpenPinned(pinDir, true)
 	if err != nil {

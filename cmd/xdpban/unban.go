@@ -41,14 +41,14 @@ func unbanCommand() *cli.Command {
 				return err
 			}
 			for i, target := range targets {
-				_, err = control.Call(c.String("control-socket"), control.Request{Cmd: "unban", Target: target.String()})
-				if errors.Is(err, control.ErrNoDaemon) {
+				_, up, err := askDaemon(c.String("control-socket"), control.Request{Cmd: "unban", Target: target.String()})
+				if err == nil && !up {
 					err = unbanDirect(c.String("pin-dir"), target)
 				}
 				if err != nil {
 					return partly(err, i, "unbanned")
 				}
-				fmt.Fprintf(c.App.Writer, "unbanned %s\n", target)
+				fmt.Fprintf(c.App.Writer, "unbanned %s\n", shortPrefix(target))
 			}
 			return nil
 		},
@@ -61,17 +61,17 @@ func unbanDirect(pinDir string, target netip.Prefix) error {
 
 // unbanAll lifts every ban, through the daemon or on the pins.
 func unbanAll(c *cli.Context) error {
-	resp, err := control.Call(c.String("control-socket"), control.Request{Cmd: control.CmdUnbanAll})
+	resp, up, err := askDaemon(c.String("control-socket"), control.Request{Cmd: control.CmdUnbanAll})
 	n := 0
 	switch {
-	case err == nil:
+	case err != nil:
+		return err
+	case up:
 		n = resp.Count
-	case errors.Is(err, control.ErrNoDaemon):
+	default:
 		if n, err = unbanAllDirect(c.String("pin-dir")); err != nil {
 			return err
 		}
-	default:
-		return err
 	}
 	fmt.Fprintf(c.App.Writer, "unbanned %d\n", n)
 	return nil

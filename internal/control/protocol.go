@@ -15,7 +15,7 @@ type Request struct {
 	Target   string        `json:"target,omitempty"`   // address or prefix
 	Duration time.Duration `json:"duration,omitempty"` // ban: <0 permanent, 0 the jail's bantime
 	Targets  []string      `json:"targets,omitempty"`  // banned: the addresses asked about
-	Bans     []Ban         `json:"bans,omitempty"`     // import
+	Packed   []byte        `json:"packed,omitempty"`   // import: PackBans
 }
 
 // The commands besides status, ban and unban.
@@ -28,7 +28,7 @@ const (
 	CmdIgnoreLs  = "ignore-list"
 	CmdReload    = "reload" // re-read --config and apply it
 	CmdExport    = "export" // answers Status.Bans with every ban in force
-	CmdImport    = "import" // Bans; answers Count (in force)
+	CmdImport    = "import" // Packed; answers Count (in force)
 
 	// MaxRequest bounds one request: an import sends its bans in chunks
 	// that fit.

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,7 +52,8 @@ type daemon struct {
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
 
-	reloadMu sync.Mutex // one reload at a time (SIGHUP, xdpban reload)
+	reloadMu sync.Mutex              // one reload at a time (SIGHUP, xdpban reload)
+	cur      atomic.Pointer[Options] // what the last reload applied; nil: o
 }
 
 // Run starts the daemon and blocks until ctx is cancelled (SIGTERM). A
@@ -333,7 +335,7 @@ func (d *daemon) expireLoop(ctx context.Context) {
 		case <-partners.C:
 			d.savePartners()
 		case <-purge.C:
-			if _, err := d.store.PurgeHistory(time.Now().Add(-d.o.Jail.DBPurgeAge)); err != nil {
+			if _, err := d.store.PurgeHistory(time.Now().Add(-d.jail.Config().DBPurgeAge)); err != nil {
 				d.log.Error("purge ban history", "err", err)
 			}
 		}

@@ -96,15 +96,16 @@ func (d *daemon) afterBan(b jail.Ban, fs []event.Failure) {
 	if !b.Permanent() {
 		dur = jail.FormatDuration(b.End.Sub(b.Start))
 	}
+	cfg := d.jail.Config()
 	reason := "manual"
 	if b.Origin == jail.OriginJail {
-		reason = strconv.Itoa(d.o.Jail.MaxRetry) + " failures within " + d.o.Jail.FindTime.String()
+		reason = strconv.Itoa(cfg.MaxRetry) + " failures within " + jail.FormatDuration(cfg.FindTime)
 	}
 	d.metrics.Ban(string(b.Origin), banLatency(b, fs))
 	d.notifyStatus()
 	d.log.Info("ban", "prefix", b.Prefix, "duration", dur, "until", b.End, "ban_count", b.Count, "origin", b.Origin, "reason", reason)
 	d.hooks.ban(b, fs)
-	d.cs.pushBan(b, d.o.Jail.MaxRetry)
+	d.cs.pushBan(b, cfg.MaxRetry)
 }
 
 // logBanError logs a ban that did not happen: a refusal by the ignore

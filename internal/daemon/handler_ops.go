@@ -117,7 +117,7 @@ func (d *daemon) ignoreAdd(req control.Request) (control.Response, error) {
 		return control.Response{}, err
 	}
 	_, covered := d.jail.AddIgnore(p)
-	d.saveIgnore(d.o.Jail.IgnoreSelf)
+	d.saveIgnore(d.jail.Config().IgnoreSelf)
 	n := 0
 	for _, q := range covered {
 		if err := d.jail.Unban(q); err != nil && !errors.Is(err, jail.ErrNotBanned) {
@@ -137,8 +137,8 @@ func (d *daemon) ignoreDel(req control.Request) (control.Response, error) {
 	if err != nil {
 		return control.Response{}, fmt.Errorf("ignore del: %q is not a CIDR", req.Target)
 	}
-	if slices.Contains(d.o.Jail.IgnoreIP, p.Masked()) {
-		return control.Response{}, fmt.Errorf("ignore del %v: it comes from --ignoreip (the config); remove it there and restart", p)
+	if slices.Contains(d.applied().Jail.IgnoreIP, p.Masked()) {
+		return control.Response{}, fmt.Errorf("ignore del %v: it comes from --ignoreip (the config); remove it there and run xdpban reload", p)
 	}
 	found, err := d.store.DelIgnoreIP(p)
 	if err != nil {
@@ -147,7 +147,7 @@ func (d *daemon) ignoreDel(req control.Request) (control.Response, error) {
 	if !d.jail.DelIgnore(p) && !found {
 		return control.Response{}, fmt.Errorf("ignore del %v: not in ignoreip (see xdpban ignore list)", p)
 	}
-	d.saveIgnore(d.o.Jail.IgnoreSelf)
+	d.saveIgnore(d.jail.Config().IgnoreSelf)
 	return d.ignoreState(), nil
 }
 
@@ -191,9 +191,15 @@ func (d *daemon) exportBans(control.Request) (control.Response, error) {
 }
 
 // saveIgnore keeps the ignore list where xdpban ban without a daemon
-// reads it, so that it refuses what this daemon now refuses.
+// reads it, so that it refuses what this daemon now refuses, and gives it
+// to the listener, which treats ignoreip as known partners.
 func (d *daemon) saveIgnore(self bool) {
-	if err := state.SaveIgnore(d.o.StateDir, state.Ignore{IgnoreIP: d.jail.IgnoreIP(), IgnoreSelf: self}); err != nil {
+	ignore := d.jail.IgnoreIP()
+	// ignoreip is known partners too: reserved handshake capacity.
+	if d.known != nil {
+		d.known.SetPrefixes(ignore)
+	}
+	if err := state.SaveIgnore(d.o.StateDir, state.Ignore{IgnoreIP: ignore, IgnoreSelf: self}); err != nil {
 		d.log.Error("bans made without the daemon will use an older ignoreip", "err", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
-	"github.com/xdpban/xdpban/internal/xdp"
 )
 
 // importBans takes bans from `xdpban import` as one batch: into the map
@@ -15,33 +14,19 @@ import (
 // that ignoreip covers are dropped), then into the store with their ban
 // counts. It answers how many are in force.
 func (d *daemon) importBans(req control.Request) (control.Response, error) {
-	now := time.Now()
-	bans := make([]jail.Ban, 0, len(req.Bans))
-	for _, b := range req.Bans {
-		p, err := xdp.ParseTarget(b.Prefix)
-		if err != nil {
-			return control.Response{}, err
-		}
-		if !b.End.IsZero() && !b.End.After(now) {
-			continue
-		}
-		start := b.Start
-		if start.IsZero() || start.After(now) {
-			start = now
-		}
-		origin := jail.Origin(b.Origin)
-		if origin == "" {
-			origin = originImported
-		}
-		bans = append(bans, jail.Ban{Prefix: p, Start: start, End: b.End, Origin: origin, Count: max(b.Count, 1)})
+	given, err := control.UnpackBans(req.Packed)
+	if err != nil {
+		return control.Response{}, err
 	}
-	// The ignore rule first, then the map (the set of bans, which keeps
-	// the drop counters of a ban it holds already), then the jail takes
-	// what the map holds, as a restore adopts, and the store the counts.
-	bans = d.jail.Admitted(bans)
-	inForce := bans[:0]
-	var errs []error
-	for _, b := range bans {
+	bans := ImportedBans(given, time.Now())
+	// The ignore rule first, then the map (the set of bans: by the batch
+	// for prefixes it holds no ban of, one by one for the others, which
+	// keeps their drop counters), then the jail takes what the map holds,
+	// as a restore adopts, and the store the counts.
+	fresh, held := d.jail.Admitted(bans)
+	inForce, err := d.set.BanMany(fresh)
+	errs := []error{err}
+	for _, b := range held {
 		if _, err := d.set.Ban(b); err != nil {
 			errs = append(errs, err)
 			continue
@@ -52,13 +37,35 @@ func (d *daemon) importBans(req control.Request) (control.Response, error) {
 	restored := len(inForce)
 	if err := errors.Join(errs...); err != nil {
 		d.store.ImportBans(inForce)
-		return control.Response{Count: restored}, fmt.Errorf("%d bans in force, %d not: %w", restored, len(errs), err)
+		return control.Response{Count: restored}, fmt.Errorf("%d bans in force, %d not: %w", restored, len(fresh)+len(held)-restored, err)
 	}
 	if err := d.store.ImportBans(inForce); err != nil {
 		return control.Response{Count: restored}, fmt.Errorf("bans in force, not stored: %w", err)
 	}
-	d.log.Info("bans imported", "in_force", restored, "given", len(req.Bans))
+	d.log.Info("bans imported", "in_force", restored, "given", len(given))
 	return control.Response{Count: restored}, nil
+}
+
+// ImportedBans is how an import takes the bans it is given, with or
+// without the daemon: those already over are dropped, a start in the
+// future or missing is now, a missing origin is "imported" and the ban
+// count is at least 1.
+func ImportedBans(given []jail.Ban, now time.Time) []jail.Ban {
+	out := make([]jail.Ban, 0, len(given))
+	for _, b := range given {
+		if !b.End.IsZero() && !b.End.After(now) {
+			continue
+		}
+		if b.Start.IsZero() || b.Start.After(now) {
+			b.Start = now
+		}
+		if b.Origin == "" {
+			b.Origin = originImported
+		}
+		b.Count = max(b.Count, 1)
+		out = append(out, b)
+	}
+	return out
 }
 
 // originImported marks a ban brought in by xdpban import without an

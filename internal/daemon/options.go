@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/xdpban/xdpban/internal/f2blog"
@@ -36,6 +37,11 @@ type Options struct {
 	HookTimeout    time.Duration
 	ExpireEvery    time.Duration
 	DrainTimeout   time.Duration
+
+	// LogLevel is the level of the daemon's log, and Level the logger's
+	// own setting of it, which a reload sets to LogLevel (nil: fixed).
+	LogLevel slog.Level
+	Level    *slog.LevelVar
 
 	// Version is the release, for xdpban_build_info.
 	Version string

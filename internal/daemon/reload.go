@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 
 	"github.com/xdpban/xdpban/internal/control"
 	"github.com/xdpban/xdpban/internal/jail"
@@ -36,22 +35,49 @@ func (d *daemon) applyConfig() error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	if what := needsRestart(d.o, o); what != "" {
+	cur := d.applied()
+	if what := needsRestart(cur, o); what != "" {
 		return fmt.Errorf("reload: %s changed: restart xdpban to apply it (nothing was changed)", what)
 	}
-	if d.jail == nil {
-		return nil
+	// Everything that can fail comes first; then it is put in force.
+	var cfg jail.Config
+	if d.jail != nil {
+		cfg = o.Jail
+		cfg.IPv6Prefix = d.dp.IPv6Prefix()
+		if cfg.IgnoreIP, err = withRuntimeIgnores(cfg.IgnoreIP, d.store); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
 	}
-	cfg := o.Jail
-	cfg.IPv6Prefix = d.dp.IPv6Prefix()
-	if cfg.IgnoreIP, err = withRuntimeIgnores(cfg.IgnoreIP, d.store); err != nil {
-		return fmt.Errorf("reload: %w", err)
+	applyListener := func() {}
+	if d.lst != nil {
+		if applyListener, err = d.lst.Prepare(*o.Listener); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+	}
+	if d.dp != nil && o.Datapath.Config.Ports.String() != d.dp.Ports().String() {
+		// The last step that can fail: the program is swapped in each link.
+		if err := d.dp.SetPorts(o.Datapath.Config.Ports); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+		d.log.Info("protected ports changed", "ports", d.dp.Ports().String())
+	}
+	applyListener()
+	if d.o.Level != nil {
+		d.o.Level.Set(o.LogLevel)
+	}
+	d.hooks.set(o.OnBan, o.OnUnban, o.HookTimeout)
+	d.setApplied(o)
+	if d.jail == nil {
+		d.log.Info("configuration reloaded")
+		return nil
 	}
 	lift, err := d.jail.Reconfigure(cfg)
 	if err != nil {
-		return fmt.Errorf("reload: %w", err)
+		return fmt.Errorf("reload: applied all but the jail: %w", err)
 	}
-	d.hooks.set(o.OnBan, o.OnUnban, o.HookTimeout)
 	d.saveIgnore(cfg.IgnoreSelf)
 	var errs []error
 	for _, p := range lift {
@@ -60,7 +86,7 @@ func (d *daemon) applyConfig() error {
 		}
 	}
 	d.log.Info("configuration reloaded", "maxretry", cfg.MaxRetry, "findtime", cfg.FindTime, "bantime", cfg.BanTime,
-		"ignoreip", len(cfg.IgnoreIP), "bans_lifted_by_ignoreip", len(lift)-len(errs))
+		"ignoreip", len(cfg.IgnoreIP), "bans_lifted_by_ignoreip", len(lift)-len(errs), "log_level", o.LogLevel)
 	if len(errs) > 0 {
 		// The new configuration is in force; only these bans stay.
 		return fmt.Errorf("reload: applied, but %w", errors.Join(errs...))
@@ -68,9 +94,20 @@ func (d *daemon) applyConfig() error {
 	return nil
 }
 
+// applied is the configuration in force: the one the daemon started
+// with, or the last one a reload applied.
+func (d *daemon) applied() Options {
+	if o := d.cur.Load(); o != nil {
+		return *o
+	}
+	return d.o
+}
+
+func (d *daemon) setApplied(o Options) { d.cur.Store(&o) }
+
 // needsRestart names the first setting that differs between a and b and
-// cannot change in a running daemon: what the kernel program was loaded
-// with, what the daemon listens on, the files it owns.
+// cannot change in a running daemon: what the kernel program's maps were
+// made for, what the daemon listens on, the files it owns.
 func needsRestart(a, b Options) string {
 	type setting struct {
 		name string
@@ -80,12 +117,13 @@ func needsRestart(a, b Options) string {
 		{"log-only", a.LogOnly, b.LogOnly},
 		{"iface", a.Datapath.Interfaces, b.Datapath.Interfaces},
 		{"xdp-mode", a.Datapath.Mode, b.Datapath.Mode},
-		{"ports", a.Datapath.Config.Ports.String(), b.Datapath.Config.Ports.String()},
+		// Bans are keyed by the source masked to this prefix: a new one
+		// would orphan every IPv6 ban in the map.
 		{"ipv6-prefix", a.Datapath.Config.IPv6Prefix, b.Datapath.Config.IPv6Prefix},
 		{"max-bans", a.Datapath.Config.MaxBans, b.Datapath.Config.MaxBans},
 		{"pin-dir", a.Datapath.Config.PinDir, b.Datapath.Config.PinDir},
 		{"sweep-interval", a.Datapath.SweepInterval, b.Datapath.SweepInterval},
-		{"listener (listen, cert, key, client-ca, crl, allow-*, backend, limits, timeouts)", listenerKey(a), listenerKey(b)},
+		{"listen", listenAddr(a), listenAddr(b)},
 		{"fail2ban-log", a.Fail2banLog, b.Fail2banLog},
 		{"fail2ban-log-time", a.LogTimeMode, b.LogTimeMode},
 		{"watch-log", a.WatchLogs, b.WatchLogs},
@@ -101,16 +139,12 @@ func needsRestart(a, b Options) string {
 	return ""
 }
 
-// listenerKey is the listener's configuration without the callbacks the
-// daemon fills in, for comparing two reads of the configuration.
-func listenerKey(o Options) any {
+// listenAddr is where the listener listens, "" without one.
+func listenAddr(o Options) *string {
 	if o.Listener == nil {
 		return nil
 	}
-	c := *o.Listener
-	c.OnFailure, c.OnSuccess, c.OnForwardError, c.Logger = nil, nil, nil, nil
-	c.AllowCN, c.AllowSAN = slices.Clone(c.AllowCN), slices.Clone(c.AllowSAN)
-	return fmt.Sprintf("%+v", c)
+	return &o.Listener.ListenAddr
 }
 
 // reloadRequest is `xdpban reload` over the control socket.

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,7 +11,7 @@ import (
 	"github.com/xdpban/xdpban/internal/xdp"
 )
 
-// TestNeedsRestart: what the jail and the hooks take at a reload passes;
+// TestNeedsRestart: what a reload applies passes;
 // every setting only a restart applies is named.
 func TestNeedsRestart(t *testing.T) {
 	base := func() Options {
@@ -25,20 +27,23 @@ func TestNeedsRestart(t *testing.T) {
 	b.Jail.MaxRetry = 9
 	b.OnBan, b.HookTimeout = "mail", time.Minute
 	b.Listener.OnFailure = nil // filled by the daemon, never compared
+	b.Listener.MaxHandshakes, b.Listener.CertFile = 20, "/renewed"
+	b.Datapath.Config.Ports = xdp.Ports{All: true}
+	b.LogLevel = slog.LevelDebug
 	if got := needsRestart(a, b); got != "" {
-		t.Errorf("jail and hook changes: needsRestart = %q, want none", got)
+		t.Errorf("jail, hook, listener limits and files, ports and log level changes: needsRestart = %q, want none", got)
 	}
 	for want, change := range map[string]func(*Options){
-		"ports":       func(o *Options) { o.Datapath.Config.Ports = xdp.Ports{All: true} },
 		"ipv6-prefix": func(o *Options) { o.Datapath.Config.IPv6Prefix = 64 },
 		"iface":       func(o *Options) { o.Datapath.Interfaces = []string{"eth1"} },
-		"listener":    func(o *Options) { o.Listener.MaxHandshakes = 20 },
+		"listen":      func(o *Options) { o.Listener.ListenAddr = ":7000" },
+		"listen ":     func(o *Options) { o.Listener = nil },
 		"crowdsec":    func(o *Options) { o.CrowdSec.URL = "http://127.0.0.1:8080/" },
 		"state-dir":   func(o *Options) { o.StateDir = "/tmp" },
 	} {
 		b := base()
 		change(&b)
-		if got := needsRestart(a, b); len(got) < len(want) || got[:len(want)] != want {
+		if got := needsRestart(a, b); !strings.HasPrefix(got, strings.TrimSpace(want)) {
 			t.Errorf("a %s change: needsRestart = %q", want, got)
 		}
 	}

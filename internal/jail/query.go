@@ -61,19 +61,27 @@ func (s *activeBans) ended(now int64) int {
 
 // Admitted returns the bans of bs that the ignore rule lets through, as
 // the prefixes the map will hold, under one lock, so an import stores
-// exactly what Restore takes; the others count as refused.
-func (j *Jail) Admitted(bs []Ban) []Ban {
+// exactly what Restore takes; the others count as refused. Those of
+// prefixes the jail holds a ban of are in held, the others in fresh: the
+// map has no entry of a fresh one to keep the counters of, so they can go
+// in by the batch.
+func (j *Jail) Admitted(bs []Ban) (fresh, held []Ban) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.now()
-	out := make([]Ban, 0, len(bs))
+	fresh = make([]Ban, 0, len(bs))
 	for _, b := range bs {
 		b.Prefix = BanPrefix(b.Prefix, j.cfg.IPv6Prefix)
-		if j.checkBan(b.Prefix, now) == nil {
-			out = append(out, b)
+		if j.checkBan(b.Prefix, now) != nil {
+			continue
+		}
+		if _, ok := j.bans.get(b.Prefix); ok {
+			held = append(held, b)
+		} else {
+			fresh = append(fresh, b)
 		}
 	}
-	return out
+	return fresh, held
 }
 
 // Ignores reports whether a failure of a would be ignored (ignoreip,

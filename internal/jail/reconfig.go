@@ -33,3 +33,11 @@ func (j *Jail) Reconfigure(cfg Config) (lift []netip.Prefix, err error) {
 	})
 	return lift, nil
 }
+
+// Config is the configuration in force: the one New was given, or the
+// last one Reconfigure put in force.
+func (j *Jail) Config() Config {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.cfg
+}

@@ -22,14 +22,15 @@ type closeWriter interface {
 // dialBackend connects to the backend and, when configured, first sends a
 // PROXY v2 header naming the partner and the address it connected to.
 func (l *Listener) dialBackend(client net.Conn) (net.Conn, error) {
-	d := net.Dialer{Timeout: l.cfg.HandshakeTimeout}
-	back, err := d.Dial("tcp", l.cfg.BackendAddr)
+	cfg := l.config()
+	d := net.Dialer{Timeout: cfg.HandshakeTimeout}
+	back, err := d.Dial("tcp", cfg.BackendAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dial backend: %w", err)
 	}
-	if l.cfg.BackendProxyProtocol {
+	if cfg.BackendProxyProtocol {
 		hdr := proxyproto.HeaderProxyFromAddrs(2, client.RemoteAddr(), client.LocalAddr())
-		back.SetWriteDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
+		back.SetWriteDeadline(time.Now().Add(cfg.HandshakeTimeout))
 		if _, err := hdr.WriteTo(back); err != nil {
 			back.Close()
 			return nil, fmt.Errorf("send proxy header: %w", err)
@@ -70,7 +71,7 @@ func (l *Listener) pipe(a, b net.Conn) {
 // roll forward; a timeout ends the copy only when neither direction moved
 // data for IdleTimeout (last is shared by both directions).
 func (l *Listener) copyIdle(dst, src net.Conn, last *atomic.Int64) error {
-	idle := l.cfg.IdleTimeout
+	idle := l.config().IdleTimeout
 	buf := make([]byte, 32<<10)
 	for {
 		src.SetReadDeadline(time.Now().Add(idle))

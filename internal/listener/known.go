@@ -38,25 +38,34 @@ func NewPartners(age time.Duration, size int, prefixes []netip.Prefix) *Partners
 		size = DefaultMaxPartners
 	}
 	p := &Partners{age: age, max: size, seen: map[netip.Addr]time.Time{}}
+	p.SetPrefixes(prefixes)
+	return p
+}
+
+// SetPrefixes replaces the configured prefixes (ignoreip changed).
+func (p *Partners) SetPrefixes(prefixes []netip.Prefix) {
+	var ps []netip.Prefix
 	for _, pr := range prefixes {
 		if pr.Addr().Is4In6() {
 			pr = netip.PrefixFrom(pr.Addr().Unmap(), max(pr.Bits()-96, 0))
 		}
-		p.prefixes = append(p.prefixes, pr.Masked())
+		ps = append(ps, pr.Masked())
 	}
-	return p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prefixes = ps
 }
 
 // Known reports whether a is a known partner at now.
 func (p *Partners) Known(a netip.Addr, now time.Time) bool {
 	a = a.Unmap()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, pr := range p.prefixes {
 		if pr.Contains(a) {
 			return true
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	t, ok := p.seen[a]
 	return ok && now.Sub(t) < p.age
 }

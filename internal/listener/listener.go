@@ -21,7 +21,7 @@ import (
 
 // Listener serves one or more net.Listeners with the same configuration.
 type Listener struct {
-	cfg      Config
+	cfg      atomic.Pointer[Config] // Reconfigure swaps it
 	tlsConf  atomic.Pointer[tls.Config]
 	hs       *tracker
 	partners *Partners
@@ -44,13 +44,13 @@ func New(cfg Config) (*Listener, error) {
 		return nil, err
 	}
 	l := &Listener{
-		cfg:       cfg,
 		hs:        newTracker(cfg.MaxHandshakes, cfg.MaxHandshakesPerSource, cfg.SourcePrefixV6, cfg.silentGrace()),
 		partners:  cfg.Partners,
 		gate:      newCPUGate(cfg.UnknownHandshakes, lowerUnknown()),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}
+	l.cfg.Store(&cfg)
 	// Not through Reload: at a start (and in xdpban check) nothing is
 	// being reloaded, and the error must not say so.
 	c, err := loadTLSConfig(cfg)
@@ -65,7 +65,7 @@ func New(cfg Config) (*Listener, error) {
 // handshakes use them; established connections are untouched. On error the
 // old configuration stays in force.
 func (l *Listener) Reload() error {
-	c, err := loadTLSConfig(l.cfg)
+	c, err := loadTLSConfig(*l.config())
 	if err != nil {
 		return fmt.Errorf("reload tls: %w", err)
 	}
@@ -133,18 +133,19 @@ func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, adm admissi
 		return
 	}
 	l.partners.Seen(peer, time.Now())
-	if l.cfg.OnSuccess != nil {
+	cfg := l.config()
+	if cfg.OnSuccess != nil {
 		name := ""
 		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
 			name = partnerName(certs[0])
 		}
-		l.cfg.OnSuccess(peer, name)
+		cfg.OnSuccess(peer, name)
 	}
 	back, err := l.dialBackend(c)
 	if err != nil {
-		l.cfg.Logger.Warn("forward partner", "peer", peer, "err", err)
-		if l.cfg.OnForwardError != nil {
-			l.cfg.OnForwardError()
+		cfg.Logger.Warn("forward partner", "peer", peer, "err", err)
+		if cfg.OnForwardError != nil {
+			cfg.OnForwardError()
 		}
 		return
 	}
@@ -157,7 +158,8 @@ func (l *Listener) handle(c net.Conn, peer netip.Addr, h *handshake, adm admissi
 // reports a failure exactly once.
 func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 	c := h.conn
-	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
+	cfg := l.config()
+	c.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
 	br := bufio.NewReader(c)
 	code, scan := sniff(br)
 	name := ""
@@ -166,12 +168,12 @@ func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 	defer gate.finish()
 	if code == 0 {
 		sc := newSniffedConn(c, br)
-		tc = tls.Server(&gatedConn{sniffedConn: sc, br: br, s: gate, deadline: h.start.Add(l.cfg.HandshakeTimeout)}, &tls.Config{
+		tc = tls.Server(&gatedConn{sniffedConn: sc, br: br, s: gate, deadline: h.start.Add(cfg.HandshakeTimeout)}, &tls.Config{
 			GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
 				l.hs.hello(h)
 				// An unknown source waits its turn for the CPU, at most
 				// half the timeout, so it still has time to answer.
-				if !h.known && !gate.acquire(h.start.Add(l.cfg.HandshakeTimeout/2)) {
+				if !h.known && !gate.acquire(h.start.Add(cfg.HandshakeTimeout/2)) {
 					return nil, errBusy
 				}
 				// configFor looks at the sniffed connection under the gate.
@@ -200,7 +202,7 @@ func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 		// No CPU turn in time: our capacity, not the client's doing.
 		l.refuse(h.addr, RefusedUnknown)
 		return nil, false
-	case scan && !l.cfg.CountScans && time.Since(h.start) < l.hs.grace:
+	case scan && !cfg.CountScans && time.Since(h.start) < cfg.silentGrace():
 		// Connected and closed at once: a scan or a health check. One
 		// that sat silent first held a slot, and counts.
 		return nil, false
@@ -212,13 +214,13 @@ func (l *Listener) handshake(h *handshake) (*tls.Conn, bool) {
 // refuse reports a connection closed unheard for a reason that is not
 // the source's doing; it is not a failure.
 func (l *Listener) refuse(peer netip.Addr, why Refusal) {
-	if l.cfg.OnRefused != nil {
-		l.cfg.OnRefused(peer, why)
+	if l.config().OnRefused != nil {
+		l.config().OnRefused(peer, why)
 	}
 }
 
 func (l *Listener) fail(peer netip.Addr, code uint32, name string) {
-	l.cfg.OnFailure(event.Failure{
+	l.config().OnFailure(event.Failure{
 		Addr:    peer,
 		Time:    time.Now(),
 		Code:    code,

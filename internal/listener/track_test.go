@@ -173,4 +173,9 @@ func TestPartnersKnownByAgeAndPrefix(t *testing.T) {
 	if !q.Known(c, t0.Add(61*time.Minute)) {
 		t.Error("restored partner not known")
 	}
+	// A reload or ignore add/del replaces the prefixes.
+	p.SetPrefixes([]netip.Prefix{netip.MustParsePrefix("198.18.8.0/24")})
+	if p.Known(netip.MustParseAddr("198.18.9.7"), t0) || !p.Known(netip.MustParseAddr("198.18.8.7"), t0) {
+		t.Error("SetPrefixes did not replace the ignoreip prefixes")
+	}
 }

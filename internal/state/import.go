@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -17,7 +18,49 @@ import (
 // the nanoseconds before it (only how many fall within dbpurgeage
 // matters); a prefix with as many on record already gets none, so
 // importing the same file twice counts once.
+//
+// Concurrent calls share transactions: while one writes, the bans of the
+// others gather and go in together next, so an import sent in chunks
+// waits for an fsync per few chunks instead of one per chunk.
 func (s *Store) ImportBans(bs []jail.Ban) error {
+	return s.imports.write(bs, s.importBans)
+}
+
+// groupCommit gathers the bans of concurrent ImportBans calls while one
+// of them writes; that one then writes what gathered, for all.
+type groupCommit struct {
+	mu      sync.Mutex
+	writing bool
+	pending []jail.Ban
+	waiters []chan error
+}
+
+func (g *groupCommit) write(bs []jail.Ban, flush func([]jail.Ban) error) error {
+	done := make(chan error, 1)
+	g.mu.Lock()
+	g.pending = append(g.pending, bs...)
+	g.waiters = append(g.waiters, done)
+	if g.writing {
+		g.mu.Unlock()
+		return <-done
+	}
+	g.writing = true
+	for len(g.waiters) > 0 {
+		batch, waiters := g.pending, g.waiters
+		g.pending, g.waiters = nil, nil
+		g.mu.Unlock()
+		err := flush(batch)
+		for _, w := range waiters {
+			w <- err
+		}
+		g.mu.Lock()
+	}
+	g.writing = false
+	g.mu.Unlock()
+	return <-done
+}
+
+func (s *Store) importBans(bs []jail.Ban) error {
 	type keyed struct {
 		k []byte
 		b jail.Ban

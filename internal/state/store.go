@@ -35,7 +35,8 @@ var ErrLocked = errors.New("state store is in use by a running xdpban daemon")
 // Store is the bbolt file holding active bans and ban history. It is safe
 // for concurrent use.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	imports groupCommit
 
 	mu sync.Mutex
 	// opened are the bans Open read through, kept for the first

@@ -15,17 +15,17 @@ const noRangesName = "xdpban_norange"
 // drops that code). It is make bench's baseline for what range bans cost
 // a source that is not banned. The caller closes it.
 func (d *Datapath) ProgramWithoutRanges() (*ebpf.Program, error) {
-	return d.loadVariant(false)
+	return d.loadVariant(d.cfg, false)
 }
 
 // loadVariant loads the program with or without range support on the
-// Datapath's maps, with the constants the Datapath was loaded with.
-func (d *Datapath) loadVariant(ranges bool) (*ebpf.Program, error) {
+// Datapath's maps, with the constants of cfg.
+func (d *Datapath) loadVariant(cfg Config, ranges bool) (*ebpf.Program, error) {
 	spec, err := loadXdpban()
 	if err != nil {
 		return nil, err
 	}
-	if err := setConstants(spec, d.cfg, d.clock, d.filterBits); err != nil {
+	if err := setConstants(spec, cfg, d.clock, d.filterBits); err != nil {
 		return nil, err
 	}
 	if !ranges {

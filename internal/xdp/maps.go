@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 )
@@ -23,7 +24,7 @@ type Maps struct {
 	gen                          *hitGen         // its generation, with hits
 	pinDir                       string
 	ipv6Prefix                   int
-	ports                        Ports
+	ports                        atomic.Pointer[Ports] // a daemon's reload may change them
 	maxBans                      uint32
 }
 
@@ -130,7 +131,8 @@ func (m *Maps) readMeta() error {
 		return err
 	}
 	m.ipv6Prefix = int(meta.Ipv6Prefix)
-	m.ports = portsFromBitmap(meta.AllPorts != 0, meta.PortBitmap)
+	ports := portsFromBitmap(meta.AllPorts != 0, meta.PortBitmap)
+	m.ports.Store(&ports)
 	return nil
 }
 
@@ -169,7 +171,12 @@ func (m *Maps) PinDir() string { return m.pinDir }
 func (m *Maps) IPv6Prefix() int { return m.ipv6Prefix }
 
 // Ports are the protected ports the program was loaded with.
-func (m *Maps) Ports() Ports { return m.ports }
+func (m *Maps) Ports() Ports {
+	if p := m.ports.Load(); p != nil {
+		return *p
+	}
+	return Ports{}
+}
 
 // MaxBans is the capacity of the ban map.
 func (m *Maps) MaxBans() uint32 { return m.maxBans }

@@ -46,13 +46,9 @@ func (d *Datapath) switchRanges(on bool) error {
 		}
 	}
 	d.mu.Lock()
-	for name, l := range d.links {
-		// A link whose interface is gone enforces nothing either way; the
-		// re-attach puts the active build in when it comes back.
-		if err := l.Update(want); err != nil && linkLive(l) {
-			d.mu.Unlock()
-			return fmt.Errorf("switch the XDP program on %s: %w", name, err)
-		}
+	if err := updateLinks(d.links, d.active.Load(), want); err != nil {
+		d.mu.Unlock()
+		return fmt.Errorf("switch builds: %w", err)
 	}
 	d.active.Store(want)
 	d.mu.Unlock()
@@ -68,7 +64,7 @@ func (d *Datapath) ActiveProgram() *ebpf.Program { return d.active.Load() }
 // startRangeSwitch loads the build without range support and chooses the
 // one to attach from what the trie holds.
 func (d *Datapath) startRangeSwitch() error {
-	p, err := d.loadVariant(false)
+	p, err := d.loadVariant(d.cfg, false)
 	if err != nil {
 		return err
 	}
