@@ -42,7 +42,7 @@ func TestE2EBanWithoutDaemonHonoursConfigIgnoreIP(t *testing.T) {
 	if code, _, errb := xb(t, with("ban", "127.0.0.1")...); code != 1 || !strings.Contains(errb, "127.0.0.0/8") {
 		t.Errorf("ban 127.0.0.1: exit %d, %q; want refused", code, errb)
 	}
-	if out := must(t, with("ban", "198.18.61.7", "--duration", "1h")...); !strings.Contains(out, "banned 198.18.61.7/32") {
+	if out := must(t, with("ban", "198.18.61.7", "--duration", "1h")...); !strings.Contains(out, "banned 198.18.61.7 for ") {
 		t.Errorf("ban of an address nothing ignores: %q", out)
 	}
 }
