@@ -28,14 +28,12 @@ func BanPinned(pinDir string, target netip.Prefix, until time.Time, ignore *jail
 	if err := ignore.CheckBan(p, time.Now()); err != nil {
 		return p, time.Time{}, false, fmt.Errorf("ban %s: %w", p, err)
 	}
-	bans, err := m.Entries()
+	b, ok, err := m.Get(p)
 	if err != nil {
 		return p, time.Time{}, false, fmt.Errorf("ban: %w", err)
 	}
-	for _, b := range bans {
-		if b.Prefix == p && !b.Expired && (b.Permanent() || (!until.IsZero() && !until.After(b.Until))) {
-			return p, b.Until, true, nil
-		}
+	if ok && !b.Expired && (b.Permanent() || (!until.IsZero() && !until.After(b.Until))) {
+		return p, b.Until, true, nil
 	}
 	return p, until, false, m.BanMap().Ban(p, until)
 }

@@ -56,3 +56,49 @@ func (m *Maps) lookedUp(p netip.Prefix, expires, created, packets, bytes uint64,
 		Expired: expires != 0 && expires <= uint64(now.mono),
 	}
 }
+
+// Get returns the entry of exactly p, as Entries lists it (an address or
+// IPv6 prefix from the ban map, a range from the trie), without reading
+// the others: a command that bans one address must not walk a million.
+func (m *Maps) Get(p netip.Prefix) (Ban, bool, error) {
+	now := nowPair()
+	if !isRange(p, m.ipv6Prefix) {
+		key, err := keyFor(p, m.ipv6Prefix)
+		if err != nil {
+			return Ban{}, false, err
+		}
+		var v xdpbanBanValue
+		switch err := m.bans.Lookup(&key, &v); {
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+			return Ban{}, false, nil
+		case err != nil:
+			return Ban{}, false, permissionHint("look up "+p.String(), err)
+		}
+		pending, err := m.pendingDrops()
+		if err != nil {
+			return Ban{}, false, err
+		}
+		v = withPending(pending, &key, &v)
+		return m.banOf(&key, &v, now), true, nil
+	}
+	if m.ranges == nil {
+		return Ban{}, false, nil
+	}
+	rk, err := rangeKeyFor(p, m.ipv6Prefix)
+	if err != nil {
+		return Ban{}, false, err
+	}
+	// The trie answers the longest range holding rk; it is p's own entry
+	// only when it is as long as p.
+	want := rk.Prefixlen
+	var rv xdpbanRangeValue
+	switch err := m.ranges.trie.Lookup(&rk, &rv); {
+	case errors.Is(err, ebpf.ErrKeyNotExist):
+		return Ban{}, false, nil
+	case err != nil:
+		return Ban{}, false, permissionHint("look up "+p.String(), err)
+	case rv.Prefixlen != want:
+		return Ban{}, false, nil
+	}
+	return m.lookedUp(prefixOfRange(rk), rv.ExpiresNs, rv.CreatedNs, rv.Packets, rv.Bytes, now), true, nil
+}
