@@ -107,9 +107,9 @@ func (s *Set) Unban(p netip.Prefix) error {
 // in p's ban history, in one transaction.
 func (s *Set) RecordBan(b jail.Ban) error { return s.store.PutBan(b) }
 
-// KeepBan stores the later end of b, a ban in force that failures while
-// banned prolonged (the map holds it by now).
-func (s *Set) KeepBan(b jail.Ban) error { return s.store.SaveBans([]jail.Ban{b}) }
+// KeepBans stores the new ends of bans in force (prolonged, or decided
+// elsewhere) in one transaction; the map holds them by now.
+func (s *Set) KeepBans(bs []jail.Ban) error { return s.store.SaveBans(bs) }
 
 // ForgetBan removes b, which the map no longer holds, from the bans in
 // force in the store; its history stays.

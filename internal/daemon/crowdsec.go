@@ -142,7 +142,7 @@ func (l *csLink) ApplyDecisions(_ context.Context, ds []crowdsec.Decision) error
 		l.renewed[keyOf(p)] = now
 	}
 	l.mu.Unlock()
-	// The ban set keeps what changed in the store (History.KeepBan).
+	// The ban set keeps what changed in the store (History.KeepBans).
 	_, ignored, err := l.d.jail.BanExternal(bans)
 	if err != nil {
 		l.d.log.Error("crowdsec: some decisions could not be put in force", "err", err)

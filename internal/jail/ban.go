@@ -28,9 +28,10 @@ type History interface {
 	BanCount(p netip.Prefix, since time.Time) (int, error)
 	// RecordBan remembers that b started and is in force.
 	RecordBan(b Ban) error
-	// KeepBan records the later end of b, a ban in force that failures
-	// while banned prolonged; it is no new ban for BanCount.
-	KeepBan(b Ban) error
+	// KeepBans records the ends of bans in force that changed without
+	// being new bans for BanCount: failures while banned prolonged them,
+	// or another source (CrowdSec) decided them. One write for all.
+	KeepBans(bs []Ban) error
 	// ForgetBan records that b is no longer in force (lifted, ended or
 	// evicted); it still counts for BanCount.
 	ForgetBan(b Ban) error

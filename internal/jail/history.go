@@ -48,8 +48,8 @@ func (h *MemHistory) RecordBan(b Ban) error {
 	return nil
 }
 
-// KeepBan does nothing: MemHistory keeps only the counts.
-func (h *MemHistory) KeepBan(Ban) error { return nil }
+// KeepBans does nothing: MemHistory keeps only the counts.
+func (h *MemHistory) KeepBans([]Ban) error { return nil }
 
 // ForgetBan does nothing: MemHistory keeps only the counts.
 func (h *MemHistory) ForgetBan(Ban) error { return nil }

@@ -91,10 +91,8 @@ type banDecision struct {
 	ban     Ban
 	prev    *Ban // the ban of the same prefix it replaces (manual bans, prolonging)
 	prolong bool // a later end for a ban in force: no new ban
-	// external: decided elsewhere (BanExternal): no hooks, no ban count.
-	external bool
-	fs       []event.Failure
-	turn     turn
+	fs      []event.Failure
+	turn    turn
 	// The failures that led to a jail ban, given back when the enforcer
 	// refuses it, so the next failure tries again.
 	key    addrKey
@@ -201,12 +199,17 @@ func (j *Jail) decideFail(a netip.Addr, ev event.Failure) (*banDecision, error) 
 
 // decided enters d's ban as in force and draws its turn; under mu.
 func (j *Jail) decided(d *banDecision) {
+	j.enter(d)
+	d.turn = j.takeTurn()
+}
+
+// enter enters d's ban as in force, its enforcer call pending; under mu.
+func (j *Jail) enter(d *banDecision) {
 	if prev, ok := j.bans.get(d.ban.Prefix); ok {
 		d.prev = &prev
 	}
 	j.bans.add(d.ban)
 	j.pend(d.ban.Prefix)
-	d.turn = j.takeTurn()
 }
 
 // carryOut puts a decided ban in force, then records it and runs the
@@ -216,39 +219,13 @@ func (j *Jail) carryOut(d *banDecision) (*Ban, error) {
 		err    error
 		lifted []Ban
 	)
-	j.enforce(d.turn, func() {
-		var evicted netip.Prefix
-		evicted, err = j.enf.Ban(d.ban)
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.settle(d.ban.Prefix)
-		if err != nil {
-			j.undoBan(d)
-			return
-		}
-		if !d.prolong && (d.ban.Origin == OriginJail || d.prev == nil) {
-			j.stats.TotalBanned++
-		}
-		if evicted.IsValid() {
-			j.stats.Evicted++
-			// A later decision about the victim, which the map has not
-			// seen yet, stands.
-			if v, ok := j.bans.get(evicted); ok && j.pending[evicted] == 0 {
-				j.bans.remove(evicted)
-				lifted = append(lifted, v)
-			}
-		}
-	})
+	j.enforce(d.turn, func() { lifted, err = j.enforceBan(d) })
 	var herr error
 	j.report(d.turn, func() {
 		switch {
 		case err != nil:
-		case d.external:
-			if e := j.history.KeepBan(d.ban); e != nil {
-				herr = fmt.Errorf("keep ban %v: %w", d.ban.Prefix, e)
-			}
 		case d.prolong:
-			if e := j.history.KeepBan(d.ban); e != nil {
+			if e := j.history.KeepBans([]Ban{d.ban}); e != nil {
 				herr = fmt.Errorf("keep prolonged ban %v: %w", d.ban.Prefix, e)
 			}
 			if j.onProlong != nil {
@@ -271,6 +248,33 @@ func (j *Jail) carryOut(d *banDecision) (*Ban, error) {
 		return nil, fmt.Errorf("ban %v: %w", d.ban.Prefix, err)
 	}
 	return &d.ban, herr
+}
+
+// enforceBan makes the enforcer call of d, in d's turn of the enforcer
+// stage, and returns the bans an eviction lifted. When the enforcer
+// refuses the ban, the jail forgets it again.
+func (j *Jail) enforceBan(d *banDecision) (lifted []Ban, err error) {
+	evicted, err := j.enf.Ban(d.ban)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.settle(d.ban.Prefix)
+	if err != nil {
+		j.undoBan(d)
+		return nil, err
+	}
+	if !d.prolong && (d.ban.Origin == OriginJail || d.prev == nil) {
+		j.stats.TotalBanned++
+	}
+	if evicted.IsValid() {
+		j.stats.Evicted++
+		// A later decision about the victim, which the map has not
+		// seen yet, stands.
+		if v, ok := j.bans.get(evicted); ok && j.pending[evicted] == 0 {
+			j.bans.remove(evicted)
+			lifted = append(lifted, v)
+		}
+	}
+	return lifted, nil
 }
 
 // undoBan takes back a ban the enforcer refused, unless a later decision

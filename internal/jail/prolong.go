@@ -15,7 +15,7 @@ func WithOnProlong(f func(Ban)) Option { return func(j *Jail) { j.onProlong = f 
 // the ban of the counting prefix p is extended to last failure + bantime
 // when that is later than its end. It is no new ban: no ban hook, the ban
 // count and TotalBanned stay, and the history keeps the new end without
-// counting a ban (History.KeepBan). A ban that would end sooner that way,
+// counting a ban (History.KeepBans). A ban that would end sooner that way,
 // or a ban of a wider prefix covering p, is left as it is. Under mu.
 func (j *Jail) decideProlong(i int32, p netip.Prefix, last, now time.Time) *banDecision {
 	j.failures.remove(i)
