@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -62,9 +60,9 @@ func openHitGen(m *ebpf.Map, writable bool) (*hitGen, error) {
 	if !writable {
 		return g, nil
 	}
-	mem, err := unix.Mmap(m.FD(), 0, unix.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := mapGlobal(m, "hit generation")
 	if err != nil {
-		return nil, permissionHint("map the hit generation", err)
+		return nil, err
 	}
 	g.mem = mem
 	return g, nil
@@ -98,20 +96,9 @@ func (g *hitGen) close() error {
 // openPinnedHits opens the hit cache and its generation; pins of an
 // xdpban that predates them have none: their program caches nothing.
 func (m *Maps) openPinnedHits(opts *ebpf.LoadPinOptions, writable bool) error {
-	hits, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, xdpbanMapXdpbanHits), opts)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return permissionHint("open pinned map "+xdpbanMapXdpbanHits, err)
-	}
-	genMap, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, hitGenPin), opts)
-	if err != nil {
-		hits.Close()
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return permissionHint("open pinned map "+hitGenPin, err)
+	hits, genMap, err := loadPinnedPair(m.pinDir, xdpbanMapXdpbanHits, hitGenPin, opts)
+	if hits == nil {
+		return err
 	}
 	g, err := openHitGen(genMap, writable)
 	if err != nil {

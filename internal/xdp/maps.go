@@ -88,20 +88,9 @@ func OpenPinned(pinDir string, readOnly bool) (*Maps, error) {
 // openPinnedRanges opens the range maps; pins of an xdpban that predates
 // them have none, which reads as no range banned.
 func (m *Maps) openPinnedRanges(opts *ebpf.LoadPinOptions, writable bool) error {
-	trie, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, xdpbanMapXdpbanRanges), opts)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return permissionHint("open pinned map "+xdpbanMapXdpbanRanges, err)
-	}
-	count, err := ebpf.LoadPinnedMap(filepath.Join(m.pinDir, rangeCountPin), opts)
-	if err != nil {
-		trie.Close()
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return permissionHint("open pinned map "+rangeCountPin, err)
+	trie, count, err := loadPinnedPair(m.pinDir, xdpbanMapXdpbanRanges, rangeCountPin, opts)
+	if trie == nil {
+		return err
 	}
 	r, err := openRanges(trie, count, writable)
 	if err != nil {

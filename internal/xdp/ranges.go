@@ -58,9 +58,9 @@ func openRanges(trie, count *ebpf.Map, writable bool) (*rangeMaps, error) {
 	if !writable {
 		return r, nil
 	}
-	mem, err := unix.Mmap(count.FD(), 0, unix.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := mapGlobal(count, "range count")
 	if err != nil {
-		return nil, permissionHint("map the range count", err)
+		return nil, err
 	}
 	r.mem = mem
 	return r, nil
