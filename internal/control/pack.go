@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
 )
@@ -33,8 +32,8 @@ func PackBans(bans []jail.Ban) ([]byte, error) {
 		out = append(out, fam)
 		out = append(out, a16[:]...)
 		out = append(out, byte(b.Prefix.Bits()))
-		out = binary.LittleEndian.AppendUint64(out, uint64(unixNano(b.Start)))
-		out = binary.LittleEndian.AppendUint64(out, uint64(unixNano(b.End)))
+		out = binary.LittleEndian.AppendUint64(out, uint64(jail.UnixNano(b.Start)))
+		out = binary.LittleEndian.AppendUint64(out, uint64(jail.UnixNano(b.End)))
 		out = binary.LittleEndian.AppendUint32(out, uint32(min(max(b.Count, 0), 1<<31-1)))
 		out = append(out, byte(len(b.Origin)))
 		out = append(out, b.Origin...)
@@ -70,8 +69,8 @@ func UnpackBans(p []byte) ([]jail.Ban, error) {
 		}
 		b := jail.Ban{
 			Prefix: netip.PrefixFrom(a, bits),
-			Start:  fromUnixNano(int64(binary.LittleEndian.Uint64(p[18:]))),
-			End:    fromUnixNano(int64(binary.LittleEndian.Uint64(p[26:]))),
+			Start:  jail.FromUnixNano(int64(binary.LittleEndian.Uint64(p[18:]))),
+			End:    jail.FromUnixNano(int64(binary.LittleEndian.Uint64(p[26:]))),
 			Count:  int(binary.LittleEndian.Uint32(p[34:])),
 		}
 		n := int(p[38])
@@ -84,18 +83,4 @@ func UnpackBans(p []byte) ([]jail.Ban, error) {
 		out = append(out, b)
 	}
 	return out, nil
-}
-
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }

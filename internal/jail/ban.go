@@ -101,3 +101,20 @@ type Stats struct {
 	// Evicted counts bans the enforcer lifted to make room for new ones.
 	Evicted uint64 `json:"evicted"`
 }
+
+// UnixNano writes a ban's time for a record: the zero time (no start, a
+// permanent ban's end) as 0.
+func UnixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromUnixNano reads a time UnixNano wrote, in UTC; 0 is the zero time.
+func FromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

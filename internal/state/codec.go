@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/xdpban/xdpban/internal/jail"
 )
@@ -36,8 +35,8 @@ func parseKey(k []byte) (netip.Prefix, error) {
 func encodeBan(b jail.Ban) []byte {
 	v := make([]byte, banFixed, banFixed+len(b.Origin))
 	v[0] = banVersion
-	binary.BigEndian.PutUint64(v[1:], uint64(unixNano(b.Start)))
-	binary.BigEndian.PutUint64(v[9:], uint64(unixNano(b.End)))
+	binary.BigEndian.PutUint64(v[1:], uint64(jail.UnixNano(b.Start)))
+	binary.BigEndian.PutUint64(v[9:], uint64(jail.UnixNano(b.End)))
 	binary.BigEndian.PutUint32(v[17:], uint32(b.Count))
 	return append(v, b.Origin...)
 }
@@ -52,8 +51,8 @@ func decodeBan(k, v []byte) (jail.Ban, error) {
 	}
 	return jail.Ban{
 		Prefix: p,
-		Start:  fromUnixNano(int64(binary.BigEndian.Uint64(v[1:]))),
-		End:    fromUnixNano(int64(binary.BigEndian.Uint64(v[9:]))),
+		Start:  jail.FromUnixNano(int64(binary.BigEndian.Uint64(v[1:]))),
+		End:    jail.FromUnixNano(int64(binary.BigEndian.Uint64(v[9:]))),
 		Count:  int(binary.BigEndian.Uint32(v[17:])),
 		Origin: decodeOrigin(v[banFixed:]),
 	}, nil
@@ -68,21 +67,6 @@ func decodeOrigin(v []byte) jail.Origin {
 		}
 	}
 	return jail.Origin(v)
-}
-
-// unixNano maps the zero time (a permanent ban's end) to 0.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }
 
 // History values are ascending ban start times, 8 bytes each.

@@ -34,7 +34,7 @@ func (s *Store) History(a netip.Addr) (AddrHistory, error) {
 				return err
 			}
 			for _, t := range ts {
-				h.Starts = append(h.Starts, jail.Ban{Prefix: p, Start: fromUnixNano(t)})
+				h.Starts = append(h.Starts, jail.Ban{Prefix: p, Start: jail.FromUnixNano(t)})
 			}
 			return nil
 		})
