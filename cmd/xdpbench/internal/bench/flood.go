@@ -80,20 +80,25 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 	for i, rc := range recv {
 		byName[rc.name] = i
 	}
-	// ratio adds num's handled rate over den's: per round (same round,
-	// neighbouring floods), then the median.
-	ratio := func(name, num, den string) {
+	// perRound adds the median of per-round ratios (same round,
+	// neighbouring floods) of num's what over den's; label and unit name
+	// the inputs, samples gives their values.
+	perRound := func(name, num, den, label, unit string, what func(floodResult) float64, samples func([]floodResult) []float64) {
 		a, b := results[byName[num]], results[byName[den]]
 		var ratios []float64
 		for k := range b {
-			if b[k].pps > 0 {
-				ratios = append(ratios, a[k].pps/b[k].pps)
+			if what(b[k]) > 0 {
+				ratios = append(ratios, what(a[k])/what(b[k]))
 			}
 		}
 		r.Add(Figure{Group: groupFlood, Name: name, Value: median(ratios), Unit: "x", Samples: ratios,
-			Num:  &Input{num + ": handled (median)", median(handled(a)), "pkt/s"},
-			Den:  &Input{den + ": handled (median)", median(handled(b)), "pkt/s"},
+			Num:  &Input{num + ": " + label + " (median)", median(samples(a)), unit},
+			Den:  &Input{den + ": " + label + " (median)", median(samples(b)), unit},
 			Note: "median of per-round ratios"})
+	}
+	// ratio is num's handled rate over den's.
+	ratio := func(name, num, den string) {
+		perRound(name, num, den, "handled", "pkt/s", func(x floodResult) float64 { return x.pps }, handled)
 	}
 	for i, rc := range recv {
 		pick := func(f func(floodResult) float64) []float64 {
@@ -123,17 +128,7 @@ func Flood(ctx context.Context, r *Report, rounds int) error {
 	// The same share by the flood's own CPU time per packet, which other
 	// jobs on floodCPU do not move: per round, bare's over xdpban's.
 	cpuRatio := func(name, num, den string) {
-		a, b := results[byName[num]], results[byName[den]]
-		var ratios []float64
-		for k := range b {
-			if a[k].ownNs > 0 {
-				ratios = append(ratios, b[k].ownNs/a[k].ownNs)
-			}
-		}
-		r.Add(Figure{Group: groupFlood, Name: name, Value: median(ratios), Unit: "x", Samples: ratios,
-			Num:  &Input{den + ": own CPU (median)", median(own(b)), "ns/pkt"},
-			Den:  &Input{num + ": own CPU (median)", median(own(a)), "ns/pkt"},
-			Note: "median of per-round ratios"})
+		perRound(name, den, num, "own CPU", "ns/pkt", func(x floodResult) float64 { return x.ownNs }, own)
 	}
 	cpuRatio("xdpban / bare XDP_DROP by CPU time, 10k bans", recvXDP, recvBareDrop)
 	cpuRatio("xdpban / bare XDP_DROP by CPU time, 1 ban", recvXDP1, recvBareDrop)
