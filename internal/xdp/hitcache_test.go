@@ -291,19 +291,7 @@ func sameHitSlot(t *testing.T, a netip.Prefix) (same, other netip.Prefix) {
 // its generation: commands work on them (their program caches nothing),
 // and the next start adds both.
 func TestPinsWithoutHitCache(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := testutil.PinDir(t)
-	d, err := Load(Config{PinDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustBan(t, d.Maps, "198.18.7.7", time.Hour)
-	d.Close()
-	for _, name := range []string{xdpbanMapXdpbanHits, hitGenPin} {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := olderPins(t, xdpbanMapXdpbanHits, hitGenPin)
 	m, err := OpenPinned(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +304,7 @@ func TestPinsWithoutHitCache(t *testing.T) {
 		t.Errorf("list on old pins: %v %v", bans, err)
 	}
 	m.Close()
-	d, err = Load(Config{PinDir: dir})
+	d, err := Load(Config{PinDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

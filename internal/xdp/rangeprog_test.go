@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/xdpban/xdpban/internal/testutil"
 )
 
@@ -15,20 +13,7 @@ import (
 // ifname.
 func attachedName(t *testing.T, dir, ifname string) string {
 	t.Helper()
-	l, err := link.LoadPinnedLink(linkPinPath(dir, ifname), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	info, err := l.Info()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ebpf.NewProgramFromID(info.Program)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := linkProgram(t, dir, ifname)
 	pi, err := p.Info()
 	if err != nil {
 		t.Fatal(err)

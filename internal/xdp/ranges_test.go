@@ -235,19 +235,7 @@ func TestRangeLifecycle(t *testing.T) {
 // Pins of an xdpban from before range bans have no range maps: commands
 // read them as "no range banned", and the next start adds the maps.
 func TestPinsWithoutRangeMaps(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := testutil.PinDir(t)
-	d, err := Load(Config{PinDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustBan(t, d.Maps, "198.18.7.7", time.Hour)
-	d.Close()
-	for _, name := range []string{xdpbanMapXdpbanRanges, rangeCountPin} {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := olderPins(t, xdpbanMapXdpbanRanges, rangeCountPin)
 	m, err := OpenPinned(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +247,7 @@ func TestPinsWithoutRangeMaps(t *testing.T) {
 		t.Errorf("range ban on old pins: %v, want the hint to start xdpban run", err)
 	}
 	m.Close()
-	d, err = Load(Config{PinDir: dir})
+	d, err := Load(Config{PinDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,4 +295,24 @@ func TestIPv6RangeNeverBansIPv4(t *testing.T) {
 	if n := rangeCount(t, d.Maps); n != 0 {
 		t.Errorf("range count %d after refused bans", n)
 	}
+}
+
+// olderPins leaves pins as an xdpban that predates the maps named would:
+// a daemon's pins holding a ban of 198.18.7.7, without those maps.
+func olderPins(t *testing.T, names ...string) string {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir := testutil.PinDir(t)
+	d, err := Load(Config{PinDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustBan(t, d.Maps, "198.18.7.7", time.Hour)
+	d.Close()
+	for _, name := range names {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
